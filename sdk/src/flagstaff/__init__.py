@@ -1,0 +1,52 @@
+"""Flagstaff: feature flags evaluated locally, kept current by the Flagstaff server.
+
+import flagstaff
+client = flagstaff.Client(sdk_key="fs_sdk_...", base_url="https://flags.example.com")
+if client.is_enabled("new-checkout", {"key": "user-123", "country": "NL"}):
+    ...
+"""
+
+from flagstaff.bucketing import bucket
+from flagstaff.client import Client, DataSource, StaticDataSource
+from flagstaff.evaluation import ErrorCode, Evaluation, Reason
+from flagstaff.flags import Flag
+from flagstaff.problems import FormatError, Problem
+from flagstaff.schema import FLAG_SCHEMA, SEGMENT_SCHEMA, SNAPSHOT_SCHEMA
+from flagstaff.snapshot import (
+    FORMAT_VERSION,
+    Snapshot,
+    evaluate,
+    load_snapshot,
+    validate_flag,
+    validate_segment,
+    validate_snapshot,
+)
+from flagstaff.store import FlagStore, State, Status
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "FLAG_SCHEMA",
+    "FORMAT_VERSION",
+    "SEGMENT_SCHEMA",
+    "SNAPSHOT_SCHEMA",
+    "Client",
+    "DataSource",
+    "ErrorCode",
+    "Evaluation",
+    "Flag",
+    "FlagStore",
+    "FormatError",
+    "Problem",
+    "Reason",
+    "Snapshot",
+    "State",
+    "StaticDataSource",
+    "Status",
+    "bucket",
+    "evaluate",
+    "load_snapshot",
+    "validate_flag",
+    "validate_segment",
+    "validate_snapshot",
+]

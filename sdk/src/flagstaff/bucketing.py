@@ -1,0 +1,60 @@
+"""Consistent hashing of a context into a rollout bucket (the published contract in docs/bucketing.md).
+
+Pure functions only: changing any result here moves real users between variations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import mmh3
+
+BUCKETS = 100_000
+"""Buckets per rollout: weights are thousandths of a percent, so 100% == 100_000."""
+
+MISSING_VALUE_BUCKET = BUCKETS - 1
+"""Where a context without the bucketing attribute lands: the last bucket, i.e. outside every partial rollout.
+
+It gets the rollout's last variation with a non-zero weight (a 100% rollout still serves everyone), never a
+random
+one, so an anonymous request cannot flip between variations.
+"""
+
+DEFAULT_ALGORITHM = "mmh3-v1"
+
+Bucketer = Callable[[str], int]
+"""value -> bucket in [0, BUCKETS), for one salt."""
+
+BucketerFactory = Callable[[str, "int | None"], Bucketer]
+"""(salt, seed) -> Bucketer: built once per rollout, so per-call work is only the hash."""
+
+
+def mmh3_v1(salt: str, seed: int | None = None) -> Bucketer:
+    """``mmh3-v1``: ``(murmur3_32("{salt}:{value}", seed=0) * 100_000) >> 32``. ``seed`` is not part of it."""
+    prefix = f"{salt}:"
+    hash32 = mmh3.hash
+
+    def bucketer(value: str) -> int:
+        return (hash32(prefix + value, 0, False) * BUCKETS) >> 32
+
+    return bucketer
+
+
+def bucket(salt: str, value: str) -> int:
+    """The ``mmh3-v1`` bucket of ``value`` under ``salt``: an integer in ``[0, 100_000)``."""
+    return mmh3_v1(salt)(value)
+
+
+ALGORITHMS: dict[str, BucketerFactory] = {DEFAULT_ALGORITHM: mmh3_v1}
+"""Every algorithm a rollout may name. Existing entries never change; new behaviour gets a new name."""
+
+
+def bucket_value(value: object) -> str | None:
+    """The string a context attribute is hashed as, or ``None`` if it cannot be bucketed."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        return str(value)
+    return None

@@ -1,0 +1,221 @@
+"""The application-facing client: flag checks that never raise and never touch the network.
+
+Evaluation reads the store's current snapshot without locking. Data arrives through a data source (a file, a
+dict, the test source, or the server's stream) that writes into the store on its own thread.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Protocol
+
+from flagstaff.evaluation import ErrorCode, Evaluation, Reason, error
+from flagstaff.flags import Flag
+from flagstaff.snapshot import evaluate
+from flagstaff.store import ChangeListener, FlagStore, State, Status
+
+log = logging.getLogger("flagstaff")
+
+_EMPTY: Mapping[str, Any] = {}
+_MAX_WARNINGS = 1000
+
+
+class DataSource(Protocol):
+    """Feeds a store. ``start`` must return promptly; the source works on its own thread if it needs one."""
+
+    def start(self, store: FlagStore) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class Client:
+    """Evaluates flags locally.
+
+    ``Client(sdk_key=..., base_url=...)`` streams from a Flagstaff server; ``Client.from_file`` and
+    ``Client.from_dict`` work offline; ``Client(data_source=...)`` takes any other source (see
+    ``flagstaff.testing``). Construction never blocks and never raises for network problems.
+    """
+
+    def __init__(
+        self,
+        sdk_key: str | None = None,
+        base_url: str | None = None,
+        *,
+        data_source: DataSource | None = None,
+        cache_path: str | Path | None = None,
+    ) -> None:
+        self._store = FlagStore()
+        self._warned: set[tuple[str, str]] = set()
+        self._warned_lock = threading.Lock()
+        if data_source is None:
+            if sdk_key is None or base_url is None:
+                raise ValueError("pass sdk_key and base_url, or a data_source (see Client.from_file)")
+            from flagstaff.live import (
+                LiveDataSource,
+            )  # imported here: offline users never load the HTTP stack
+
+            data_source = LiveDataSource(sdk_key, base_url, cache_path=cache_path)
+        self._source = data_source
+        data_source.start(self._store)
+
+    # -- construction ------
+    @classmethod
+    def from_dict(cls, snapshot: Mapping[str, Any]) -> Client:
+        """A client over a fixed snapshot document. Raises ``FormatError`` if the document is unusable."""
+        return cls(data_source=StaticDataSource(snapshot))
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> Client:
+        """A client over a snapshot file (the same JSON the server serves). Raises if it cannot be read."""
+        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+
+    # -- flag checks (the hot path) ------
+    def is_enabled(self, key: str, context: Mapping[str, Any] | None = None, default: bool = False) -> bool:
+        snap = self._store.snapshot
+        flag = snap.flags.get(key)
+        if flag is not None and flag.is_boolean:
+            try:
+                result = flag.evaluate(
+                    _EMPTY if context is None else context, snap, time.time() if flag.uses_now else None
+                )
+            except Exception as exc:  # a flag check must never raise into application code
+                self._warn(key, error(ErrorCode.GENERAL, f"evaluation failed: {type(exc).__name__}: {exc}"))
+                return default
+            if result.variation_index is not None:
+                return result.value  # type: ignore[no-any-return]
+            if result.reason is Reason.ERROR:
+                self._warn(key, result)
+            return default
+        return self._checked(key, flag, context, default).value  # type: ignore[no-any-return]
+
+    def variation(self, key: str, context: Mapping[str, Any] | None = None, default: Any = None) -> Any:
+        """The flag's value for ``context``, or ``default`` if it cannot be evaluated or is another kind."""
+        snap = self._store.snapshot
+        flag = snap.flags.get(key)
+        if flag is not None and (default is None or _accepts(flag.kind, default)):
+            try:
+                result = flag.evaluate(
+                    _EMPTY if context is None else context, snap, time.time() if flag.uses_now else None
+                )
+            except Exception as exc:  # a flag check must never raise into application code
+                self._warn(key, error(ErrorCode.GENERAL, f"evaluation failed: {type(exc).__name__}: {exc}"))
+                return default
+            if result.variation_index is not None:
+                return result.value
+            if result.reason is Reason.ERROR:
+                self._warn(key, result)
+            return default
+        return self._checked(key, flag, context, default).value
+
+    def evaluate(self, key: str, context: Mapping[str, Any] | None = None, default: Any = None) -> Evaluation:
+        """Like ``variation``, with the reason: which rule matched, or why the default was served."""
+        snap = self._store.snapshot
+        return self._checked(key, snap.flags.get(key), context, default)
+
+    def all_flags(self, context: Mapping[str, Any] | None = None) -> dict[str, Evaluation]:
+        snap = self._store.snapshot
+        now = time.time()
+        return {key: evaluate(flag, context, snap, now) for key, flag in snap.flags.items()}
+
+    def _checked(
+        self, key: str, flag: Flag | None, context: Mapping[str, Any] | None, default: Any
+    ) -> Evaluation:
+        """The slow, fully reported path: missing flags, type mismatches, errors."""
+        try:
+            if flag is None:
+                if not self._store.initialized:
+                    result = error(ErrorCode.PROVIDER_NOT_READY, "no flag data has arrived yet", default)
+                else:
+                    result = error(ErrorCode.FLAG_NOT_FOUND, f"no flag {key!r}", default)
+            elif default is not None and flag.kind and not _accepts(flag.kind, default):
+                result = error(
+                    ErrorCode.TYPE_MISMATCH,
+                    f"flag {key!r} is a {flag.kind} flag; the default {default!r} is not a {flag.kind}",
+                    default,
+                )
+            else:
+                snap = self._store.snapshot
+                result = evaluate(flag, context, snap, time.time()).with_default(default)
+            if result.reason is Reason.ERROR:
+                self._warn(key, result)
+            return result
+        except Exception as exc:  # a flag check must never raise into application code
+            return error(ErrorCode.GENERAL, f"evaluation failed: {type(exc).__name__}", default)
+
+    def _warn(self, key: str, result: Evaluation) -> None:
+        # Log each kind of problem once per flag: a hot loop over a broken flag must not flood the logs.
+        marker = (key, str(result.error_code))
+        if marker in self._warned:
+            return
+        with self._warned_lock:
+            if marker in self._warned or len(self._warned) >= _MAX_WARNINGS:
+                return
+            self._warned.add(marker)
+        log.warning("flag %r: %s (%s); serving the default", key, result.error_message, result.error_code)
+
+    # -- lifecycle ------
+    def wait_until_ready(self, timeout: float = 5.0) -> bool:
+        """Wait up to ``timeout`` seconds for flag data; ``True`` if it is there. Never raises."""
+        try:
+            return self._store.ready.wait(max(0.0, timeout))
+        except Exception:  # e.g. an interrupted wait; the answer is "not ready"
+            return False
+
+    def on_change(self, callback: ChangeListener) -> None:
+        """Call ``callback(changed_flag_keys)`` after each update, on the data source's thread."""
+        self._store.on_change(callback)
+
+    def status(self) -> Status:
+        return self._store.status()
+
+    @property
+    def revision(self) -> int:
+        return self._store.snapshot.revision
+
+    def close(self) -> None:
+        if self._store.status().state is State.CLOSED:
+            return
+        try:
+            self._source.close()
+        finally:
+            self._store.mark_closed()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class StaticDataSource:
+    """A fixed snapshot document, loaded at start."""
+
+    def __init__(self, snapshot: Mapping[str, Any]) -> None:
+        self._snapshot = snapshot
+
+    def start(self, store: FlagStore) -> None:
+        store.replace(self._snapshot)
+
+    def close(self) -> None:
+        pass
+
+
+_KIND_CHECKS: dict[str, Callable[[Any], bool]] = {
+    "boolean": lambda v: isinstance(v, bool),
+    "string": lambda v: isinstance(v, str),
+    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    "json": lambda v: True,
+}
+
+
+def _accepts(kind: str, default: Any) -> bool:
+    check = _KIND_CHECKS.get(kind)
+    return check is None or check(default)

@@ -1,0 +1,317 @@
+"""Compiled flags and the evaluation order: disabled, prerequisites, targets, rules, fallthrough.
+
+A flag is compiled once when a snapshot is loaded; every result that does not depend on the context is built
+then (as shared ``Evaluation`` objects), so evaluating allocates nothing on the common paths.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from flagstaff.bucketing import bucket_value
+from flagstaff.clauses import NOW_ATTRIBUTE, Matcher, compile_clause
+from flagstaff.evaluation import ErrorCode, Evaluation, Reason, error
+from flagstaff.keys import check_key
+from flagstaff.problems import Problem, Reader, join, type_name
+from flagstaff.rollouts import Rollout, compile_rollout
+
+if TYPE_CHECKING:
+    from flagstaff.snapshot import Snapshot
+
+KINDS = ("boolean", "string", "number", "json")
+FLAG_FIELDS = frozenset(
+    {
+        "key",
+        "kind",
+        "variations",
+        "enabled",
+        "off_variation",
+        "targets",
+        "rules",
+        "fallthrough",
+        "prerequisites",
+        "salt",
+        "version",
+    }
+)
+TARGET_FIELDS = frozenset({"variation", "values"})
+RULE_FIELDS = frozenset({"id", "clauses", "serve"})
+SERVE_FIELDS = frozenset({"variation", "rollout"})
+PREREQUISITE_FIELDS = frozenset({"flag", "variation"})
+MAX_VARIATIONS = 1000
+
+Serve = Evaluation | Rollout
+Rule = tuple[tuple[Matcher, ...], Serve]
+
+
+class Flag:
+    """One compiled flag. ``evaluate`` may raise only on a broken context; callers go through a guard."""
+
+    __slots__ = (
+        "enabled",
+        "fallthrough",
+        "is_boolean",
+        "key",
+        "kind",
+        "off",
+        "prerequisites",
+        "rules",
+        "static",
+        "targets",
+        "uses_now",
+        "variations",
+        "version",
+    )
+
+    def __init__(
+        self,
+        key: str,
+        kind: str,
+        version: int,
+        variations: tuple[Any, ...],
+        enabled: bool,
+        off: Evaluation,
+        prerequisites: tuple[tuple[str, int], ...],
+        targets: dict[str, Evaluation],
+        rules: tuple[Rule, ...],
+        fallthrough: Serve,
+        uses_now: bool,
+        static: Evaluation | None,
+    ) -> None:
+        self.key = key
+        self.kind = kind
+        self.is_boolean = kind == "boolean"
+        self.version = version
+        self.variations = variations
+        self.enabled = enabled
+        self.off = off
+        self.prerequisites = prerequisites
+        self.targets = targets
+        self.rules = rules
+        self.fallthrough = fallthrough
+        self.uses_now = uses_now
+        self.static = static
+
+    def evaluate(
+        self, ctx: Mapping[str, Any], snap: Snapshot, now: float | None, chain: tuple[str, ...] = ()
+    ) -> Evaluation:
+        if self.static is not None:
+            return self.static
+        if self.prerequisites:
+            failed = self._failed_prerequisite(ctx, snap, now, chain)
+            if failed is not None:
+                return failed
+        if self.targets:
+            key = ctx.get("key")
+            target = self.targets.get(key if type(key) is str else bucket_value(key))  # type: ignore[arg-type]
+            if target is not None:
+                return target
+        for clauses, serve in self.rules:
+            for match in clauses:
+                if not match(ctx, snap, now):
+                    break
+            else:
+                return serve if serve.__class__ is Evaluation else serve.pick(ctx)  # type: ignore[union-attr]
+        serve = self.fallthrough
+        return serve if serve.__class__ is Evaluation else serve.pick(ctx)  # type: ignore[union-attr]
+
+    def _failed_prerequisite(
+        self, ctx: Mapping[str, Any], snap: Snapshot, now: float | None, chain: tuple[str, ...]
+    ) -> Evaluation | None:
+        chain = (*chain, self.key)
+        for key, required in self.prerequisites:
+            if key in chain:
+                return error(ErrorCode.GENERAL, "prerequisite cycle: " + " -> ".join((*chain, key)))
+            flag = snap.flags.get(key)
+            if flag is None:
+                result = None
+            else:
+                result = flag.evaluate(ctx, snap, now, chain)
+                if result.reason is Reason.ERROR and result.error_code is ErrorCode.GENERAL:
+                    return result
+            if result is None or result.variation_index != required:
+                off = self.off
+                return Evaluation(
+                    off.value,
+                    off.variation_index,
+                    Reason.PREREQUISITE_FAILED,
+                    None,
+                    None,
+                    f"prerequisite {key!r} did not serve variation {required}",
+                )
+        return None
+
+
+def broken_flag(key: str, problems: list[Problem]) -> Flag:
+    """A flag whose data could not be read: every evaluation reports PARSE_ERROR and serves the default."""
+    message = "; ".join(str(p) for p in problems if p.fatal)[:500]
+    static = error(ErrorCode.PARSE_ERROR, f"flag {key!r} is invalid: {message}")
+    return Flag(key, "", -1, (), False, static, (), {}, (), static, False, static)
+
+
+def compile_flag(raw: object, path: str, problems: list[Problem]) -> Flag:
+    r = Reader(raw, path, problems, FLAG_FIELDS)
+    key: str = r.get("key", str, "", required=True)
+    check_key(key, join(path, "key"), problems)
+    kind: str = r.get("kind", str, "json", required=True)
+    if kind not in KINDS:
+        r.fail("kind", f"must be one of {', '.join(KINDS)}, not {kind!r}")
+    variations = tuple(_variations(r, kind))
+    n = len(variations)
+    version: int = r.get("version", int, 0, required=True)
+    if version < 0:
+        r.fail("version", "must be >= 0")
+    enabled: bool = r.get("enabled", bool, False, required=True)
+    salt: str = r.get("salt", str, key)
+    off_index = r.index("off_variation", n)
+    off = Evaluation(None if off_index is None else variations[off_index], off_index, Reason.DISABLED)
+    prerequisites = _prerequisites(r, path, problems)
+    targets = _targets(r, path, problems, variations)
+    rules, uses_now = _rules(r, path, problems, salt, variations)
+    has_targeting = bool(prerequisites or targets or rules)
+    fallthrough = _serve(
+        r.get("fallthrough", dict, required=True),
+        join(path, "fallthrough"),
+        problems,
+        salt,
+        variations,
+        Reason.DEFAULT if has_targeting else Reason.STATIC,
+        None,
+    )
+    static: Evaluation | None = None
+    if not enabled:
+        static = off
+    elif not has_targeting and isinstance(fallthrough, Evaluation):
+        static = fallthrough
+    return Flag(
+        key,
+        kind,
+        version,
+        variations,
+        enabled,
+        off,
+        prerequisites,
+        targets,
+        rules,
+        fallthrough if fallthrough is not None else off,
+        uses_now,
+        static,
+    )
+
+
+def _variations(r: Reader, kind: str) -> list[Any]:
+    values: list[Any] = r.get("variations", list, [], required=True)
+    if "variations" in r.raw and not values:
+        r.fail("variations", "must hold at least one value")
+    if len(values) > MAX_VARIATIONS:
+        r.fail("variations", f"at most {MAX_VARIATIONS} variations")
+    for i, v in enumerate(values):
+        if not _is_kind(v, kind):
+            r.fail(join("variations", i), f"a {kind} flag's variations must be {kind}s, not {type_name(v)}")
+    return values
+
+
+def _is_kind(v: object, kind: str) -> bool:
+    if kind == "boolean":
+        return isinstance(v, bool)
+    if kind == "string":
+        return isinstance(v, str)
+    if kind == "number":
+        return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+    return True
+
+
+def _prerequisites(r: Reader, path: str, problems: list[Problem]) -> tuple[tuple[str, int], ...]:
+    result: list[tuple[str, int]] = []
+    for i, raw in enumerate(r.get("prerequisites", list, [])):
+        pr = Reader(raw, join(join(path, "prerequisites"), i), problems, PREREQUISITE_FIELDS)
+        key: str | None = pr.get("flag", str, required=True)
+        index: int | None = pr.get("variation", int, required=True)
+        if index is not None and index < 0:
+            pr.fail("variation", "must be >= 0")
+        elif key is not None and index is not None:
+            result.append((key, index))
+    return tuple(result)
+
+
+def _targets(
+    r: Reader, path: str, problems: list[Problem], variations: tuple[Any, ...]
+) -> dict[str, Evaluation]:
+    targets: dict[str, Evaluation] = {}
+    for i, raw in enumerate(r.get("targets", list, [])):
+        tr = Reader(raw, join(join(path, "targets"), i), problems, TARGET_FIELDS)
+        index = tr.index("variation", len(variations), required=True)
+        keys: list[Any] = tr.get("values", list, [], required=True)
+        if index is None:
+            continue
+        served = Evaluation(variations[index], index, Reason.TARGETING_MATCH)
+        for j, k in enumerate(keys):
+            if not isinstance(k, str):
+                tr.fail(join("values", j), "must be a string context key")
+            elif k in targets:
+                tr.fail(join("values", j), f"context key {k!r} is targeted twice")
+            else:
+                targets[k] = served
+    return targets
+
+
+def _rules(
+    r: Reader, path: str, problems: list[Problem], salt: str, variations: tuple[Any, ...]
+) -> tuple[tuple[Rule, ...], bool]:
+    rules: list[Rule] = []
+    ids: set[str] = set()
+    uses_now = False
+    for i, raw in enumerate(r.get("rules", list, [])):
+        rule_path = join(join(path, "rules"), i)
+        rr = Reader(raw, rule_path, problems, RULE_FIELDS)
+        rule_id: str = rr.get("id", str, f"#{i}", required=True)
+        if rule_id in ids:
+            rr.fail("id", f"duplicate rule id {rule_id!r}")
+        ids.add(rule_id)
+        raw_clauses: list[Any] = rr.get("clauses", list, [], required=True)
+        clauses = tuple(
+            compile_clause(c, join(join(rule_path, "clauses"), j), problems)
+            for j, c in enumerate(raw_clauses)
+        )
+        uses_now = uses_now or any(
+            isinstance(c, Mapping) and c.get("attribute") == NOW_ATTRIBUTE for c in raw_clauses
+        )
+        serve = _serve(
+            rr.get("serve", dict, required=True),
+            join(rule_path, "serve"),
+            problems,
+            salt,
+            variations,
+            Reason.TARGETING_MATCH,
+            rule_id,
+        )
+        if serve is not None:
+            rules.append((clauses, serve))
+    return tuple(rules), uses_now
+
+
+def _serve(
+    raw: object,
+    path: str,
+    problems: list[Problem],
+    salt: str,
+    variations: tuple[Any, ...],
+    reason: Reason,
+    rule_id: str | None,
+) -> Serve | None:
+    if raw is None:
+        return None
+    r = Reader(raw, path, problems, SERVE_FIELDS)
+    if ("variation" in r.raw) == ("rollout" in r.raw):
+        r.fail("", "must hold exactly one of 'variation' or 'rollout'")
+        return None
+    if "rollout" in r.raw:
+        return compile_rollout(
+            r.raw["rollout"], join(path, "rollout"), problems, salt, variations, Reason.SPLIT, rule_id
+        )
+    index = r.index("variation", len(variations), required=True)
+    if index is None:
+        return None
+    return Evaluation(variations[index], index, reason, rule_id)

@@ -1,0 +1,97 @@
+"""Compiled rollouts: a context's bucket decides which weighted variation it gets."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from flagstaff.bucketing import ALGORITHMS, BUCKETS, DEFAULT_ALGORITHM, MISSING_VALUE_BUCKET, bucket_value
+from flagstaff.evaluation import ErrorCode, Evaluation, Reason
+from flagstaff.problems import Problem, Reader, join
+
+ROLLOUT_FIELDS = frozenset({"algorithm", "bucket_by", "variations", "seed"})
+WEIGHT_FIELDS = frozenset({"variation", "weight"})
+
+
+class Rollout:
+    """Cumulative thresholds over the buckets; a context gets the first whose threshold exceeds its bucket."""
+
+    __slots__ = ("bucket_by", "bucketer", "missing", "steps")
+
+    def __init__(
+        self,
+        bucket_by: str,
+        bucketer: Callable[[str], int],
+        steps: tuple[tuple[int, Evaluation], ...],
+        missing: Evaluation,
+    ) -> None:
+        self.bucket_by = bucket_by
+        self.bucketer = bucketer
+        self.steps = steps
+        self.missing = missing
+
+    def pick(self, ctx: Mapping[str, Any]) -> Evaluation:
+        v = ctx.get(self.bucket_by)
+        text = v if type(v) is str else bucket_value(v)
+        if text is None:
+            return self.missing
+        b = self.bucketer(text)
+        for threshold, evaluation in self.steps:
+            if b < threshold:
+                return evaluation
+        return self.steps[-1][1]  # unreachable while weights sum to BUCKETS; kept total for safety
+
+
+def compile_rollout(
+    raw: object,
+    path: str,
+    problems: list[Problem],
+    salt: str,
+    variations: Sequence[Any],
+    reason: Reason,
+    rule_id: str | None,
+) -> Rollout | None:
+    r = Reader(raw, path, problems, ROLLOUT_FIELDS)
+    algorithm: str = r.get("algorithm", str, DEFAULT_ALGORITHM)
+    bucket_by: str = r.get("bucket_by", str, "key")
+    seed: int | None = r.get("seed", int)
+    weights: list[Any] = r.get("variations", list, [], required=True)
+    factory = ALGORITHMS.get(algorithm)
+    if factory is None:
+        r.fail(
+            "algorithm", f"unknown bucketing algorithm {algorithm!r}; known: {', '.join(sorted(ALGORITHMS))}"
+        )
+    if not weights:
+        r.fail("variations", "must list at least one weighted variation")
+    steps: list[tuple[int, Evaluation]] = []
+    cumulative = 0
+    ok = True
+    for i, raw_weight in enumerate(weights):
+        wr = Reader(raw_weight, join(join(path, "variations"), i), problems, WEIGHT_FIELDS)
+        index = wr.index("variation", len(variations), required=True)
+        weight: int | None = wr.get("weight", int, required=True)
+        if weight is not None and weight < 0:
+            wr.fail("weight", "must be >= 0")
+            weight = None
+        if index is None or weight is None:
+            ok = False
+            continue
+        cumulative += weight
+        if weight:
+            steps.append((cumulative, Evaluation(variations[index], index, reason, rule_id)))
+    if ok and weights and cumulative != BUCKETS:
+        r.fail("variations", f"weights must sum to {BUCKETS} (100%), not {cumulative}")
+        ok = False
+    if not ok or factory is None or not steps:
+        return None
+    last = steps[-1][1]
+    bucketer = factory(salt, seed)
+    missing = Evaluation(
+        last.value,
+        last.variation_index,
+        reason,
+        rule_id,
+        ErrorCode.TARGETING_KEY_MISSING,
+        f"the context has no {bucket_by!r} to bucket by; served bucket {MISSING_VALUE_BUCKET}",
+    )
+    return Rollout(bucket_by, bucketer, tuple(steps), missing)

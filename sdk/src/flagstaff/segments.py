@@ -1,0 +1,94 @@
+"""Compiled segments: reusable audiences that flags reference by key.
+
+A segment is compiled once per snapshot and shared by every flag that references it, so its explicit key lists
+are held once, as hash sets: membership costs O(1) however many flags use it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from flagstaff.bucketing import bucket_value
+from flagstaff.clauses import NOW_ATTRIBUTE, Matcher, compile_clause
+from flagstaff.keys import check_key
+from flagstaff.problems import Problem, Reader, join
+
+if TYPE_CHECKING:
+    from flagstaff.snapshot import Snapshot
+
+SEGMENT_FIELDS = frozenset({"key", "included", "excluded", "rules", "version"})
+RULE_FIELDS = frozenset({"id", "clauses"})
+
+
+class Segment:
+    __slots__ = ("excluded", "included", "key", "rules", "uses_now", "version")
+
+    def __init__(
+        self,
+        key: str,
+        version: int,
+        included: frozenset[str],
+        excluded: frozenset[str],
+        rules: tuple[tuple[Matcher, ...], ...],
+        uses_now: bool = False,
+    ) -> None:
+        self.uses_now = uses_now
+        self.key = key
+        self.version = version
+        self.included = included
+        self.excluded = excluded
+        self.rules = rules
+
+    def contains(self, value: Any, ctx: Mapping[str, Any], snap: Snapshot, now: float | None) -> bool:
+        key = value if type(value) is str else bucket_value(value)
+        if key is not None:
+            if key in self.excluded:
+                return False
+            if key in self.included:
+                return True
+        return any(all(m(ctx, snap, now) for m in clauses) for clauses in self.rules)
+
+
+def compile_segment(raw: object, path: str, problems: list[Problem]) -> Segment:
+    r = Reader(raw, path, problems, SEGMENT_FIELDS)
+    key: str = r.get("key", str, "", required=True)
+    check_key(key, join(path, "key"), problems)
+    version: int = r.get("version", int, 0, required=True)
+    if version < 0:
+        r.fail("version", "must be >= 0")
+    included = _key_list(r, "included")
+    excluded = _key_list(r, "excluded")
+    rules: list[tuple[Matcher, ...]] = []
+    seen_ids: set[str] = set()
+    uses_now = False
+    for i, raw_rule in enumerate(r.get("rules", list, [])):
+        rule_path = join(join(path, "rules"), i)
+        rr = Reader(raw_rule, rule_path, problems, RULE_FIELDS)
+        rule_id: str | None = rr.get("id", str, required=True)
+        if rule_id is not None:
+            if rule_id in seen_ids:
+                rr.fail("id", f"duplicate rule id {rule_id!r}")
+            seen_ids.add(rule_id)
+        clauses = rr.get("clauses", list, [], required=True)
+        uses_now = uses_now or any(
+            isinstance(c, Mapping) and c.get("attribute") == NOW_ATTRIBUTE for c in clauses
+        )
+        rules.append(
+            tuple(
+                compile_clause(c, join(join(rule_path, "clauses"), j), problems, in_segment=True)
+                for j, c in enumerate(clauses)
+            )
+        )
+    return Segment(key, version, included, excluded, tuple(rules), uses_now)
+
+
+def _key_list(r: Reader, name: str) -> frozenset[str]:
+    values: list[Any] = r.get(name, list, [])
+    keys: set[str] = set()
+    for i, v in enumerate(values):
+        if isinstance(v, str):
+            keys.add(v)
+        else:
+            r.fail(name, f"item {i} must be a string context key")
+    return frozenset(keys)

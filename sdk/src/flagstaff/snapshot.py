@@ -1,0 +1,235 @@
+"""Snapshots: one environment's compiled flags and segments at one revision, immutable once built.
+
+Readers hold a reference and never lock; an update builds a new snapshot (sharing unchanged compiled objects)
+and the owner swaps the reference. Versions only increase: an older flag or segment never replaces a newer
+one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flagstaff.evaluation import ErrorCode, Evaluation, error
+from flagstaff.flags import Flag, broken_flag, compile_flag
+from flagstaff.problems import FormatError, Problem, Reader, join
+from flagstaff.segments import Segment, compile_segment
+
+FORMAT_VERSION = 1
+SNAPSHOT_FIELDS = frozenset({"format", "revision", "flags", "segments"})
+_EMPTY: Mapping[str, Any] = {}
+
+
+class Snapshot:
+    __slots__ = ("deleted", "flags", "revision", "segments")
+
+    def __init__(
+        self,
+        revision: int,
+        flags: dict[str, Flag],
+        segments: dict[str, Segment],
+        deleted: Mapping[tuple[str, str], int] | None = None,
+    ) -> None:
+        self.revision = revision
+        self.flags: Mapping[str, Flag] = flags
+        self.segments: Mapping[str, Segment] = segments
+        # Versions of deleted entries, so a late upsert of an older version cannot resurrect them.
+        self.deleted: Mapping[tuple[str, str], int] = deleted or {}
+
+    def evaluate(self, key: str, context: object = None, now: float | None = None) -> Evaluation:
+        """Evaluate flag ``key``. Never raises: problems come back as an ``ERROR`` evaluation."""
+        flag = self.flags.get(key)
+        if flag is None:
+            return error(ErrorCode.FLAG_NOT_FOUND, f"no flag {key!r} in revision {self.revision}")
+        return evaluate(flag, context, self, now)
+
+    def evaluate_all(self, context: object = None, now: float | None = None) -> dict[str, Evaluation]:
+        return {key: evaluate(flag, context, self, now) for key, flag in self.flags.items()}
+
+    def apply(
+        self, kind: str, key: str, data: Mapping[str, Any] | None, version: int, revision: int
+    ) -> Snapshot:
+        """A snapshot with one flag or segment upserted (``data``) or deleted (``None``)."""
+        current = (self.flags if kind == "flag" else self.segments).get(key)
+        newest = max(current.version if current is not None else -1, self.deleted.get((kind, key), -1))
+        if version <= newest:
+            return self if revision <= self.revision else self._at(revision)
+        flags, segments, deleted = dict(self.flags), dict(self.segments), dict(self.deleted)
+        table: dict[str, Any] = flags if kind == "flag" else segments
+        if data is None:
+            table.pop(key, None)
+            deleted[(kind, key)] = version
+        else:
+            problems: list[Problem] = []
+            if kind == "flag":
+                table[key] = _compile_flag_or_broken(data, key, problems)
+            else:
+                table[key] = compile_segment(data, join("segments", key), problems)
+            deleted.pop((kind, key), None)
+        snapshot = Snapshot(max(revision, self.revision), flags, segments, deleted)
+        _propagate_now(snapshot)
+        return snapshot
+
+    def _at(self, revision: int) -> Snapshot:
+        return Snapshot(revision, dict(self.flags), dict(self.segments), self.deleted)
+
+
+def evaluate(flag: Flag, context: object, snapshot: Snapshot, now: float | None = None) -> Evaluation:
+    """Evaluate ``flag`` for ``context`` within ``snapshot`` (prerequisites, segments). Never raises."""
+    try:
+        if context is None:
+            context = _EMPTY
+        elif not isinstance(context, Mapping):
+            return error(ErrorCode.GENERAL, f"the context must be a mapping, not {type(context).__name__}")
+        return flag.evaluate(context, snapshot, now)
+    except Exception as exc:  # evaluation must never raise into application code
+        return error(ErrorCode.GENERAL, f"evaluation failed: {type(exc).__name__}: {exc}")
+
+
+def empty_snapshot() -> Snapshot:
+    return Snapshot(0, {}, {})
+
+
+def load_snapshot(data: Mapping[str, Any]) -> Snapshot:
+    """Compile a wire-format snapshot. Tolerant: a flag that cannot be read evaluates to ``PARSE_ERROR``.
+
+    Raises ``FormatError`` only when the document as a whole is unusable (wrong format, not an object).
+    """
+    problems: list[Problem] = []
+    return _load(data, problems, strict=False)
+
+
+def validate_snapshot(data: object) -> list[Problem]:
+    """Every problem in a snapshot, including unknown flag or segment references and prerequisite cycles."""
+    problems: list[Problem] = []
+    try:
+        snapshot = _load(data, problems, strict=True)
+    except FormatError as exc:
+        return exc.problems
+    problems.extend(cross_reference_problems(data, snapshot))
+    return problems
+
+
+def validate_flag(data: object) -> list[Problem]:
+    """Problems in one flag on its own (see ``validate_snapshot`` for references between flags)."""
+    problems: list[Problem] = []
+    compile_flag(data, "", problems)
+    return problems
+
+
+def validate_segment(data: object) -> list[Problem]:
+    problems: list[Problem] = []
+    compile_segment(data, "", problems)
+    return problems
+
+
+def _load(data: object, problems: list[Problem], *, strict: bool) -> Snapshot:
+    r = Reader(data, "", problems, SNAPSHOT_FIELDS)
+    if not r.ok:
+        raise FormatError(problems)
+    fmt = r.get("format", int, required=True)
+    if fmt != FORMAT_VERSION:
+        raise FormatError(
+            [Problem("format", f"unsupported snapshot format {fmt!r}; this SDK reads {FORMAT_VERSION}")]
+        )
+    revision: int = r.get("revision", int, 0, required=True)
+    flags: dict[str, Flag] = {}
+    for key, raw in r.get("flags", dict, {}).items():
+        flag_problems: list[Problem] = []
+        flags[key] = _compile_flag_or_broken(raw, key, flag_problems)
+        problems.extend(flag_problems)
+    segments: dict[str, Segment] = {}
+    for key, raw in r.get("segments", dict, {}).items():
+        path = join("segments", key)
+        segments[key] = compile_segment(raw, path, problems)
+        if strict and isinstance(raw, Mapping) and raw.get("key") != key:
+            problems.append(Problem(join(path, "key"), f"must equal its key in 'segments' ({key!r})"))
+    snapshot = Snapshot(revision, flags, segments)
+    _propagate_now(snapshot)
+    return snapshot
+
+
+def _compile_flag_or_broken(raw: object, key: str, problems: list[Problem]) -> Flag:
+    path = join("flags", key)
+    start = len(problems)
+    flag = compile_flag(raw, path, problems)
+    if isinstance(raw, Mapping) and raw.get("key") != key:
+        problems.append(Problem(join(path, "key"), f"must equal its key in 'flags' ({key!r})"))
+    fatal = [p for p in problems[start:] if p.fatal]
+    return broken_flag(key, fatal) if fatal else flag
+
+
+def _propagate_now(snapshot: Snapshot) -> None:
+    # A segment rule on the current time makes every flag that may consult segments need the clock.
+    if any(s.uses_now for s in snapshot.segments.values()):
+        for flag in snapshot.flags.values():
+            flag.uses_now = True
+
+
+def cross_reference_problems(data: object, snapshot: Snapshot) -> list[Problem]:
+    """References to unknown flags, variations or segments, and prerequisite cycles."""
+    problems: list[Problem] = []
+    raw_flags = data.get("flags", {}) if isinstance(data, Mapping) else {}
+    if not isinstance(raw_flags, Mapping):
+        return problems
+    for key, flag in snapshot.flags.items():
+        for i, (pre_key, variation) in enumerate(flag.prerequisites):
+            path = join(join(join("flags", key), "prerequisites"), i)
+            target = snapshot.flags.get(pre_key)
+            if target is None:
+                problems.append(Problem(join(path, "flag"), f"unknown flag {pre_key!r}"))
+            elif target.variations and variation >= len(target.variations):
+                problems.append(
+                    Problem(join(path, "variation"), f"flag {pre_key!r} has no variation {variation}")
+                )
+        raw = raw_flags.get(key)
+        for path, segment_key in _segment_references(raw, join("flags", key)):
+            if segment_key not in snapshot.segments:
+                problems.append(Problem(path, f"unknown segment {segment_key!r}"))
+    problems.extend(_cycles(snapshot))
+    return problems
+
+
+def _segment_references(raw: object, path: str) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    if not isinstance(raw, Mapping) or not isinstance(raw.get("rules"), list):
+        return found
+    for i, rule in enumerate(raw["rules"]):
+        clauses = rule.get("clauses") if isinstance(rule, Mapping) else None
+        for j, clause in enumerate(clauses if isinstance(clauses, list) else []):
+            if isinstance(clause, Mapping) and clause.get("op") == "segment_match":
+                for k, value in enumerate(clause.get("values") or []):
+                    if isinstance(value, str):
+                        found.append((f"{path}.rules[{i}].clauses[{j}].values[{k}]", value))
+    return found
+
+
+def _cycles(snapshot: Snapshot) -> list[Problem]:
+    problems: list[Problem] = []
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = finished
+
+    def visit(key: str, path: tuple[str, ...]) -> None:
+        state[key] = 1
+        flag = snapshot.flags[key]
+        for i, (pre_key, _) in enumerate(flag.prerequisites):
+            if pre_key not in snapshot.flags:
+                continue
+            if state.get(pre_key) == 1:
+                cycle = " -> ".join((*path[path.index(pre_key) :], pre_key)) if pre_key in path else pre_key
+                problems.append(
+                    Problem(f"flags.{key}.prerequisites[{i}].flag", f"prerequisite cycle: {cycle}")
+                )
+            elif pre_key not in state:
+                visit(pre_key, (*path, pre_key))
+        state[key] = 2
+
+    for key in snapshot.flags:
+        if key not in state:
+            visit(key, (key,))
+    return problems
+
+
+def require_valid(problems: list[Problem]) -> None:
+    """Raise ``FormatError`` if any problem was found (fatal or not): for writers, which must be strict."""
+    if problems:
+        raise FormatError(problems)

@@ -1,0 +1,122 @@
+"""The SDK's flag store: the current snapshot, readiness and status, and change notification.
+
+Readers take ``store.snapshot`` without a lock (the reference is swapped atomically); writers (data sources)
+are serialised by one lock so that version checks and listener order hold.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from flagstaff.snapshot import Snapshot, empty_snapshot, load_snapshot
+
+log = logging.getLogger("flagstaff")
+
+ChangeListener = Callable[[set[str]], None]
+
+
+class State(StrEnum):
+    INITIALIZING = "initializing"
+    VALID = "valid"
+    STALE = "stale"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    state: State
+    since: float
+    """Wall-clock time (epoch seconds) at which this state began."""
+    revision: int | None
+    last_error: str | None = None
+
+
+class FlagStore:
+    def __init__(self) -> None:
+        self.snapshot: Snapshot = empty_snapshot()
+        self.ready = threading.Event()
+        self._lock = threading.Lock()
+        self._listeners: list[ChangeListener] = []
+        self._status = Status(State.INITIALIZING, time.time(), None)
+
+    # -- reading ------
+    @property
+    def initialized(self) -> bool:
+        return self.ready.is_set()
+
+    def status(self) -> Status:
+        return self._status
+
+    def on_change(self, listener: ChangeListener) -> None:
+        self._listeners.append(listener)
+
+    # -- writing (data sources) ------
+    def replace(self, data: Mapping[str, Any]) -> None:
+        """Install a full snapshot document; raises ``FormatError`` (keeping the old data) if unusable."""
+        new = load_snapshot(data)
+        with self._lock:
+            old = self.snapshot
+            if self.ready.is_set() and new.revision < old.revision:
+                log.info("ignoring snapshot at revision %s older than %s", new.revision, old.revision)
+                return
+            self.snapshot = new
+            changed = _changed_keys(old, new)
+            self._mark_valid(new.revision)
+        self._notify(changed)
+
+    def apply(self, kind: str, key: str, data: Mapping[str, Any] | None, version: int, revision: int) -> None:
+        """Upsert (``data``) or delete (``None``) one flag or segment; older versions are ignored."""
+        with self._lock:
+            old = self.snapshot
+            new = old.apply(kind, key, data, version, revision)
+            self.snapshot = new
+            self._mark_valid(new.revision)
+        if new is not old:
+            self._notify(_changed_keys(old, new))
+
+    def mark_stale(self, reason: str) -> None:
+        with self._lock:
+            if self._status.state in (State.CLOSED, State.STALE) and self._status.last_error == reason:
+                return
+            if self._status.state is not State.CLOSED:
+                state = State.STALE if self.ready.is_set() else State.INITIALIZING
+                self._status = Status(state, time.time(), self._status.revision, reason)
+
+    def mark_closed(self) -> None:
+        with self._lock:
+            self._status = Status(State.CLOSED, time.time(), self._status.revision, self._status.last_error)
+
+    def _mark_valid(self, revision: int) -> None:
+        if self._status.state is State.CLOSED:
+            return
+        if self._status.state is not State.VALID:
+            self._status = Status(State.VALID, time.time(), revision)
+        else:
+            self._status = Status(State.VALID, self._status.since, revision)
+        self.ready.set()
+
+    def _notify(self, changed: set[str]) -> None:
+        if not changed:
+            return
+        for listener in list(self._listeners):
+            try:
+                listener(changed)
+            except Exception:  # a listener's bug must not stop updates reaching the others
+                log.exception("flag change listener failed")
+
+
+def _changed_keys(old: Snapshot, new: Snapshot) -> set[str]:
+    if len(old.segments) != len(new.segments) or any(
+        new.segments.get(k) is not s for k, s in old.segments.items()
+    ):
+        # A segment change can change any flag's result; report every flag rather than guess.
+        return set(old.flags) | set(new.flags)
+    changed = {k for k, f in new.flags.items() if old.flags.get(k) is not f}
+    changed.update(k for k in old.flags if k not in new.flags)
+    return changed

@@ -1,0 +1,100 @@
+"""In-memory flag data for applications' own unit tests.
+
+    source = TestSource()
+    client = Client(data_source=source)
+    source.set("new-checkout", True)                       # everyone gets True
+    source.set("banner", "hello", for_keys={"user-1": "hi"})
+
+Every change is pushed to the client immediately, through the same store a live client uses.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from flagstaff.snapshot import FORMAT_VERSION
+from flagstaff.store import FlagStore
+
+_KINDS = ((bool, "boolean"), (str, "string"), (int, "number"), (float, "number"))
+
+
+class TestSource:
+    """A data source whose flags the test sets. It is ready as soon as it starts."""
+
+    __test__ = False  # not a pytest test class, despite the name
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._flags: dict[str, dict[str, Any]] = {}
+        self._revision = 0
+        self._stores: list[FlagStore] = []
+
+    def set(self, key: str, value: Any, *, for_keys: Mapping[str, Any] | None = None) -> None:
+        """Serve ``value`` to everyone, except the context keys in ``for_keys`` (key -> value)."""
+        variations: list[Any] = [value]
+        targets: list[dict[str, Any]] = []
+        for context_key, special in (for_keys or {}).items():
+            if special not in variations:
+                variations.append(special)
+            index = variations.index(special)
+            targets.append({"variation": index, "values": [context_key]})
+        self.set_flag(
+            {
+                "key": key,
+                "kind": _kind_of(variations),
+                "variations": variations,
+                "enabled": True,
+                "targets": targets,
+                "fallthrough": {"variation": 0},
+            }
+        )
+
+    def set_flag(self, flag: Mapping[str, Any]) -> None:
+        """Install a full flag in the wire format (any rules, rollouts, ...); its version is managed here."""
+        with self._lock:
+            key = str(flag["key"])
+            version = self._flags.get(key, {}).get("version", 0) + 1
+            self._flags[key] = {**flag, "version": version}
+            self._revision += 1
+            self._push()
+
+    def remove(self, key: str) -> None:
+        with self._lock:
+            self._flags.pop(key, None)
+            self._revision += 1
+            self._push()
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT_VERSION,
+            "revision": self._revision,
+            "flags": dict(self._flags),
+            "segments": {},
+        }
+
+    def start(self, store: FlagStore) -> None:
+        with self._lock:
+            self._stores.append(store)
+            store.replace(self.snapshot())
+
+    def close(self) -> None:
+        with self._lock:
+            self._stores.clear()
+
+    def _push(self) -> None:
+        document = self.snapshot()
+        for store in self._stores:
+            store.replace(document)
+
+
+def _kind_of(values: list[Any]) -> str:
+    for python_type, kind in _KINDS:
+        if all(
+            isinstance(v, python_type) and (python_type is bool or not isinstance(v, bool)) for v in values
+        ):
+            return kind
+    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+        return "number"
+    return "json"
