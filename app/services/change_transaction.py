@@ -1,0 +1,123 @@
+"""One write transaction: bumps environment revisions, appends change-log and audit rows, then notifies.
+
+Every state change goes through here, so revision, change log and audit can never disagree.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.services.commit_listener import CommitListener
+from app.storage import audit_repository, change_log, project_repository
+from app.storage.change_log import EntityKind
+from app.storage.database import Database
+from app.storage.models import AuditEntry, Environment
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who asked for a change: the key's name (never its secret) and the request it came in."""
+
+    name: str
+    request_id: str | None = None
+
+
+class ChangeTransaction:
+    def __init__(self, session: Session, actor: Actor) -> None:
+        self.session = session
+        self.actor = actor
+        self.revisions: dict[int, int] = {}
+        self.discarded = False
+
+    def bump(self, environment: Environment) -> int:
+        """Takes the environment's write lock (before reading what will change) and its next revision."""
+        revision = project_repository.bump_revision(self.session, environment.id)
+        self.revisions[environment.id] = revision
+        environment.revision = revision
+        return revision
+
+    def record(
+        self,
+        environment: Environment,
+        kind: EntityKind,
+        key: str,
+        version: int,
+        payload: dict[str, Any] | None,
+    ) -> None:
+        change_log.append(
+            self.session,
+            environment_id=environment.id,
+            revision=self.revisions[environment.id],
+            kind=kind,
+            key=key,
+            version=version,
+            payload=payload,
+        )
+
+    def audit(
+        self,
+        action: str,
+        *,
+        project: str | None,
+        target_kind: str,
+        target_key: str | None,
+        environment: str | None = None,
+        before: dict[str, Any] | None = None,
+        after: dict[str, Any] | None = None,
+        reason: str | None = None,
+    ) -> None:
+        audit_repository.append(
+            self.session,
+            AuditEntry(
+                actor=self.actor.name,
+                action=action,
+                project_key=project,
+                environment_key=environment,
+                target_kind=target_kind,
+                target_key=target_key,
+                before=before,
+                after=after,
+                reason=reason,
+                request_id=self.actor.request_id,
+            ),
+        )
+
+    def discard(self) -> None:
+        """Nothing changed after all (an idempotent repeat): roll back, including the revision bump."""
+        self.discarded = True
+
+
+class ChangeWriter:
+    def __init__(self, database: Database, listener: CommitListener) -> None:
+        self.database = database
+        self.listener = listener
+
+    @contextmanager
+    def begin(self, actor: Actor) -> Iterator[ChangeTransaction]:
+        with self.database.session() as session:
+            change = ChangeTransaction(session, actor)
+            try:
+                yield change
+            except BaseException:
+                session.rollback()
+                raise
+            if change.discarded:
+                session.rollback()
+                return
+            session.commit()
+        for environment_id, revision in sorted(change.revisions.items()):
+            try:
+                self.listener(environment_id, revision)
+            except Exception:
+                # The change is committed; a listener failure must not turn it into an error for the caller.
+                log.exception(
+                    "commit listener failed for environment %s revision %s", environment_id, revision
+                )

@@ -1,0 +1,44 @@
+"""Builds every service for one database and commit listener; the app factory holds the result."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.services.audit_service import AuditService
+from app.services.change_transaction import ChangeWriter
+from app.services.commit_listener import CommitListener
+from app.services.flag_config_service import FlagConfigService
+from app.services.flag_definition_service import FlagDefinitionService
+from app.services.key_service import KeyService
+from app.services.project_service import ProjectService
+from app.services.segment_service import SegmentService
+from app.services.snapshot_service import SnapshotService
+from app.storage.database import Database
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    database: Database
+    writer: ChangeWriter
+    projects: ProjectService
+    flag_definitions: FlagDefinitionService
+    flag_configs: FlagConfigService
+    segments: SegmentService
+    snapshots: SnapshotService
+    audit: AuditService
+    keys: KeyService
+
+
+def build_services(database: Database, listener: CommitListener) -> Services:
+    writer = ChangeWriter(database, listener)
+    return Services(
+        database=database,
+        writer=writer,
+        projects=ProjectService(database, writer),
+        flag_definitions=FlagDefinitionService(database, writer),
+        flag_configs=FlagConfigService(database, writer),
+        segments=SegmentService(database, writer),
+        snapshots=SnapshotService(database),
+        audit=AuditService(database),
+        keys=KeyService(database, writer),
+    )

@@ -1,0 +1,56 @@
+"""The failures a use case reports; the API layer maps each to one HTTP status.
+
+Every error carries a stable `code`, a human message and, where one input is at fault, its field path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from flagstaff import Problem
+
+
+class ServiceError(Exception):
+    code = "error"
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class NotFound(ServiceError):
+    code = "not_found"
+
+
+class Conflict(ServiceError):
+    """The request is well-formed but clashes with current state (a duplicate, a used segment)."""
+
+    code = "conflict"
+
+
+class VersionMismatch(ServiceError):
+    """An `If-Match` version is not the current one: somebody else changed the object first."""
+
+    code = "version_mismatch"
+
+
+class InvalidInput(ServiceError):
+    code = "invalid"
+
+    @classmethod
+    def from_problems(cls, problems: Sequence[Problem], prefix: str = "") -> InvalidInput:
+        """Reports every problem in the message and the first one's path as the field."""
+        paths = [_strip(p.path, prefix) for p in problems]
+        pairs = zip(paths, problems, strict=True)
+        parts = (f"{path}: {p.message}" if path else p.message for path, p in pairs)
+        message = "; ".join(parts)
+        return cls(message, paths[0] or None)
+
+
+class PermissionDenied(ServiceError):
+    code = "forbidden"
+
+
+def _strip(path: str, prefix: str) -> str:
+    return path[len(prefix) :] if prefix and path.startswith(prefix) else path

@@ -1,0 +1,40 @@
+"""Checks flag data with the SDK's validator, the one authority on the flag shape, and turns its problems into
+InvalidInput (for a write that is malformed) or Conflict (for a deletion that would break references)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flagstaff
+from app.services.errors import Conflict, InvalidInput
+
+
+def check_flag(wire: dict[str, Any], prefix: str = "") -> None:
+    problems = flagstaff.validate_flag(wire)
+    if problems:
+        raise InvalidInput.from_problems(problems, prefix)
+
+
+def check_segment(wire: dict[str, Any]) -> None:
+    problems = flagstaff.validate_segment(wire)
+    if problems:
+        raise InvalidInput.from_problems(problems)
+
+
+def check_snapshot(snapshot: dict[str, Any], changed_flag: str | None = None) -> None:
+    """Cross references (prerequisites, segments, cycles) of a whole environment after a change.
+
+    Paths under the changed flag are reported relative to it, as the request body names them."""
+    problems = flagstaff.validate_snapshot(snapshot)
+    if problems:
+        prefix = f"flags.{changed_flag}." if changed_flag is not None else ""
+        raise InvalidInput.from_problems(problems, prefix)
+
+
+def check_still_referenced(snapshot: dict[str, Any], what: str) -> None:
+    """A deletion must not leave another flag pointing at what was deleted."""
+    problems = flagstaff.validate_snapshot(snapshot)
+    if problems:
+        raise Conflict(
+            f"{what} is still referenced: " + "; ".join(str(p) for p in problems[:5]), problems[0].path
+        )

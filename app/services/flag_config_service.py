@@ -1,0 +1,214 @@
+"""Use cases for a flag in one environment: read, list, patch targeting, on/off/kill, history and revert.
+
+Each write takes the environment's lock first, then checks `If-Match`: two editors never overwrite each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.services import environment_snapshot, flag_checks, lookups, wire_format
+from app.services.change_transaction import Actor, ChangeTransaction, ChangeWriter
+from app.services.errors import InvalidInput, NotFound, VersionMismatch
+from app.storage import flag_repository
+from app.storage.database import Database
+from app.storage.models import Environment, FlagConfig, FlagConfigVersion, FlagDefinition, utcnow
+
+# Changes to these may break a reference to another flag or a segment, so they are checked against the whole
+# environment; other fields are checked on the flag alone, which keeps the kill switch cheap.
+_REFERENCING_FIELDS = frozenset({"rules", "prerequisites"})
+# Given the locked, current config, returns the fields to change.
+_ChangesFor = Callable[[Session, FlagConfig], dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class FlagState:
+    """A flag as it stands in one environment, after a read or a write."""
+
+    flag: dict[str, Any]
+    revision: int
+    changed: bool = True
+
+
+class FlagConfigService:
+    def __init__(self, database: Database, writer: ChangeWriter) -> None:
+        self.database = database
+        self.writer = writer
+
+    def get(self, project_key: str, environment_key: str, flag_key: str) -> FlagState:
+        with self.database.transaction() as session:
+            project, environment = lookups.environment(session, project_key, environment_key)
+            definition = lookups.flag(session, project, flag_key)
+            config = _config(session, definition, environment)
+            return FlagState(wire_format.wire_flag(definition, config), environment.revision, changed=False)
+
+    def list(
+        self, project_key: str, environment_key: str, *, tag: str | None, after: str | None, limit: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        with self.database.transaction() as session:
+            project, environment = lookups.environment(session, project_key, environment_key)
+            rows = flag_repository.live_flags_in_environment(
+                session, project.id, environment.id, tag=tag, after=after, limit=limit
+            )
+            return [wire_format.wire_flag(d, c) for d, c in rows], environment.revision
+
+    def patch(
+        self,
+        actor: Actor,
+        project_key: str,
+        environment_key: str,
+        flag_key: str,
+        changes: dict[str, Any],
+        if_match: int | None,
+        reason: str | None = None,
+    ) -> FlagState:
+        unknown = sorted(set(changes) - set(wire_format.CONFIG_FIELDS))
+        if unknown:
+            raise InvalidInput(
+                f"unknown field; a flag's targeting has only {', '.join(wire_format.CONFIG_FIELDS)}",
+                unknown[0],
+            )
+        return self._write(
+            actor,
+            project_key,
+            environment_key,
+            flag_key,
+            "flag.update",
+            if_match,
+            reason,
+            lambda _session, _config: changes,
+        )
+
+    def set_enabled(
+        self,
+        actor: Actor,
+        project_key: str,
+        environment_key: str,
+        flag_key: str,
+        enabled: bool,
+        reason: str | None,
+        action: str,
+    ) -> FlagState:
+        """on/off/kill: idempotent, a repeat changes nothing and returns the current revision."""
+        return self._write(
+            actor,
+            project_key,
+            environment_key,
+            flag_key,
+            action,
+            None,
+            reason,
+            lambda _session, _config: {"enabled": enabled},
+        )
+
+    def history(
+        self, project_key: str, environment_key: str, flag_key: str, *, before: int | None, limit: int
+    ) -> Sequence[FlagConfigVersion]:
+        with self.database.transaction() as session:
+            project, environment = lookups.environment(session, project_key, environment_key)
+            definition = lookups.flag(session, project, flag_key)
+            return flag_repository.history(
+                session, environment.id, definition.key, before=before, limit=limit
+            )
+
+    def revert(
+        self,
+        actor: Actor,
+        project_key: str,
+        environment_key: str,
+        flag_key: str,
+        version: int,
+        if_match: int | None,
+        reason: str | None,
+    ) -> FlagState:
+        """Writes an earlier version's targeting as a new version: history only grows."""
+
+        def restore(session: Session, config: FlagConfig) -> dict[str, Any]:
+            row = flag_repository.get_version(session, config.environment_id, flag_key, version)
+            if row is None or row.payload is None:
+                raise NotFound(f"flag {flag_key!r} has no version {version} in this environment", "version")
+            return {name: row.payload[name] for name in wire_format.CONFIG_FIELDS if name in row.payload}
+
+        return self._write(
+            actor, project_key, environment_key, flag_key, "flag.revert", if_match, reason, restore
+        )
+
+    def _write(
+        self,
+        actor: Actor,
+        project_key: str,
+        environment_key: str,
+        flag_key: str,
+        action: str,
+        if_match: int | None,
+        reason: str | None,
+        changes_for: _ChangesFor,
+    ) -> FlagState:
+        with self.writer.begin(actor) as change:
+            project, environment = lookups.environment(change.session, project_key, environment_key)
+            change.bump(environment)
+            definition = lookups.flag(change.session, project, flag_key)
+            config = _config(change.session, definition, environment)
+            if if_match is not None and config.version != if_match:
+                raise VersionMismatch(
+                    f"flag {flag_key!r} is at version {config.version}, not {if_match}",
+                    "If-Match",
+                )
+            changes = changes_for(change.session, config)
+            before = wire_format.wire_flag(definition, config)
+            values = {**wire_format.config_values(config), **changes}
+            if values == wire_format.config_values(config):
+                change.discard()
+                return FlagState(before, environment.revision - 1, changed=False)
+            after = {**before, **values, "version": config.version + 1}
+            flag_checks.check_flag(after)
+            if _REFERENCING_FIELDS & set(changes):
+                flag_checks.check_snapshot(
+                    environment_snapshot.build(change.session, environment, flags={flag_key: after}), flag_key
+                )
+            wire_format.apply_config(config, values)
+            _record(change, definition, environment, config, after)
+            change.audit(
+                action,
+                project=project_key,
+                environment=environment_key,
+                target_kind="flag",
+                target_key=flag_key,
+                before=before,
+                after=after,
+                reason=reason,
+            )
+            return FlagState(after, environment.revision)
+
+
+def _config(session: Session, definition: FlagDefinition, environment: Environment) -> FlagConfig:
+    config = flag_repository.get_config(session, definition.id, environment.id)
+    if config is None:  # only if the store was edited by hand: every environment gets every flag
+        raise NotFound(f"flag {definition.key!r} has no configuration in {environment.key!r}", "flag")
+    return config
+
+
+def _record(
+    change: ChangeTransaction,
+    definition: FlagDefinition,
+    environment: Environment,
+    config: FlagConfig,
+    body: dict[str, Any],
+) -> None:
+    config.version = body["version"]
+    config.updated_at = utcnow()
+    change.session.add(
+        FlagConfigVersion(
+            environment_id=environment.id,
+            flag_key=definition.key,
+            version=config.version,
+            revision=environment.revision,
+            payload=body,
+            actor=change.actor.name,
+        )
+    )
+    change.record(environment, "flag", definition.key, config.version, body)

@@ -1,0 +1,228 @@
+"""Use cases for a flag's project-wide definition: put (create or replace), read, list, delete.
+
+A definition change is a new version of the flag in every environment of the project, each with a revision
+bump, a change-log row and a history row; one audit entry covers the whole change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.services import environment_snapshot, flag_checks, lookups, wire_format
+from app.services.change_transaction import Actor, ChangeTransaction, ChangeWriter
+from app.services.errors import InvalidInput, VersionMismatch
+from app.storage import flag_repository, project_repository
+from app.storage.database import Database
+from app.storage.models import Environment, FlagConfig, FlagConfigVersion, FlagDefinition, utcnow
+
+
+@dataclass(frozen=True, slots=True)
+class DefinitionInput:
+    name: str
+    description: str
+    kind: Any
+    variations: Any
+    tags: list[str] = field(default_factory=list)
+    temporary: bool = True
+    salt: str | None = None
+
+
+def definition_view(definition: FlagDefinition) -> dict[str, Any]:
+    return {
+        "key": definition.key,
+        "name": definition.name,
+        "description": definition.description,
+        "kind": definition.kind,
+        "variations": definition.variations,
+        "tags": definition.tags,
+        "temporary": definition.temporary,
+        "salt": definition.salt,
+        "version": definition.version,
+    }
+
+
+class FlagDefinitionService:
+    def __init__(self, database: Database, writer: ChangeWriter) -> None:
+        self.database = database
+        self.writer = writer
+
+    def get(self, project_key: str, flag_key: str) -> FlagDefinition:
+        with self.database.transaction() as session:
+            return lookups.flag(session, lookups.project(session, project_key), flag_key)
+
+    def list(
+        self, project_key: str, *, tag: str | None, after: str | None, limit: int
+    ) -> Sequence[FlagDefinition]:
+        with self.database.transaction() as session:
+            project = lookups.project(session, project_key)
+            return flag_repository.list_definitions(session, project.id, tag=tag, after=after, limit=limit)
+
+    def put(
+        self, actor: Actor, project_key: str, flag_key: str, given: DefinitionInput, if_match: int | None
+    ) -> tuple[FlagDefinition, bool]:
+        """Creates or replaces; returns the definition and whether it was created."""
+        probe = FlagDefinition(key=flag_key)
+        _assign(probe, given, flag_key)
+        _check_definition(probe)  # before any query, so a malformed key never reaches the database
+        with self.writer.begin(actor) as change:
+            project = lookups.project(change.session, project_key)
+            environments = project_repository.list_environments(change.session, project.id)
+            for environment in environments:  # in id order, so concurrent writers lock in the same order
+                change.bump(environment)
+            definition = flag_repository.get_definition(change.session, project.id, flag_key)
+            live = definition is not None and not definition.deleted
+            if if_match is not None and (definition is None or not live or definition.version != if_match):
+                current = definition.version if definition is not None and live else None
+                raise VersionMismatch(
+                    f"flag {flag_key!r} is at version {current}, not {if_match}", "If-Match"
+                )
+            before = definition_view(definition) if definition is not None and live else None
+            if definition is None:
+                definition = FlagDefinition(project_id=project.id, key=flag_key, version=0)
+            _assign(definition, given, flag_key)
+            _check_definition(definition)
+            change.session.add(definition)
+            if before is not None and _same(before, definition_view(definition)):
+                change.discard()
+                return definition, False
+            definition.version = (definition.version or 0) + 1
+            definition.deleted = False
+            definition.updated_at = utcnow()
+            change.session.flush()
+            for environment in environments:
+                _write_config(change, definition, environment, revive=not live)
+            change.audit(
+                "flag.create" if not live else "flag.update",
+                project=project_key,
+                target_kind="flag",
+                target_key=flag_key,
+                before=before,
+                after=definition_view(definition),
+            )
+        return definition, not live
+
+    def delete(self, actor: Actor, project_key: str, flag_key: str, if_match: int | None) -> None:
+        with self.writer.begin(actor) as change:
+            project = lookups.project(change.session, project_key)
+            environments = project_repository.list_environments(change.session, project.id)
+            for environment in environments:
+                change.bump(environment)
+            definition = lookups.flag(change.session, project, flag_key)
+            if if_match is not None and definition.version != if_match:
+                raise VersionMismatch(f"flag {flag_key!r} is at version {definition.version}", "If-Match")
+            for environment in environments:
+                flag_checks.check_still_referenced(
+                    environment_snapshot.build(change.session, environment, flags={flag_key: None}),
+                    f"flag {flag_key!r}",
+                )
+            before = definition_view(definition)
+            definition.deleted = True
+            definition.version += 1
+            for config in flag_repository.configs_of_flag(change.session, definition.id):
+                environment = next(e for e in environments if e.id == config.environment_id)
+                # A versioned tombstone: an SDK holding the old version can never be handed it back.
+                config.version += 1
+                change.session.add(
+                    FlagConfigVersion(
+                        environment_id=environment.id,
+                        flag_key=flag_key,
+                        version=config.version,
+                        revision=environment.revision,
+                        deleted=True,
+                        payload=None,
+                        actor=actor.name,
+                    )
+                )
+                change.record(environment, "flag", flag_key, config.version, None)
+            change.audit(
+                "flag.delete", project=project_key, target_kind="flag", target_key=flag_key, before=before
+            )
+
+
+def _assign(definition: FlagDefinition, given: DefinitionInput, flag_key: str) -> None:
+    definition.name = given.name or flag_key
+    definition.description = given.description
+    definition.kind = given.kind
+    definition.variations = given.variations
+    definition.tags = sorted(set(given.tags))
+    definition.temporary = given.temporary
+    definition.salt = given.salt if given.salt is not None else (definition.salt or flag_key)
+
+
+def _check_definition(definition: FlagDefinition) -> None:
+    """The definition on its own, with default targeting, before anything is written."""
+    variations = definition.variations if isinstance(definition.variations, list) else []
+    kind = definition.kind if isinstance(definition.kind, str) else "json"
+    flag_checks.check_flag(
+        {
+            "key": definition.key,
+            "kind": definition.kind,
+            "variations": definition.variations,
+            "salt": definition.salt,
+            "version": 1,
+            **wire_format.default_config(kind, variations),
+        }
+    )
+
+
+def _same(before: dict[str, Any], after: dict[str, Any]) -> bool:
+    return {k: v for k, v in before.items() if k != "version"} == {
+        k: v for k, v in after.items() if k != "version"
+    }
+
+
+def _write_config(
+    change: ChangeTransaction, definition: FlagDefinition, environment: Environment, *, revive: bool
+) -> None:
+    config = flag_repository.get_config(change.session, definition.id, environment.id)
+    defaults = (
+        wire_format.default_config(definition.kind, definition.variations)
+        if isinstance(definition.variations, list)
+        else None
+    )
+    if config is None:
+        config = FlagConfig(
+            flag_id=definition.id,
+            environment_id=environment.id,
+            version=0,
+            **(defaults or wire_format.default_config("json", [])),
+        )
+        change.session.add(config)
+    elif revive and defaults is not None:
+        wire_format.apply_config(config, defaults)
+    config.version = (
+        max(config.version, flag_repository.latest_version(change.session, environment.id, definition.key))
+        + 1
+    )
+    config.updated_at = utcnow()
+    body = wire_format.wire_flag(definition, config)
+    _check_body(body, environment)
+    change.session.add(
+        FlagConfigVersion(
+            environment_id=environment.id,
+            flag_key=definition.key,
+            version=config.version,
+            revision=environment.revision,
+            payload=body,
+            actor=change.actor.name,
+        )
+    )
+    change.record(environment, "flag", definition.key, config.version, body)
+
+
+def _check_body(body: dict[str, Any], environment: Environment) -> None:
+    try:
+        flag_checks.check_flag(body)
+    except InvalidInput as error:
+        # Definition fields (kind, variations, salt, key) are the caller's; anything else is an environment's
+        # existing targeting that the new definition would break.
+        if error.field is not None and error.field.split("[")[0].split(".")[0] not in (
+            "key",
+            "kind",
+            "variations",
+            "salt",
+        ):
+            error.field = f"environments.{environment.key}.{error.field}"
+        raise

@@ -1,0 +1,125 @@
+"""Use cases for admin and SDK keys: authenticate, create (the secret is returned once), list, revoke.
+
+Only hashes are stored; audit entries name keys by name and id, never by secret.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from app.auth import api_keys
+from app.auth.roles import Principal, Role
+from app.services import lookups
+from app.services.change_transaction import Actor, ChangeWriter
+from app.services.errors import NotFound, PermissionDenied
+from app.storage import key_repository
+from app.storage.database import Database
+from app.storage.models import AdminKey, SdkKey, utcnow
+
+
+class KeyService:
+    def __init__(self, database: Database, writer: ChangeWriter) -> None:
+        self.database = database
+        self.writer = writer
+
+    def authenticate_admin(self, token: str) -> Principal | None:
+        if not token or token.startswith(api_keys.SDK_PREFIX):  # an SDK key never reaches admin routes
+            return None
+        with self.database.transaction() as session:
+            key = key_repository.get_admin_key(session, api_keys.key_id_of(token, api_keys.ADMIN_PREFIX))
+        if key is None or key.revoked_at is not None or not api_keys.matches(token, key.secret_hash):
+            return None
+        return Principal(key.name, Role(key.role), key.project_key)
+
+    def create_admin_key(
+        self, actor: Actor, caller: Principal, name: str, role: Role, project: str | None
+    ) -> tuple[AdminKey, str]:
+        if caller.project is not None and project != caller.project:
+            raise PermissionDenied("a project-scoped key can only create keys for its own project", "project")
+        new = api_keys.generate(api_keys.ADMIN_PREFIX)
+        with self.writer.begin(actor) as change:
+            if project is not None:
+                lookups.project(change.session, project)
+            key = AdminKey(
+                key_id=new.key_id,
+                secret_hash=new.secret_hash,
+                name=name,
+                role=role.value,
+                project_key=project,
+            )
+            change.session.add(key)
+            change.audit(
+                "admin_key.create",
+                project=project,
+                target_kind="admin_key",
+                target_key=new.key_id,
+                after={"name": name, "role": role.value, "project": project},
+            )
+        return key, new.secret
+
+    def list_admin_keys(self, caller: Principal) -> Sequence[AdminKey]:
+        with self.database.transaction() as session:
+            return key_repository.list_admin_keys(session, caller.project)
+
+    def revoke_admin_key(self, actor: Actor, caller: Principal, key_id: str) -> AdminKey:
+        with self.writer.begin(actor) as change:
+            key = key_repository.get_admin_key(change.session, key_id) if _plausible(key_id) else None
+            if key is None or (caller.project is not None and key.project_key != caller.project):
+                raise NotFound(f"admin key {key_id!r} does not exist", "key_id")
+            if key.revoked_at is None:
+                key.revoked_at = utcnow()
+                change.audit(
+                    "admin_key.revoke",
+                    project=key.project_key,
+                    target_kind="admin_key",
+                    target_key=key_id,
+                    before={"name": key.name, "role": key.role},
+                )
+        return key
+
+    def create_sdk_key(
+        self, actor: Actor, project_key: str, environment_key: str, name: str
+    ) -> tuple[SdkKey, str]:
+        new = api_keys.generate(api_keys.SDK_PREFIX)
+        with self.writer.begin(actor) as change:
+            _, environment = lookups.environment(change.session, project_key, environment_key)
+            key = SdkKey(
+                key_id=new.key_id, secret_hash=new.secret_hash, name=name, environment_id=environment.id
+            )
+            change.session.add(key)
+            change.audit(
+                "sdk_key.create",
+                project=project_key,
+                environment=environment_key,
+                target_kind="sdk_key",
+                target_key=new.key_id,
+                after={"name": name},
+            )
+        return key, new.secret
+
+    def list_sdk_keys(self, project_key: str, environment_key: str) -> Sequence[SdkKey]:
+        with self.database.transaction() as session:
+            _, environment = lookups.environment(session, project_key, environment_key)
+            return key_repository.list_sdk_keys(session, environment.id)
+
+    def revoke_sdk_key(self, actor: Actor, project_key: str, environment_key: str, key_id: str) -> SdkKey:
+        with self.writer.begin(actor) as change:
+            _, environment = lookups.environment(change.session, project_key, environment_key)
+            key = key_repository.get_sdk_key(change.session, key_id) if _plausible(key_id) else None
+            if key is None or key.environment_id != environment.id:
+                raise NotFound(f"SDK key {key_id!r} does not exist in {environment_key!r}", "key_id")
+            if key.revoked_at is None:
+                key.revoked_at = utcnow()
+                change.audit(
+                    "sdk_key.revoke",
+                    project=project_key,
+                    environment=environment_key,
+                    target_kind="sdk_key",
+                    target_key=key_id,
+                    before={"name": key.name},
+                )
+        return key
+
+
+def _plausible(key_id: str) -> bool:
+    return len(key_id) <= 32 and "\x00" not in key_id

@@ -1,0 +1,152 @@
+"""Use cases for projects and their environments: create, list, read, delete.
+
+A new environment gets every existing flag, switched off, at revision 1.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from sqlalchemy.orm import Session
+
+from app.services import lookups, wire_format
+from app.services.change_transaction import Actor, ChangeTransaction, ChangeWriter
+from app.services.errors import Conflict, InvalidInput
+from app.storage import flag_repository, project_repository
+from app.storage.database import Database
+from app.storage.models import Environment, FlagConfig, FlagConfigVersion, Project
+
+DEFAULT_ENVIRONMENTS = ("development", "staging", "production")
+_KEY = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
+
+
+def check_key(key: str, field: str = "key") -> None:
+    if not _KEY.fullmatch(key):
+        raise InvalidInput(
+            "must be 1-64 characters of lower-case letters, digits, '-', '_' and '.', "
+            "starting with a letter or digit",
+            field,
+        )
+
+
+class ProjectService:
+    def __init__(self, database: Database, writer: ChangeWriter) -> None:
+        self.database = database
+        self.writer = writer
+
+    def list_projects(self, only: str | None) -> Sequence[Project]:
+        with self.database.transaction() as session:
+            return project_repository.list_projects(session, only)
+
+    def get_project(self, key: str) -> tuple[Project, Sequence[Environment]]:
+        with self.database.transaction() as session:
+            project = lookups.project(session, key)
+            return project, project_repository.list_environments(session, project.id)
+
+    def create_project(
+        self, actor: Actor, key: str, name: str, environments: Sequence[str] = DEFAULT_ENVIRONMENTS
+    ) -> Project:
+        check_key(key)
+        for index, environment_key in enumerate(environments):
+            check_key(environment_key, f"environments[{index}]")
+        if len(set(environments)) != len(environments):
+            raise InvalidInput("environment keys must be unique", "environments")
+        with self.writer.begin(actor) as change:
+            if project_repository.get_project(change.session, key) is not None:
+                raise Conflict(f"project {key!r} already exists", "key")
+            project = Project(key=key, name=name or key)
+            change.session.add(project)
+            change.session.flush()
+            for environment_key in environments:
+                change.session.add(
+                    Environment(project_id=project.id, key=environment_key, name=environment_key)
+                )
+            change.audit(
+                "project.create",
+                project=key,
+                target_kind="project",
+                target_key=key,
+                after={"name": project.name, "environments": list(environments)},
+            )
+        return project
+
+    def delete_project(self, actor: Actor, key: str) -> None:
+        with self.writer.begin(actor) as change:
+            project = lookups.project(change.session, key)
+            change.session.delete(project)
+            change.audit(
+                "project.delete",
+                project=key,
+                target_kind="project",
+                target_key=key,
+                before={"name": project.name},
+            )
+
+    def get_environment(self, project_key: str, key: str) -> Environment:
+        with self.database.transaction() as session:
+            return lookups.environment(session, project_key, key)[1]
+
+    def create_environment(self, actor: Actor, project_key: str, key: str, name: str) -> Environment:
+        check_key(key)
+        with self.writer.begin(actor) as change:
+            project = lookups.project(change.session, project_key)
+            if project_repository.get_environment(change.session, project.id, key) is not None:
+                raise Conflict(f"environment {key!r} already exists in project {project_key!r}", "key")
+            environment = Environment(project_id=project.id, key=key, name=name or key, revision=0)
+            change.session.add(environment)
+            change.session.flush()
+            _add_existing_flags(change, project, environment)
+            change.audit(
+                "environment.create",
+                project=project_key,
+                environment=key,
+                target_kind="environment",
+                target_key=key,
+                after={"name": environment.name},
+            )
+        return environment
+
+    def delete_environment(self, actor: Actor, project_key: str, key: str) -> None:
+        with self.writer.begin(actor) as change:
+            _, environment = lookups.environment(change.session, project_key, key)
+            change.session.delete(environment)
+            change.audit(
+                "environment.delete",
+                project=project_key,
+                environment=key,
+                target_kind="environment",
+                target_key=key,
+                before={"name": environment.name},
+            )
+
+
+def _add_existing_flags(change: ChangeTransaction, project: Project, environment: Environment) -> None:
+    definitions = flag_repository.live_definitions(change.session, project.id)
+    if not definitions:
+        return
+    revision = change.bump(environment)
+    for definition in definitions:
+        config = FlagConfig(
+            flag_id=definition.id,
+            environment_id=environment.id,
+            version=1,
+            **wire_format.default_config(definition.kind, definition.variations),
+        )
+        change.session.add(config)
+        body = wire_format.wire_flag(definition, config)
+        change.session.add(
+            FlagConfigVersion(
+                environment_id=environment.id,
+                flag_key=definition.key,
+                version=1,
+                revision=revision,
+                payload=body,
+                actor=change.actor.name,
+            )
+        )
+        change.record(environment, "flag", definition.key, 1, body)
+
+
+def has_projects(session: Session) -> bool:
+    return project_repository.any_project(session)

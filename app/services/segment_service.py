@@ -1,0 +1,130 @@
+"""Use cases for segments of one environment: put (create or replace), read, list, delete.
+
+Bodies are checked by the SDK's validator; a deletion still referenced by a flag is refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from app.services import environment_snapshot, flag_checks, lookups, wire_format
+from app.services.change_transaction import Actor, ChangeWriter
+from app.services.errors import InvalidInput, NotFound, VersionMismatch
+from app.storage import segment_repository
+from app.storage.database import Database
+from app.storage.models import Segment, utcnow
+
+_METADATA = ("name", "description")
+
+
+def segment_view(segment: Segment) -> dict[str, Any]:
+    return {"name": segment.name, "description": segment.description, **wire_format.wire_segment(segment)}
+
+
+class SegmentService:
+    def __init__(self, database: Database, writer: ChangeWriter) -> None:
+        self.database = database
+        self.writer = writer
+
+    def get(self, project_key: str, environment_key: str, key: str) -> Segment:
+        with self.database.transaction() as session:
+            _, environment = lookups.environment(session, project_key, environment_key)
+            segment = (
+                segment_repository.get_segment(session, environment.id, key) if "\x00" not in key else None
+            )
+            if segment is None or segment.deleted:
+                raise NotFound(f"segment {key!r} does not exist in {environment_key!r}", "segment")
+            return segment
+
+    def list(
+        self, project_key: str, environment_key: str, *, after: str | None, limit: int
+    ) -> Sequence[Segment]:
+        with self.database.transaction() as session:
+            _, environment = lookups.environment(session, project_key, environment_key)
+            return segment_repository.live_segments(session, environment.id, after=after, limit=limit)
+
+    def put(
+        self,
+        actor: Actor,
+        project_key: str,
+        environment_key: str,
+        key: str,
+        body: dict[str, Any],
+        if_match: int | None,
+    ) -> tuple[Segment, bool]:
+        for name in _METADATA:
+            if name in body and not isinstance(body[name], str):
+                raise InvalidInput("must be a string", name)
+        wire = {
+            "included": [],
+            "excluded": [],
+            "rules": [],
+            **{k: v for k, v in body.items() if k not in _METADATA},
+        }
+        flag_checks.check_segment({**wire, "key": key, "version": 0})
+        with self.writer.begin(actor) as change:
+            _, environment = lookups.environment(change.session, project_key, environment_key)
+            change.bump(environment)
+            segment = segment_repository.get_segment(change.session, environment.id, key)
+            live = segment is not None and not segment.deleted
+            if if_match is not None and (segment is None or not live or segment.version != if_match):
+                raise VersionMismatch(f"segment {key!r} is not at version {if_match}", "If-Match")
+            before = segment_view(segment) if segment is not None and live else None
+            version = segment.version + 1 if segment is not None else 1
+            if segment is None:
+                segment = Segment(environment_id=environment.id, key=key)
+                change.session.add(segment)
+            segment.name = str(body.get("name", segment.name or ""))
+            segment.description = str(body.get("description", segment.description or ""))
+            for name in wire_format.SEGMENT_FIELDS:
+                setattr(segment, name, wire[name])
+            if before is not None and {**before, "version": 0} == {**segment_view(segment), "version": 0}:
+                change.discard()
+                return segment, False
+            segment.version = version
+            segment.deleted = False
+            segment.updated_at = utcnow()
+            change.record(environment, "segment", key, version, wire_format.wire_segment(segment))
+            change.audit(
+                "segment.create" if before is None else "segment.update",
+                project=project_key,
+                environment=environment_key,
+                target_kind="segment",
+                target_key=key,
+                before=before,
+                after=segment_view(segment),
+            )
+        return segment, before is None
+
+    def delete(
+        self, actor: Actor, project_key: str, environment_key: str, key: str, if_match: int | None
+    ) -> None:
+        with self.writer.begin(actor) as change:
+            _, environment = lookups.environment(change.session, project_key, environment_key)
+            change.bump(environment)
+            segment = (
+                segment_repository.get_segment(change.session, environment.id, key)
+                if "\x00" not in key
+                else None
+            )
+            if segment is None or segment.deleted:
+                raise NotFound(f"segment {key!r} does not exist in {environment_key!r}", "segment")
+            if if_match is not None and segment.version != if_match:
+                raise VersionMismatch(f"segment {key!r} is at version {segment.version}", "If-Match")
+            flag_checks.check_still_referenced(
+                environment_snapshot.build(change.session, environment, segments={key: None}),
+                f"segment {key!r}",
+            )
+            before = segment_view(segment)
+            segment.deleted = True
+            segment.version += 1
+            change.record(environment, "segment", key, segment.version, None)
+            change.audit(
+                "segment.delete",
+                project=project_key,
+                environment=environment_key,
+                target_kind="segment",
+                target_key=key,
+                before=before,
+            )

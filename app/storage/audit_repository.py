@@ -1,0 +1,46 @@
+"""Appends to and queries the audit log. There is deliberately no update or delete here."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.storage.models import AuditEntry
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFilter:
+    project: str | None = None
+    environment: str | None = None
+    flag: str | None = None
+    actor: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def append(session: Session, entry: AuditEntry) -> None:
+    session.add(entry)
+
+
+def query(session: Session, where: AuditFilter, *, before_id: int | None, limit: int) -> Sequence[AuditEntry]:
+    """Newest first; `before_id` continues a previous page."""
+    statement = select(AuditEntry)
+    if where.project is not None:
+        statement = statement.where(AuditEntry.project_key == where.project)
+    if where.environment is not None:
+        statement = statement.where(AuditEntry.environment_key == where.environment)
+    if where.flag is not None:
+        statement = statement.where(AuditEntry.target_kind == "flag", AuditEntry.target_key == where.flag)
+    if where.actor is not None:
+        statement = statement.where(AuditEntry.actor == where.actor)
+    if where.since is not None:
+        statement = statement.where(AuditEntry.at >= where.since)
+    if where.until is not None:
+        statement = statement.where(AuditEntry.at < where.until)
+    if before_id is not None:
+        statement = statement.where(AuditEntry.id < before_id)
+    return session.scalars(statement.order_by(AuditEntry.id.desc()).limit(limit)).all()

@@ -1,0 +1,110 @@
+"""Reads and writes flag definitions, their per-environment configs and the config version history.
+
+Rows only: the flag shape is the SDK's; validation, audit and revisions are the services' job.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from sqlalchemy import String, cast, func, select
+from sqlalchemy.orm import Session
+
+from app.storage.models import FlagConfig, FlagConfigVersion, FlagDefinition
+
+
+def get_definition(session: Session, project_id: int, key: str) -> FlagDefinition | None:
+    """Returns deleted definitions too: a re-created flag continues their versions."""
+    return session.scalar(
+        select(FlagDefinition).where(FlagDefinition.project_id == project_id, FlagDefinition.key == key)
+    )
+
+
+def list_definitions(
+    session: Session, project_id: int, *, tag: str | None, after: str | None, limit: int
+) -> Sequence[FlagDefinition]:
+    query = select(FlagDefinition).where(
+        FlagDefinition.project_id == project_id, FlagDefinition.deleted.is_(False)
+    )
+    if tag is not None:
+        # Tags are a JSON list stored as text on both backends; the tag's JSON encoding, quotes included,
+        # can only occur in that text as a whole element.
+        query = query.where(cast(FlagDefinition.tags, String).contains(json.dumps(tag), autoescape=True))
+    if after is not None:
+        query = query.where(FlagDefinition.key > after)
+    return session.scalars(query.order_by(FlagDefinition.key).limit(limit)).all()
+
+
+def get_config(session: Session, flag_id: int, environment_id: int) -> FlagConfig | None:
+    return session.scalar(
+        select(FlagConfig).where(FlagConfig.flag_id == flag_id, FlagConfig.environment_id == environment_id)
+    )
+
+
+def configs_of_flag(session: Session, flag_id: int) -> Sequence[FlagConfig]:
+    return session.scalars(select(FlagConfig).where(FlagConfig.flag_id == flag_id)).all()
+
+
+def live_flags_in_environment(
+    session: Session,
+    project_id: int,
+    environment_id: int,
+    *,
+    tag: str | None = None,
+    after: str | None = None,
+    limit: int | None = None,
+) -> Sequence[tuple[FlagDefinition, FlagConfig]]:
+    definitions = list_definitions(session, project_id, tag=tag, after=after, limit=limit or 2**31 - 1)
+    if not definitions:
+        return []
+    configs = {
+        config.flag_id: config
+        for config in session.scalars(
+            select(FlagConfig).where(
+                FlagConfig.environment_id == environment_id,
+                FlagConfig.flag_id.in_([d.id for d in definitions]),
+            )
+        )
+    }
+    return [(d, configs[d.id]) for d in definitions if d.id in configs]
+
+
+def live_definitions(session: Session, project_id: int) -> Sequence[FlagDefinition]:
+    return session.scalars(
+        select(FlagDefinition).where(
+            FlagDefinition.project_id == project_id, FlagDefinition.deleted.is_(False)
+        )
+    ).all()
+
+
+def history(
+    session: Session, environment_id: int, flag_key: str, *, before: int | None, limit: int
+) -> Sequence[FlagConfigVersion]:
+    query = select(FlagConfigVersion).where(
+        FlagConfigVersion.environment_id == environment_id, FlagConfigVersion.flag_key == flag_key
+    )
+    if before is not None:
+        query = query.where(FlagConfigVersion.version < before)
+    return session.scalars(query.order_by(FlagConfigVersion.version.desc()).limit(limit)).all()
+
+
+def get_version(
+    session: Session, environment_id: int, flag_key: str, version: int
+) -> FlagConfigVersion | None:
+    return session.scalar(
+        select(FlagConfigVersion).where(
+            FlagConfigVersion.environment_id == environment_id,
+            FlagConfigVersion.flag_key == flag_key,
+            FlagConfigVersion.version == version,
+        )
+    )
+
+
+def latest_version(session: Session, environment_id: int, flag_key: str) -> int:
+    value = session.scalar(
+        select(func.max(FlagConfigVersion.version)).where(
+            FlagConfigVersion.environment_id == environment_id, FlagConfigVersion.flag_key == flag_key
+        )
+    )
+    return int(value or 0)
