@@ -88,6 +88,17 @@ class FlagStore:
                 state = State.STALE if self.ready.is_set() else State.INITIALIZING
                 self._status = Status(state, time.time(), self._status.revision, reason)
 
+    def mark_current(self) -> None:
+        """The data source confirms its data is current (e.g. a resumed stream with nothing new to send)."""
+        if not self.ready.is_set():
+            return
+        with self._lock:
+            self._mark_valid(self.snapshot.revision)
+
+    def reset_after_fork(self) -> None:
+        """In a forked child: a thread may have held the lock at the fork, and it will never release it."""
+        self._lock = threading.Lock()
+
     def mark_closed(self) -> None:
         with self._lock:
             self._status = Status(State.CLOSED, time.time(), self._status.revision, self._status.last_error)

@@ -1,0 +1,76 @@
+"""The optional last-known-good snapshot file: read if the server is down at start, written atomically.
+
+Only files: what to cache and when is the live data source's decision.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("flagstaff")
+
+
+def read_cache(path: Path) -> dict[str, Any] | None:
+    """The cached snapshot document, or ``None`` if there is none or it cannot be read."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        log.warning("ignoring unreadable flag cache %s: %s", path, exc)
+        return None
+    return document if isinstance(document, dict) else None
+
+
+def write_cache(path: Path, document: dict[str, Any]) -> None:
+    """Writes via a temporary file and a rename, so a reader (or a crash) never sees half a file."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(document, handle, separators=(",", ":"))
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+    except OSError as exc:  # a full disk must not disturb flag serving
+        log.warning("could not write the flag cache %s: %s", path, exc)
+
+
+class SnapshotDocument:
+    """The raw wire document beside the compiled store, kept only so it can be written to the cache file.
+
+    Follows the store's rule: an entity is replaced only by a higher version.
+    """
+
+    def __init__(self) -> None:
+        self.revision = 0
+        self.flags: dict[str, Any] = {}
+        self.segments: dict[str, Any] = {}
+
+    def replace(self, document: dict[str, Any]) -> None:
+        self.revision = int(document.get("revision", 0))
+        self.flags = dict(document.get("flags") or {})
+        self.segments = dict(document.get("segments") or {})
+
+    def apply(self, kind: str, key: str, data: dict[str, Any] | None, version: int, revision: int) -> None:
+        table = self.flags if kind == "flag" else self.segments
+        current = table.get(key)
+        if current is None or int(current.get("version", -1)) < version:
+            if data is None:
+                table.pop(key, None)
+            else:
+                table[key] = data
+        self.revision = max(self.revision, revision)
+
+    def to_json(self) -> dict[str, Any]:
+        flags, segments = dict(self.flags), dict(self.segments)
+        return {"format": 1, "revision": self.revision, "flags": flags, "segments": segments}
