@@ -36,3 +36,28 @@ class Settings(BaseSettings):
     bootstrap: bool = Field(
         True, description="At start-up, create the default project and the first admin key when missing."
     )
+
+    # -- streaming (docs/streaming.md) ------
+    stream_heartbeat_seconds: float = Field(
+        15.0, gt=0, description="A comment line on every idle SSE stream."
+    )
+    stream_retry_ms: int = Field(1000, ge=0, description="The `retry:` reconnect hint sent to SSE clients.")
+    stream_poll_seconds: float = Field(
+        2.0, gt=0, description="Safety net: how often each process checks the database for missed revisions."
+    )
+    stream_queue_size: int = Field(
+        256, ge=1, description="Events buffered per stream; a client further behind gets a fresh snapshot."
+    )
+    stream_resume_max_changes: int = Field(
+        1000,
+        ge=0,
+        description="A resume needing more change-log rows than this gets a full snapshot instead.",
+    )
+    stream_shutdown_spread_seconds: float = Field(
+        5.0, ge=0, description="On SIGTERM, clients are told to reconnect after a random delay up to this."
+    )
+    stream_presence_ttl_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="An SDK instance counts as connected this long after its stream was last seen.",
+    )

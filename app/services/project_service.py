@@ -35,9 +35,12 @@ class ProjectService:
         self.database = database
         self.writer = writer
 
-    def list_projects(self, only: str | None) -> Sequence[Project]:
+    def list_projects(self, only: str | None) -> list[tuple[Project, Sequence[Environment]]]:
         with self.database.transaction() as session:
-            return project_repository.list_projects(session, only)
+            return [
+                (project, project_repository.list_environments(session, project.id))
+                for project in project_repository.list_projects(session, only)
+            ]
 
     def get_project(self, key: str) -> tuple[Project, Sequence[Environment]]:
         with self.database.transaction() as session:

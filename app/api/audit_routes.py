@@ -1,0 +1,59 @@
+"""The audit log, read-only: `GET /api/v1/audit` with filters and pagination."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from app.api.dependencies import require, services
+from app.api.errors import COMMON_RESPONSES, ApiError
+from app.api.schemas import AuditEntryOut, AuditPage
+from app.auth.roles import Permission, Principal
+from app.storage.audit_repository import AuditFilter
+
+router = APIRouter(prefix="/api/v1/audit", tags=["audit"], responses=COMMON_RESPONSES)
+_read = Depends(require(Permission.READ))
+
+
+@router.get("", summary="Audit entries, newest first")
+def list_audit(
+    request: Request,
+    project: str | None = Query(None, max_length=64),
+    environment: str | None = Query(None, max_length=64),
+    flag: str | None = Query(None, max_length=200),
+    actor: str | None = Query(None, max_length=200),
+    since: datetime | None = Query(None, description="inclusive, RFC 3339"),
+    until: datetime | None = Query(None, description="exclusive, RFC 3339"),
+    before: int | None = Query(None, ge=1, le=2**53, description="the `next` of the previous page"),
+    limit: int = Query(100, ge=1, le=1000),
+    principal: Principal = _read,
+) -> AuditPage:
+    if principal.project is not None:
+        if project is not None and project != principal.project:
+            raise ApiError(
+                403, "forbidden", f"this key is limited to project {principal.project!r}", "project"
+            )
+        project = principal.project  # a scoped key sees only its own project's entries
+    where = AuditFilter(
+        project=project, environment=environment, flag=flag, actor=actor, since=since, until=until
+    )
+    rows = services(request).audit.query(where, before_id=before, limit=limit + 1)
+    items = [
+        AuditEntryOut(
+            id=r.id,
+            at=r.at,
+            actor=r.actor,
+            action=r.action,
+            project=r.project_key,
+            environment=r.environment_key,
+            target_kind=r.target_kind,
+            target_key=r.target_key,
+            before=r.before,
+            after=r.after,
+            reason=r.reason,
+            request_id=r.request_id,
+        )
+        for r in rows[:limit]
+    ]
+    return AuditPage(items=items, next=items[-1].id if len(rows) > limit else None)

@@ -1,0 +1,78 @@
+"""Request-scoped helpers for routes: the services, the calling key checked against a permission and the
+path's project, the audit actor, and `If-Match` parsing."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader
+
+from app.api.errors import ApiError
+from app.auth.roles import Permission, Principal
+from app.services.change_transaction import Actor
+from app.services.container import Services
+
+# Declared as security schemes so the OpenAPI document (and its clients) know how to authenticate.
+admin_key_header = APIKeyHeader(
+    name="Authorization",
+    scheme_name="AdminKey",
+    auto_error=False,
+    description="`Bearer fs_admin_...` (or the bare key)",
+)
+sdk_key_header = APIKeyHeader(
+    name="Authorization",
+    scheme_name="SdkKey",
+    auto_error=False,
+    description="`Bearer fs_sdk_...` (or the bare key)",
+)
+_VERSION = re.compile(r'\s*(?:W/)?"?(\d{1,15})"?\s*')
+
+
+def services(request: Request) -> Services:
+    found: Services = request.app.state.services
+    return found
+
+
+def bearer_token(header: str | None) -> str | None:
+    if not header:
+        return None
+    scheme, _, rest = header.strip().partition(" ")
+    return rest.strip() if scheme.lower() == "bearer" and rest.strip() else header.strip()
+
+
+def require(permission: Permission) -> Callable[..., Principal]:
+    """A dependency admitting admin keys whose role grants `permission` and whose scope covers the path."""
+
+    def dependency(request: Request, authorization: str | None = Depends(admin_key_header)) -> Principal:
+        token = bearer_token(authorization)
+        principal = services(request).keys.authenticate_admin(token) if token else None
+        if principal is None:
+            raise ApiError(
+                401, "unauthorized", "an admin API key is required: Authorization: Bearer fs_admin_..."
+            )
+        if not principal.may(permission):
+            raise ApiError(403, "forbidden", f"the {principal.role.value} role may not {permission.value}")
+        project = request.path_params.get("project")
+        if project is not None and not principal.covers(project):
+            raise ApiError(
+                403, "forbidden", f"this key is limited to project {principal.project!r}", "project"
+            )
+        return principal
+
+    return dependency
+
+
+def actor(request: Request, principal: Principal) -> Actor:
+    return Actor(principal.name, getattr(request.state, "request_id", None))
+
+
+def if_match_version(header: str | None) -> int | None:
+    """`If-Match: "7"` (or 7, or W/"7") names the version the caller last saw; `*` or nothing means any."""
+    if header is None or header.strip() == "*":
+        return None
+    match = _VERSION.fullmatch(header)
+    if match is None:
+        raise ApiError(422, "invalid", 'If-Match must be a version number, like "7"', "If-Match")
+    return int(match.group(1))

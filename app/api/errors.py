@@ -1,0 +1,131 @@
+"""The one error shape, `{"error": {"code", "message", "field"}}`, and the handlers that produce it for every
+failure, including FastAPI's own validation errors, so that no input ever yields a bare 500."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.exc import DataError, IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.services import errors
+
+log = logging.getLogger(__name__)
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    field: str | None = None
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+class ApiError(Exception):
+    """Raised by routes and dependencies for failures decided at the HTTP level (auth, headers)."""
+
+    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.field = status, code, message, field
+
+
+_STATUS: dict[type[errors.ServiceError], int] = {
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.VersionMismatch: 412,
+    errors.InvalidInput: 422,
+    errors.PermissionDenied: 403,
+}
+_DOCUMENTED = {
+    401: "No key, or an unknown or revoked one",
+    403: "The key's role or project does not allow this",
+    404: "Unknown project, environment, flag or segment",
+    413: "Request body too large",
+    422: "Invalid input; `field` names it",
+}
+# Listed on every operation, so clients (and the schema tests) know every status they can get.
+COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": text} for status, text in _DOCUMENTED.items()
+}
+WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **COMMON_RESPONSES,
+    409: {"model": ErrorBody, "description": "Conflicts with current state"},
+    412: {"model": ErrorBody, "description": "`If-Match` names an older version; nothing was changed"},
+}
+
+
+def error_response(status: int, code: str, message: str, field: str | None = None) -> JSONResponse:
+    body = ErrorBody(error=ErrorDetail(code=code, message=message, field=field))
+    return JSONResponse(body.model_dump(), status_code=status)
+
+
+def _field(loc: tuple[Any, ...]) -> str | None:
+    parts = list(loc[1:]) if loc and loc[0] in ("body", "query", "path", "header") else list(loc)
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or (str(loc[0]) if loc else None)
+
+
+async def _on_api_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return error_response(exc.status, exc.code, exc.message, exc.field)
+
+
+async def _on_service_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, errors.ServiceError)
+    return error_response(_STATUS.get(type(exc), 400), exc.code, exc.message, exc.field)
+
+
+async def _on_validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    found = list(exc.errors())
+    if not found:
+        return error_response(422, "invalid", "invalid request")
+    first = found[0]
+    field = _field(tuple(first.get("loc", ())))
+    messages = "; ".join(f"{_field(tuple(e.get('loc', ())))}: {e.get('msg', 'invalid')}" for e in found[:5])
+    return error_response(422, "invalid", messages, field)
+
+
+async def _on_http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(exc.status_code, "http_error")
+    response = error_response(exc.status_code, code, str(exc.detail))
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+async def _on_data_error(_: Request, exc: Exception) -> JSONResponse:
+    # A value the database cannot hold (out of range, NUL byte) that got past validation is still bad input.
+    log.info("database refused a value: %s", exc)
+    return error_response(422, "invalid", "a value is not acceptable to the database")
+
+
+async def _on_integrity_error(_: Request, exc: Exception) -> JSONResponse:
+    # Two requests created the same key at once; the loser learns it here.
+    log.info("integrity error: %s", exc)
+    return error_response(409, "conflict", "conflicts with a concurrent change; retry")
+
+
+async def _on_unexpected(_: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", exc_info=exc)
+    return error_response(500, "internal", "internal server error")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ApiError, _on_api_error)
+    app.add_exception_handler(errors.ServiceError, _on_service_error)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(DataError, _on_data_error)
+    app.add_exception_handler(IntegrityError, _on_integrity_error)
+    app.add_exception_handler(Exception, _on_unexpected)

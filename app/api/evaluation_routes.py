@@ -1,0 +1,31 @@
+"""Server-side evaluation, for previews and for clients that cannot evaluate locally."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+
+from app.api.dependencies import require, services
+from app.api.errors import COMMON_RESPONSES
+from app.api.schemas import EvaluateIn, EvaluateOut, EvaluationOut
+from app.auth.roles import Permission, Principal
+
+router = APIRouter(
+    prefix="/api/v1/projects/{project}/environments/{env}", tags=["evaluation"], responses=COMMON_RESPONSES
+)
+
+_read = Depends(require(Permission.READ))
+
+
+@router.post("/evaluate", summary="Evaluate one flag (or all) for a context, with reasons")
+def evaluate(
+    request: Request,
+    project: str,
+    env: str,
+    body: EvaluateIn,
+    principal: Principal = _read,
+) -> EvaluateOut:
+    revision, results = services(request).snapshots.evaluate(project, env, body.context, body.flag)
+    return EvaluateOut(
+        revision=revision,
+        results={key: EvaluationOut.model_validate(result.to_dict()) for key, result in results.items()},
+    )

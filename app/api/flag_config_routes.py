@@ -1,0 +1,189 @@
+"""Routes for a flag in one environment: read, list, PATCH targeting, kill/on/off, history and revert.
+
+`/api/v1/projects/{project}/environments/{env}/flags/...`
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
+
+from app.api.dependencies import actor, if_match_version, require, services
+from app.api.errors import WRITE_RESPONSES, ApiError
+from app.api.schemas import (
+    EnvironmentFlag,
+    EnvironmentFlagPage,
+    HistoryEntry,
+    HistoryPage,
+    KillIn,
+    RevertIn,
+    ToggleIn,
+)
+from app.auth.roles import Permission, Principal
+from app.services.flag_config_service import FlagState
+
+router = APIRouter(
+    prefix="/api/v1/projects/{project}/environments/{env}/flags",
+    tags=["targeting"],
+    responses=WRITE_RESPONSES,
+)
+_read = Depends(require(Permission.READ))
+_edit = Depends(require(Permission.EDIT))
+_toggle = Depends(require(Permission.TOGGLE))
+_IF_MATCH = Header(None, description='the flag version you last read in this environment, e.g. "7"')
+_PATCH_EXAMPLE = {
+    "rules": [
+        {
+            "id": "beta",
+            "clauses": [{"attribute": "beta", "op": "in", "values": [True]}],
+            "serve": {"variation": 0},
+        }
+    ],
+    "reason": "open the beta",
+}
+
+
+def _state(response: Response, state: FlagState) -> EnvironmentFlag:
+    response.headers["ETag"] = f'"{state.flag["version"]}"'
+    return EnvironmentFlag(flag=state.flag, revision=state.revision, changed=state.changed)
+
+
+@router.get("", summary="List the environment's flags in wire format")
+def list_flags(
+    request: Request,
+    project: str,
+    env: str,
+    tag: str | None = Query(None, max_length=200),
+    after: str | None = Query(None, max_length=200),
+    limit: int = Query(100, ge=1, le=1000),
+    principal: Principal = _read,
+) -> EnvironmentFlagPage:
+    items, revision = services(request).flag_configs.list(project, env, tag=tag, after=after, limit=limit + 1)
+    return EnvironmentFlagPage(
+        items=items[:limit], revision=revision, next=items[limit - 1]["key"] if len(items) > limit else None
+    )
+
+
+@router.get("/{flag}", summary="Read a flag's targeting in this environment")
+def get_flag(
+    request: Request, response: Response, project: str, env: str, flag: str, principal: Principal = _read
+) -> EnvironmentFlag:
+    return _state(response, services(request).flag_configs.get(project, env, flag))
+
+
+@router.patch("/{flag}", summary="Change targeting: rules, targets, rollout weights, off variation")
+def patch_flag(
+    request: Request,
+    response: Response,
+    project: str,
+    env: str,
+    flag: str,
+    body: dict[str, Any] = Body(
+        description="any of enabled, off_variation, targets, rules, fallthrough, prerequisites "
+        "(wire format), and an optional reason for the audit log",
+        examples=[_PATCH_EXAMPLE],
+    ),
+    if_match: str | None = _IF_MATCH,
+    principal: Principal = _edit,
+) -> EnvironmentFlag:
+    changes = dict(body)
+    reason = changes.pop("reason", None)
+    if reason is not None and not isinstance(reason, str):
+        raise ApiError(422, "invalid", "must be a string", "reason")
+    state = services(request).flag_configs.patch(
+        actor(request, principal), project, env, flag, changes, if_match_version(if_match), reason
+    )
+    return _state(response, state)
+
+
+@router.post("/{flag}/kill", summary="Kill switch: turn the flag off here (reason required; idempotent)")
+def kill_flag(
+    request: Request,
+    response: Response,
+    project: str,
+    env: str,
+    flag: str,
+    body: KillIn,
+    principal: Principal = _toggle,
+) -> EnvironmentFlag:
+    state = services(request).flag_configs.set_enabled(
+        actor(request, principal), project, env, flag, False, body.reason, "flag.kill"
+    )
+    return _state(response, state)
+
+
+@router.post("/{flag}/on", summary="Turn the flag on here (idempotent)")
+def turn_on(
+    request: Request,
+    response: Response,
+    project: str,
+    env: str,
+    flag: str,
+    body: ToggleIn | None = None,
+    principal: Principal = _toggle,
+) -> EnvironmentFlag:
+    reason = body.reason if body else None
+    state = services(request).flag_configs.set_enabled(
+        actor(request, principal), project, env, flag, True, reason, "flag.on"
+    )
+    return _state(response, state)
+
+
+@router.post("/{flag}/off", summary="Turn the flag off here (idempotent)")
+def turn_off(
+    request: Request,
+    response: Response,
+    project: str,
+    env: str,
+    flag: str,
+    body: ToggleIn | None = None,
+    principal: Principal = _toggle,
+) -> EnvironmentFlag:
+    reason = body.reason if body else None
+    state = services(request).flag_configs.set_enabled(
+        actor(request, principal), project, env, flag, False, reason, "flag.off"
+    )
+    return _state(response, state)
+
+
+@router.get("/{flag}/history", summary="Every version of the flag in this environment, newest first")
+def history(
+    request: Request,
+    project: str,
+    env: str,
+    flag: str,
+    before: int | None = Query(None, ge=1, le=2**53, description="the `next` of the previous page"),
+    limit: int = Query(50, ge=1, le=500),
+    principal: Principal = _read,
+) -> HistoryPage:
+    rows = services(request).flag_configs.history(project, env, flag, before=before, limit=limit + 1)
+    items = [
+        HistoryEntry(
+            version=r.version,
+            revision=r.revision,
+            deleted=r.deleted,
+            flag=r.payload,
+            actor=r.actor,
+            at=r.created_at,
+        )
+        for r in rows[:limit]
+    ]
+    return HistoryPage(items=items, next=items[-1].version if len(rows) > limit else None)
+
+
+@router.post("/{flag}/revert", summary="Restore an earlier version's targeting as a new version")
+def revert(
+    request: Request,
+    response: Response,
+    project: str,
+    env: str,
+    flag: str,
+    body: RevertIn,
+    if_match: str | None = _IF_MATCH,
+    principal: Principal = _edit,
+) -> EnvironmentFlag:
+    state = services(request).flag_configs.revert(
+        actor(request, principal), project, env, flag, body.version, if_match_version(if_match), body.reason
+    )
+    return _state(response, state)

@@ -1,0 +1,84 @@
+"""Routes for flag definitions (project-wide): `/api/v1/projects/{project}/flags`."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+
+from app.api.dependencies import actor, if_match_version, require, services
+from app.api.errors import WRITE_RESPONSES
+from app.api.schemas import FlagDefinitionIn, FlagDefinitionOut, FlagDefinitionPage
+from app.auth.roles import Permission, Principal
+from app.services.flag_definition_service import DefinitionInput, definition_view
+from app.storage.models import FlagDefinition
+
+router = APIRouter(prefix="/api/v1/projects/{project}/flags", tags=["flags"], responses=WRITE_RESPONSES)
+_read = Depends(require(Permission.READ))
+_edit = Depends(require(Permission.EDIT))
+
+
+def definition_out(row: FlagDefinition) -> FlagDefinitionOut:
+    return FlagDefinitionOut.model_validate(definition_view(row))
+
+
+@router.get("", summary="List flag definitions, by key, optionally by tag")
+def list_flags(
+    request: Request,
+    project: str,
+    tag: str | None = Query(None, max_length=200),
+    after: str | None = Query(None, max_length=200, description="the `next` of the previous page"),
+    limit: int = Query(100, ge=1, le=1000),
+    principal: Principal = _read,
+) -> FlagDefinitionPage:
+    rows = services(request).flag_definitions.list(project, tag=tag, after=after, limit=limit + 1)
+    items = [definition_out(row) for row in rows[:limit]]
+    return FlagDefinitionPage(items=items, next=items[-1].key if len(rows) > limit else None)
+
+
+@router.get("/{flag}", summary="Read a flag definition")
+def get_flag(request: Request, project: str, flag: str, principal: Principal = _read) -> FlagDefinitionOut:
+    return definition_out(services(request).flag_definitions.get(project, flag))
+
+
+@router.put(
+    "/{flag}",
+    summary="Create or replace a flag definition (new flags start off everywhere)",
+    responses={201: {"model": FlagDefinitionOut, "description": "Created"}},
+)
+def put_flag(
+    request: Request,
+    response: Response,
+    project: str,
+    flag: str,
+    body: FlagDefinitionIn,
+    if_match: str | None = Header(None, description='the version you last read, e.g. "3"'),
+    principal: Principal = _edit,
+) -> FlagDefinitionOut:
+    given = DefinitionInput(
+        name=body.name,
+        description=body.description,
+        kind=body.kind,
+        variations=body.variations,
+        tags=body.tags,
+        temporary=body.temporary,
+        salt=body.salt,
+    )
+    row, created = services(request).flag_definitions.put(
+        actor(request, principal), project, flag, given, if_match_version(if_match)
+    )
+    response.status_code = 201 if created else 200
+    response.headers["ETag"] = f'"{row.version}"'
+    return definition_out(row)
+
+
+@router.delete("/{flag}", status_code=204, summary="Delete a flag from every environment")
+def delete_flag(
+    request: Request,
+    project: str,
+    flag: str,
+    if_match: str | None = Header(None),
+    principal: Principal = _edit,
+) -> Response:
+    services(request).flag_definitions.delete(
+        actor(request, principal), project, flag, if_match_version(if_match)
+    )
+    return Response(status_code=204)

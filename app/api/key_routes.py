@@ -1,0 +1,78 @@
+"""Routes for admin keys (`/api/v1/admin-keys`) and SDK keys (per environment). Secrets appear only in the
+response that creates them."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+
+from app.api.dependencies import actor, require, services
+from app.api.errors import WRITE_RESPONSES
+from app.api.schemas import (
+    AdminKeyCreated,
+    AdminKeyIn,
+    AdminKeyList,
+    AdminKeyOut,
+    SdkKeyCreated,
+    SdkKeyIn,
+    SdkKeyList,
+    SdkKeyOut,
+)
+from app.auth.roles import Permission, Principal
+from app.storage.models import AdminKey, SdkKey
+
+router = APIRouter(prefix="/api/v1", tags=["keys"], responses=WRITE_RESPONSES)
+_manage = Depends(require(Permission.MANAGE))
+_SDK_KEYS = "/projects/{project}/environments/{env}/sdk-keys"
+
+
+def _admin(row: AdminKey) -> AdminKeyOut:
+    return AdminKeyOut(
+        key_id=row.key_id,
+        name=row.name,
+        role=row.role,
+        project=row.project_key,
+        created_at=row.created_at,
+        revoked_at=row.revoked_at,
+    )
+
+
+def _sdk(row: SdkKey) -> SdkKeyOut:
+    return SdkKeyOut(key_id=row.key_id, name=row.name, created_at=row.created_at, revoked_at=row.revoked_at)
+
+
+@router.get("/admin-keys", summary="List admin keys (a project-scoped admin sees its project's)")
+def list_admin_keys(request: Request, principal: Principal = _manage) -> AdminKeyList:
+    return AdminKeyList(items=[_admin(row) for row in services(request).keys.list_admin_keys(principal)])
+
+
+@router.post("/admin-keys", status_code=201, summary="Create an admin key; the secret is shown once")
+def create_admin_key(request: Request, body: AdminKeyIn, principal: Principal = _manage) -> AdminKeyCreated:
+    row, secret = services(request).keys.create_admin_key(
+        actor(request, principal), principal, body.name, body.role, body.project
+    )
+    return AdminKeyCreated(**_admin(row).model_dump(), secret=secret)
+
+
+@router.delete("/admin-keys/{key_id}", summary="Revoke an admin key")
+def revoke_admin_key(request: Request, key_id: str, principal: Principal = _manage) -> AdminKeyOut:
+    return _admin(services(request).keys.revoke_admin_key(actor(request, principal), principal, key_id))
+
+
+@router.get(_SDK_KEYS, summary="List the environment's SDK keys")
+def list_sdk_keys(request: Request, project: str, env: str, principal: Principal = _manage) -> SdkKeyList:
+    return SdkKeyList(items=[_sdk(row) for row in services(request).keys.list_sdk_keys(project, env)])
+
+
+@router.post(_SDK_KEYS, status_code=201, summary="Create an SDK key; several may be active, for rotation")
+def create_sdk_key(
+    request: Request, project: str, env: str, body: SdkKeyIn, principal: Principal = _manage
+) -> SdkKeyCreated:
+    row, secret = services(request).keys.create_sdk_key(actor(request, principal), project, env, body.name)
+    return SdkKeyCreated(**_sdk(row).model_dump(), secret=secret)
+
+
+@router.delete(_SDK_KEYS + "/{key_id}", summary="Revoke an SDK key")
+def revoke_sdk_key(
+    request: Request, project: str, env: str, key_id: str, principal: Principal = _manage
+) -> SdkKeyOut:
+    return _sdk(services(request).keys.revoke_sdk_key(actor(request, principal), project, env, key_id))

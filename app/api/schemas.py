@@ -1,0 +1,206 @@
+"""Request and response bodies of the admin API (never database rows, never the flag shape: flag bodies are
+plain JSON objects checked by the SDK's validator)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.auth.roles import Role
+
+Name = Field("", max_length=200)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class EnvironmentIn(Strict):
+    key: str = Field(max_length=64)
+    name: str = Name
+
+
+class EnvironmentOut(BaseModel):
+    key: str
+    name: str
+    revision: int
+
+
+class ProjectIn(Strict):
+    key: str = Field(max_length=64)
+    name: str = Name
+    environments: list[str] = Field(default=["development", "staging", "production"], max_length=50)
+
+
+class ProjectOut(BaseModel):
+    key: str
+    name: str
+    environments: list[EnvironmentOut] = []
+
+
+class ProjectList(BaseModel):
+    items: list[ProjectOut]
+
+
+class FlagDefinitionIn(Strict):
+    name: str = Name
+    description: str = Field("", max_length=10_000)
+    kind: str = Field(description="boolean, string, number or json (see the flag format)")
+    variations: list[Any] = Field(description="the values this flag can serve, referred to by index")
+    tags: list[str] = Field(default=[], max_length=50)
+    temporary: bool = True
+    salt: str | None = Field(None, description="bucketing salt; defaults to the flag key")
+
+
+class FlagDefinitionOut(BaseModel):
+    key: str
+    name: str
+    description: str
+    kind: str
+    variations: list[Any]
+    tags: list[str]
+    temporary: bool
+    salt: str
+    version: int
+
+
+class FlagDefinitionPage(BaseModel):
+    items: list[FlagDefinitionOut]
+    next: str | None = Field(description="pass as `after` for the next page; null on the last")
+
+
+class EnvironmentFlag(BaseModel):
+    flag: dict[str, Any] = Field(description="the flag in wire format (docs/flag-format.md)")
+    revision: int = Field(description="the environment's revision after this request")
+    changed: bool = True
+
+
+class EnvironmentFlagPage(BaseModel):
+    items: list[dict[str, Any]]
+    revision: int
+    next: str | None
+
+
+class KillIn(Strict):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class ToggleIn(Strict):
+    reason: str | None = Field(None, max_length=2000)
+
+
+class RevertIn(Strict):
+    version: int = Field(ge=1, le=2**53)
+    reason: str | None = Field(None, max_length=2000)
+
+
+class HistoryEntry(BaseModel):
+    version: int
+    revision: int
+    deleted: bool
+    flag: dict[str, Any] | None
+    actor: str
+    at: datetime
+
+
+class HistoryPage(BaseModel):
+    items: list[HistoryEntry]
+    next: int | None = Field(description="pass as `before` for the next page; null on the last")
+
+
+class SegmentOut(BaseModel):
+    key: str
+    name: str
+    description: str
+    included: list[Any]
+    excluded: list[Any]
+    rules: list[Any]
+    version: int
+
+
+class SegmentPage(BaseModel):
+    items: list[SegmentOut]
+    next: str | None
+
+
+class EvaluateIn(Strict):
+    context: dict[str, Any] = Field(description="the evaluation context; `key` identifies it")
+    flag: str | None = Field(None, description="one flag's key; omit to evaluate every flag")
+
+
+class EvaluationOut(BaseModel):
+    value: Any = None
+    variation_index: int | None
+    reason: str
+    rule_id: str | None
+    error_code: str | None
+    error_message: str | None
+
+
+class EvaluateOut(BaseModel):
+    revision: int
+    results: dict[str, EvaluationOut]
+
+
+class AuditEntryOut(BaseModel):
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    project: str | None
+    environment: str | None
+    target_kind: str
+    target_key: str | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    reason: str | None
+    request_id: str | None
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEntryOut]
+    next: int | None = Field(description="pass as `before` for the next page; null on the last")
+
+
+class AdminKeyIn(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    role: Role
+    project: str | None = Field(None, max_length=64, description="limit the key to one project; null = all")
+
+
+class AdminKeyOut(BaseModel):
+    key_id: str
+    name: str
+    role: str
+    project: str | None
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class AdminKeyCreated(AdminKeyOut):
+    secret: str = Field(description="the key itself; shown only in this response")
+
+
+class AdminKeyList(BaseModel):
+    items: list[AdminKeyOut]
+
+
+class SdkKeyIn(Strict):
+    name: str = Field(min_length=1, max_length=200)
+
+
+class SdkKeyOut(BaseModel):
+    key_id: str
+    name: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class SdkKeyCreated(SdkKeyOut):
+    secret: str = Field(description="the key itself; shown only in this response")
+
+
+class SdkKeyList(BaseModel):
+    items: list[SdkKeyOut]

@@ -1,0 +1,78 @@
+"""`GET /sdk/v1/flags`: the SDK key's environment snapshot, from a per-revision cache of serialized bytes.
+
+The hot path: one indexed query (key and revision), then either 304 or bytes already in memory.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Header, Request, Response
+
+import flagstaff
+from app.api.dependencies import bearer_token, sdk_key_header, services
+from app.api.errors import ErrorBody, error_response
+
+router = APIRouter(prefix="/sdk/v1", tags=["sdk"])
+
+
+def _matches(if_none_match: str | None, revision: int) -> bool:
+    if not if_none_match:
+        return False
+    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return "*" in tags or f'"{revision}"' in tags
+
+
+@router.get(
+    "/flags",
+    summary="The environment's snapshot in wire format; ETag is the revision",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The snapshot (docs/flag-format.md)",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Snapshot"}}},
+        },
+        304: {"description": "Unchanged since the revision in If-None-Match"},
+        401: {"model": ErrorBody, "description": "No SDK key, or an unknown or revoked one"},
+    },
+)
+def get_flags(
+    request: Request,
+    authorization: str | None = Depends(sdk_key_header),
+    if_none_match: str | None = Header(None, description='the ETag of the snapshot you hold, e.g. "42"'),
+) -> Response:
+    token = bearer_token(authorization)
+    snapshots = services(request).snapshots
+    target = snapshots.authenticate_sdk(token) if token else None
+    if target is None:
+        return error_response(401, "unauthorized", "an SDK key is required: Authorization: Bearer fs_sdk_...")
+    headers = {"Cache-Control": "no-cache"}
+    if _matches(if_none_match, target.revision):
+        return Response(status_code=304, headers={**headers, "ETag": f'"{target.revision}"'})
+    revision, body = snapshots.serialized(target.environment_id, target.revision)
+    return Response(body, media_type="application/json", headers={**headers, "ETag": f'"{revision}"'})
+
+
+def snapshot_component() -> dict[str, object]:
+    """The SDK's snapshot JSON Schema as OpenAPI components, its `$defs` moved to components of their own."""
+    schema = dict(flagstaff.SNAPSHOT_SCHEMA)
+    definitions = schema.pop("$defs", {})
+    for key in ("$schema", "$id"):
+        schema.pop(key, None)
+    components = {"Snapshot": schema, **{f"Snapshot_{name}": body for name, body in definitions.items()}}
+    rewritten = _rewrite_refs(components)
+    assert isinstance(rewritten, dict)
+    return rewritten
+
+
+def _rewrite_refs(node: object) -> object:
+    if isinstance(node, dict):
+        return {
+            key: (
+                value.replace("#/$defs/", "#/components/schemas/Snapshot_")
+                if key == "$ref"
+                else _rewrite_refs(value)
+            )
+            for key, value in node.items()
+        }
+    if isinstance(node, list):
+        return [_rewrite_refs(item) for item in node]
+    return node

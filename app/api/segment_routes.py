@@ -1,0 +1,88 @@
+"""Routes for segments of one environment: `/api/v1/projects/{project}/environments/{env}/segments`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
+
+from app.api.dependencies import actor, if_match_version, require, services
+from app.api.errors import WRITE_RESPONSES
+from app.api.schemas import SegmentOut, SegmentPage
+from app.auth.roles import Permission, Principal
+from app.services.segment_service import segment_view
+from app.storage.models import Segment
+
+router = APIRouter(
+    prefix="/api/v1/projects/{project}/environments/{env}/segments",
+    tags=["segments"],
+    responses=WRITE_RESPONSES,
+)
+_read = Depends(require(Permission.READ))
+_edit = Depends(require(Permission.EDIT))
+
+
+def _out(row: Segment) -> SegmentOut:
+    return SegmentOut.model_validate(segment_view(row))
+
+
+@router.get("", summary="List segments")
+def list_segments(
+    request: Request,
+    project: str,
+    env: str,
+    after: str | None = Query(None, max_length=200),
+    limit: int = Query(100, ge=1, le=1000),
+    principal: Principal = _read,
+) -> SegmentPage:
+    rows = services(request).segments.list(project, env, after=after, limit=limit + 1)
+    items = [_out(row) for row in rows[:limit]]
+    return SegmentPage(items=items, next=items[-1].key if len(rows) > limit else None)
+
+
+@router.get("/{segment}", summary="Read a segment")
+def get_segment(
+    request: Request, project: str, env: str, segment: str, principal: Principal = _read
+) -> SegmentOut:
+    return _out(services(request).segments.get(project, env, segment))
+
+
+@router.put(
+    "/{segment}",
+    summary="Create or replace a segment",
+    responses={201: {"model": SegmentOut, "description": "Created"}},
+)
+def put_segment(
+    request: Request,
+    response: Response,
+    project: str,
+    env: str,
+    segment: str,
+    body: dict[str, Any] = Body(
+        description="included, excluded, rules (wire format), plus optional name and description",
+        examples=[{"name": "Beta testers", "included": ["user-7"], "excluded": [], "rules": []}],
+    ),
+    if_match: str | None = Header(None),
+    principal: Principal = _edit,
+) -> SegmentOut:
+    row, created = services(request).segments.put(
+        actor(request, principal), project, env, segment, body, if_match_version(if_match)
+    )
+    response.status_code = 201 if created else 200
+    response.headers["ETag"] = f'"{row.version}"'
+    return _out(row)
+
+
+@router.delete("/{segment}", status_code=204, summary="Delete a segment no flag uses")
+def delete_segment(
+    request: Request,
+    project: str,
+    env: str,
+    segment: str,
+    if_match: str | None = Header(None),
+    principal: Principal = _edit,
+) -> Response:
+    services(request).segments.delete(
+        actor(request, principal), project, env, segment, if_match_version(if_match)
+    )
+    return Response(status_code=204)

@@ -1,0 +1,98 @@
+"""The application factory: `create_app(settings)` builds one app with its own database, services and metrics.
+
+Nothing is created at import time; `uvicorn app.main:create_app --factory` calls it.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from prometheus_client import CollectorRegistry
+
+from app.api import (
+    audit_routes,
+    evaluation_routes,
+    flag_config_routes,
+    flag_definition_routes,
+    health_routes,
+    key_routes,
+    projects_routes,
+    sdk_routes,
+    segment_routes,
+)
+from app.api.errors import install_error_handlers
+from app.api.request_middleware import RequestMiddleware
+from app.services.bootstrap import bootstrap
+from app.services.commit_listener import CommitListener, ignore_commit
+from app.services.container import Services, build_services
+from app.settings import Settings
+from app.storage import schema_migrations
+from app.storage.database import Database
+
+
+def create_app(settings: Settings | None = None, *, listener: CommitListener = ignore_commit) -> FastAPI:
+    settings = settings or Settings()
+    database = Database(settings.database_url)
+    services = build_services(database, listener)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        prepare_database(settings, services)
+        yield
+        database.dispose()
+
+    app = FastAPI(
+        title="Flagstaff",
+        version="0.1.0",
+        lifespan=lifespan,
+        description="Feature flags: admin API, audit log, kill switch and the SDK snapshot endpoint.",
+    )
+    app.state.settings = settings
+    app.state.services = services
+    app.state.commit_listener = listener
+    app.state.metrics = CollectorRegistry()
+    install_error_handlers(app)
+    for module in (
+        projects_routes,
+        flag_definition_routes,
+        flag_config_routes,
+        segment_routes,
+        evaluation_routes,
+        audit_routes,
+        key_routes,
+        sdk_routes,
+        health_routes,
+    ):
+        app.include_router(module.router)
+    app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes, registry=app.state.metrics)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def prepare_database(settings: Settings, services: Services) -> None:
+    """Migrate (or refuse to start when told not to and migrations are pending), then bootstrap."""
+    if settings.migrate_on_start:
+        schema_migrations.upgrade(settings.database_url)
+    elif not schema_migrations.is_at_head(services.database.engine):
+        raise RuntimeError(
+            "the database is not at the current schema version: run `flagstaff migrate` first "
+            "(or set FLAGSTAFF_MIGRATE_ON_START=true)"
+        )
+    if settings.bootstrap:
+        token = settings.admin_token.get_secret_value() if settings.admin_token else None
+        bootstrap(services.database, services.writer, token, sys.stdout)
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    if app.openapi_schema is None:
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        schema.setdefault("components", {}).setdefault("schemas", {}).update(sdk_routes.snapshot_component())
+        app.openapi_schema = schema
+    return app.openapi_schema
