@@ -168,10 +168,9 @@ def _call(method: str, path: str, **kwargs: Any) -> Any:
             raise _Refused(f"cannot reach the server: {error}") from None
     body = response.json() if response.headers.get("content-type", "").startswith("application/json") else {}
     if response.status_code >= 400:
-        error = body.get("error", {}) if isinstance(body, dict) else {}
-        raise _Refused(
-            f"{response.status_code} {error.get('code', '')}: {error.get('message', response.text)}"
-        )
+        detail = body.get("error", {}) if isinstance(body, dict) else {}
+        message = detail.get("message", response.text)
+        raise _Refused(f"{response.status_code} {detail.get('code', '')}: {message}")
     return body
 
 
