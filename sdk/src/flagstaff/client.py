@@ -24,6 +24,7 @@ log = logging.getLogger("flagstaff")
 
 _EMPTY: Mapping[str, Any] = {}
 _MAX_WARNINGS = 1000
+_NOT_FOUND = str(ErrorCode.FLAG_NOT_FOUND)
 
 
 class DataSource(Protocol):
@@ -80,18 +81,24 @@ class Client:
         snap = self._store.snapshot
         flag = snap.flags.get(key)
         if flag is not None and flag.is_boolean:
-            try:
-                result = flag.evaluate(
-                    _EMPTY if context is None else context, snap, time.time() if flag.uses_now else None
-                )
-            except Exception as exc:  # a flag check must never raise into application code
-                self._warn(key, error(ErrorCode.GENERAL, f"evaluation failed: {type(exc).__name__}: {exc}"))
-                return default
+            result = flag.static
+            if result is None:
+                try:
+                    result = flag.evaluate(
+                        _EMPTY if context is None else context, snap, time.time() if flag.uses_now else None
+                    )
+                except Exception as exc:  # a flag check must never raise into application code
+                    self._warn(
+                        key, error(ErrorCode.GENERAL, f"evaluation failed: {type(exc).__name__}: {exc}")
+                    )
+                    return default
             if result.variation_index is not None:
                 return result.value  # type: ignore[no-any-return]
             if result.reason is Reason.ERROR:
                 self._warn(key, result)
             return default
+        if flag is None and (key, _NOT_FOUND) in self._warned:
+            return default  # already reported; unknown flags are checked in hot loops too
         return self._checked(key, flag, context, default).value  # type: ignore[no-any-return]
 
     def variation(self, key: str, context: Mapping[str, Any] | None = None, default: Any = None) -> Any:
@@ -99,17 +106,23 @@ class Client:
         snap = self._store.snapshot
         flag = snap.flags.get(key)
         if flag is not None and (default is None or _accepts(flag.kind, default)):
-            try:
-                result = flag.evaluate(
-                    _EMPTY if context is None else context, snap, time.time() if flag.uses_now else None
-                )
-            except Exception as exc:  # a flag check must never raise into application code
-                self._warn(key, error(ErrorCode.GENERAL, f"evaluation failed: {type(exc).__name__}: {exc}"))
-                return default
+            result = flag.static
+            if result is None:
+                try:
+                    result = flag.evaluate(
+                        _EMPTY if context is None else context, snap, time.time() if flag.uses_now else None
+                    )
+                except Exception as exc:  # a flag check must never raise into application code
+                    self._warn(
+                        key, error(ErrorCode.GENERAL, f"evaluation failed: {type(exc).__name__}: {exc}")
+                    )
+                    return default
             if result.variation_index is not None:
                 return result.value
             if result.reason is Reason.ERROR:
                 self._warn(key, result)
+            return default
+        if flag is None and (key, _NOT_FOUND) in self._warned:
             return default
         return self._checked(key, flag, context, default).value
 

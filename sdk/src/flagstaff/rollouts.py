@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -16,7 +17,7 @@ WEIGHT_FIELDS = frozenset({"variation", "weight"})
 class Rollout:
     """Cumulative thresholds over the buckets; a context gets the first whose threshold exceeds its bucket."""
 
-    __slots__ = ("bucket_by", "bucketer", "missing", "steps")
+    __slots__ = ("bucket_by", "bucketer", "evaluations", "missing", "thresholds")
 
     def __init__(
         self,
@@ -27,7 +28,10 @@ class Rollout:
     ) -> None:
         self.bucket_by = bucket_by
         self.bucketer = bucketer
-        self.steps = steps
+        # Only non-zero weights are kept, so thresholds strictly increase and the last is BUCKETS:
+        # bisect_right finds the first threshold above the bucket in C, with no Python loop.
+        self.thresholds = tuple(threshold for threshold, _ in steps)
+        self.evaluations = tuple(evaluation for _, evaluation in steps)
         self.missing = missing
 
     def pick(self, ctx: Mapping[str, Any]) -> Evaluation:
@@ -35,11 +39,7 @@ class Rollout:
         text = v if type(v) is str else bucket_value(v)
         if text is None:
             return self.missing
-        b = self.bucketer(text)
-        for threshold, evaluation in self.steps:
-            if b < threshold:
-                return evaluation
-        return self.steps[-1][1]  # unreachable while weights sum to BUCKETS; kept total for safety
+        return self.evaluations[bisect_right(self.thresholds, self.bucketer(text))]
 
 
 def compile_rollout(

@@ -29,6 +29,7 @@ class TestSource:
         self._lock = threading.Lock()
         self._flags: dict[str, dict[str, Any]] = {}
         self._revision = 0
+        self._versions: dict[str, int] = {}
         self._stores: list[FlagStore] = []
 
     def set(self, key: str, value: Any, *, for_keys: Mapping[str, Any] | None = None) -> None:
@@ -55,16 +56,19 @@ class TestSource:
         """Install a full flag in the wire format (any rules, rollouts, ...); its version is managed here."""
         with self._lock:
             key = str(flag["key"])
-            version = self._flags.get(key, {}).get("version", 0) + 1
-            self._flags[key] = {**flag, "version": version}
+            data = {**flag, "version": self._next_version(key)}
+            self._flags[key] = data
             self._revision += 1
-            self._push()
+            for store in self._stores:
+                store.apply("flag", key, data, data["version"], self._revision)
 
     def remove(self, key: str) -> None:
         with self._lock:
+            version = self._next_version(key)
             self._flags.pop(key, None)
             self._revision += 1
-            self._push()
+            for store in self._stores:
+                store.apply("flag", key, None, version, self._revision)
 
     def snapshot(self) -> dict[str, Any]:
         return {
@@ -83,10 +87,10 @@ class TestSource:
         with self._lock:
             self._stores.clear()
 
-    def _push(self) -> None:
-        document = self.snapshot()
-        for store in self._stores:
-            store.replace(document)
+    def _next_version(self, key: str) -> int:
+        # Versions only increase, across removals too, as the store refuses anything older than it has seen.
+        self._versions[key] = self._versions.get(key, 0) + 1
+        return self._versions[key]
 
 
 def _kind_of(values: list[Any]) -> str:
