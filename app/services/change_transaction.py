@@ -110,6 +110,8 @@ class ChangeWriter:
                 session.rollback()
                 raise
             if change.discarded:
+                # Detach first: a rollback would expire the rows the caller is about to return.
+                session.expunge_all()
                 session.rollback()
                 return
             session.commit()
