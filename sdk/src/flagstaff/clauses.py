@@ -11,8 +11,10 @@ import operator
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from functools import lru_cache
+from operator import methodcaller
 from typing import TYPE_CHECKING, Any
 
+from flagstaff.clause_options import PARSE_NUMBER_OPS, matching_missing, parsing_numbers
 from flagstaff.linear_regex import UnsupportedPattern, compile_pattern
 from flagstaff.problems import Problem, Reader, join, type_name
 from flagstaff.semver import parse_semver
@@ -24,7 +26,9 @@ Context = Mapping[str, Any]
 Matcher = Callable[[Context, "Snapshot", float | None], bool]
 Test = Callable[[Any], bool]
 
-CLAUSE_FIELDS = frozenset({"attribute", "op", "values", "negate", "case_insensitive"})
+CLAUSE_FIELDS = frozenset(
+    {"attribute", "op", "values", "negate", "case_insensitive", "match_missing", "parse_numbers"}
+)
 STRING_OPS = frozenset({"in", "starts_with", "ends_with", "contains", "matches"})
 NUMBER_OPS = {"lt": operator.lt, "lte": operator.le, "gt": operator.gt, "gte": operator.ge}
 TIME_OPS = {"before": operator.lt, "after": operator.gt}
@@ -51,6 +55,8 @@ def compile_clause(raw: object, path: str, problems: list[Problem], *, in_segmen
     op: str | None = r.get("op", str, required=True)
     negate: bool = r.get("negate", bool, False)
     ci: bool = r.get("case_insensitive", bool, False)
+    match_missing: bool = r.get("match_missing", bool, False)
+    parse_numbers: bool = r.get("parse_numbers", bool, False)
     values: list[Any] | None = r.get("values", list, required=op != "exists")
     attribute: str | None = r.get(
         "attribute", str, "key" if op == "segment_match" else None, required=op != "segment_match"
@@ -64,6 +70,10 @@ def compile_clause(raw: object, path: str, problems: list[Problem], *, in_segmen
         return never
     if ci and op not in STRING_OPS:
         r.fail("case_insensitive", f"only applies to string operators, not {op!r}")
+    if parse_numbers and op not in PARSE_NUMBER_OPS:
+        r.fail("parse_numbers", f"only applies to {', '.join(sorted(PARSE_NUMBER_OPS))}, not {op!r}")
+    if match_missing and op in ("exists", "segment_match"):
+        r.fail("match_missing", f"does not apply to {op!r}")
     if op == "segment_match":
         if in_segment:
             r.fail("op", "segments cannot reference other segments")
@@ -77,7 +87,12 @@ def compile_clause(raw: object, path: str, problems: list[Problem], *, in_segmen
     test = _build_test(op, values, ci, r)
     if test is None:
         return never
-    return _attribute_matcher(attribute, test, negate)
+    if parse_numbers:
+        test = parsing_numbers(test)
+        matcher = _attribute_matcher(attribute, test, test, negate)
+    else:
+        matcher = _attribute_matcher(attribute, test, _string_test_in_c(op, values, ci) or test, negate)
+    return matching_missing(matcher, attribute, attribute == NOW_ATTRIBUTE) if match_missing else matcher
 
 
 def _build_test(op: str, values: list[Any], ci: bool, r: Reader) -> Test | None:
@@ -210,7 +225,23 @@ def _strings(values: list[Any], r: Reader) -> list[str] | None:
     return values
 
 
-def _attribute_matcher(attribute: str, test: Test, negate: bool) -> Matcher:
+def _string_test_in_c(op: str, values: list[Any], ci: bool) -> Test | None:
+    """For a string attribute, a test made only of C-level calls where the operator allows one.
+
+    Matchers run for every rule of every flag check; skipping a Python frame per clause is most of their cost.
+    """
+    if ci or not all(isinstance(v, str) for v in values):
+        return None
+    if op == "in":
+        return frozenset(values).__contains__
+    if op in ("starts_with", "ends_with"):
+        return methodcaller("startswith" if op == "starts_with" else "endswith", tuple(values))
+    if op == "contains" and len(values) == 1:
+        return methodcaller("__contains__", values[0])
+    return None
+
+
+def _attribute_matcher(attribute: str, test: Test, string_test: Test, negate: bool) -> Matcher:
     use_now = attribute == NOW_ATTRIBUTE
 
     def match(ctx: Context, snap: Snapshot, now: float | None) -> bool:
@@ -229,6 +260,8 @@ def _attribute_matcher(attribute: str, test: Test, negate: bool) -> Matcher:
     def plain(ctx: Context, snap: Snapshot, now: float | None) -> bool:
         # The common shape (no negate, no clock) in the fewest steps: it runs for every rule of every check.
         v = ctx.get(attribute)
+        if type(v) is str:
+            return string_test(v)
         if v is None:
             return False
         if type(v) is list:
