@@ -22,29 +22,38 @@ from app.api import (
     health_routes,
     key_routes,
     projects_routes,
+    propagation_routes,
     sdk_routes,
+    sdk_stream_routes,
     segment_routes,
 )
 from app.api.errors import install_error_handlers
 from app.api.request_middleware import RequestMiddleware
 from app.services.bootstrap import bootstrap
-from app.services.commit_listener import CommitListener, ignore_commit
+from app.services.commit_listener import CommitListener
 from app.services.container import Services, build_services
+from app.services.propagation import PropagationService
 from app.settings import Settings
 from app.storage import schema_migrations
 from app.storage.database import Database
+from app.streaming.runtime import Streaming
 
 
-def create_app(settings: Settings | None = None, *, listener: CommitListener = ignore_commit) -> FastAPI:
+def create_app(settings: Settings | None = None, *, listener: CommitListener | None = None) -> FastAPI:
     settings = settings or Settings()
     database = Database(settings.database_url)
-    services = build_services(database, listener)
+    streaming = Streaming(settings, database)
+    services = build_services(database, listener or streaming.on_commit)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         prepare_database(settings, services)
-        yield
-        database.dispose()
+        await streaming.start()
+        try:
+            yield
+        finally:
+            await streaming.stop()
+            database.dispose()
 
     app = FastAPI(
         title="Flagstaff",
@@ -54,7 +63,9 @@ def create_app(settings: Settings | None = None, *, listener: CommitListener = i
     )
     app.state.settings = settings
     app.state.services = services
-    app.state.commit_listener = listener
+    app.state.commit_listener = listener or streaming.on_commit
+    app.state.streaming = streaming
+    app.state.propagation = PropagationService(database, streaming.registry)
     app.state.metrics = CollectorRegistry()
     install_error_handlers(app)
     for module in (
@@ -66,6 +77,8 @@ def create_app(settings: Settings | None = None, *, listener: CommitListener = i
         audit_routes,
         key_routes,
         sdk_routes,
+        sdk_stream_routes,
+        propagation_routes,
         health_routes,
     ):
         app.include_router(module.router)

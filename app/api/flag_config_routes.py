@@ -5,10 +5,12 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 
+from app.api import propagation_routes
 from app.api.dependencies import actor, if_match_version, require, services
 from app.api.errors import WRITE_RESPONSES, ApiError
 from app.api.schemas import (
@@ -17,6 +19,7 @@ from app.api.schemas import (
     HistoryEntry,
     HistoryPage,
     KillIn,
+    PropagationOut,
     RevertIn,
     ToggleIn,
 )
@@ -44,9 +47,21 @@ _PATCH_EXAMPLE = {
 }
 
 
-def _state(response: Response, state: FlagState) -> EnvironmentFlag:
+def _state(
+    response: Response, state: FlagState, propagation: PropagationOut | None = None
+) -> EnvironmentFlag:
     response.headers["ETag"] = f'"{state.flag["version"]}"'
-    return EnvironmentFlag(flag=state.flag, revision=state.revision, changed=state.changed)
+    return EnvironmentFlag(
+        flag=state.flag, revision=state.revision, changed=state.changed, propagation=propagation
+    )
+
+
+def _confirmed(
+    request: Request, response: Response, project: str, env: str, state: FlagState, wait: float | None
+) -> EnvironmentFlag:
+    """With `?wait=`, holds the response until connected SDKs confirm the new revision (or the wait ends)."""
+    confirmation = propagation_routes.confirmation(request, project, env, state.revision, time.time(), wait)
+    return _state(response, state, confirmation)
 
 
 @router.get("", summary="List the environment's flags in wire format")
@@ -85,6 +100,7 @@ def patch_flag(
         examples=[_PATCH_EXAMPLE],
     ),
     if_match: str | None = _IF_MATCH,
+    wait: float | None = propagation_routes.WAIT,
     principal: Principal = _edit,
 ) -> EnvironmentFlag:
     changes = dict(body)
@@ -94,7 +110,7 @@ def patch_flag(
     state = services(request).flag_configs.patch(
         actor(request, principal), project, env, flag, changes, if_match_version(if_match), reason
     )
-    return _state(response, state)
+    return _confirmed(request, response, project, env, state, wait)
 
 
 @router.post("/{flag}/kill", summary="Kill switch: turn the flag off here (reason required; idempotent)")
@@ -105,12 +121,13 @@ def kill_flag(
     env: str,
     flag: str,
     body: KillIn,
+    wait: float | None = propagation_routes.WAIT,
     principal: Principal = _toggle,
 ) -> EnvironmentFlag:
     state = services(request).flag_configs.set_enabled(
         actor(request, principal), project, env, flag, False, body.reason, "flag.kill"
     )
-    return _state(response, state)
+    return _confirmed(request, response, project, env, state, wait)
 
 
 @router.post("/{flag}/on", summary="Turn the flag on here (idempotent)")
@@ -121,13 +138,14 @@ def turn_on(
     env: str,
     flag: str,
     body: ToggleIn | None = None,
+    wait: float | None = propagation_routes.WAIT,
     principal: Principal = _toggle,
 ) -> EnvironmentFlag:
     reason = body.reason if body else None
     state = services(request).flag_configs.set_enabled(
         actor(request, principal), project, env, flag, True, reason, "flag.on"
     )
-    return _state(response, state)
+    return _confirmed(request, response, project, env, state, wait)
 
 
 @router.post("/{flag}/off", summary="Turn the flag off here (idempotent)")
@@ -138,13 +156,14 @@ def turn_off(
     env: str,
     flag: str,
     body: ToggleIn | None = None,
+    wait: float | None = propagation_routes.WAIT,
     principal: Principal = _toggle,
 ) -> EnvironmentFlag:
     reason = body.reason if body else None
     state = services(request).flag_configs.set_enabled(
         actor(request, principal), project, env, flag, False, reason, "flag.off"
     )
-    return _state(response, state)
+    return _confirmed(request, response, project, env, state, wait)
 
 
 @router.get("/{flag}/history", summary="Every version of the flag in this environment, newest first")

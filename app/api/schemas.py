@@ -71,10 +71,21 @@ class FlagDefinitionPage(BaseModel):
     next: str | None = Field(description="pass as `after` for the next page; null on the last")
 
 
+class PropagationOut(BaseModel):
+    revision: int = Field(description="the environment revision being confirmed")
+    confirmed: int = Field(description="connected SDK instances that have applied it")
+    unconfirmed: int = Field(description="connected SDK instances that have not (yet)")
+    slowest_confirmation_ms: float | None = Field(
+        description="from the commit to the latest confirmation so far; null when none confirmed"
+    )
+    available: bool = Field(True, description="false when confirmations could not be read (Redis down)")
+
+
 class EnvironmentFlag(BaseModel):
     flag: dict[str, Any] = Field(description="the flag in wire format (docs/flag-format.md)")
     revision: int = Field(description="the environment's revision after this request")
     changed: bool = True
+    propagation: PropagationOut | None = Field(None, description="only with ?wait=: SDK confirmations")
 
 
 class EnvironmentFlagPage(BaseModel):

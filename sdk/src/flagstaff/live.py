@@ -96,9 +96,13 @@ class LiveDataSource:
             "X-Flagstaff-Instance": self._instance_id,
         }
         self._reporter = Reporter(
-            acks_url=f"{self._base_url}/sdk/v1/acks", headers=self._headers, instance_id=self._instance_id,
-            ack_interval=self._options.ack_interval, cache_path=self._cache_path,
-            cache_interval=self._options.cache_interval, document=self._cache_document,
+            acks_url=f"{self._base_url}/sdk/v1/acks",
+            headers=self._headers,
+            instance_id=self._instance_id,
+            ack_interval=self._options.ack_interval,
+            cache_path=self._cache_path,
+            cache_interval=self._options.cache_interval,
+            document=self._cache_document,
         )
         self._thread = threading.Thread(target=self._run, name="flagstaff-stream", daemon=True)
 

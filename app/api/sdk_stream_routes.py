@@ -1,0 +1,121 @@
+"""`GET /sdk/v1/stream` (the SSE stream of one SDK key's environment) and `POST /sdk/v1/acks` (which revision
+an SDK instance has applied).
+
+HTTP only: authentication, headers and the response; the stream's content comes from `app.streaming`.
+"""
+
+from __future__ import annotations
+
+import time
+
+import anyio
+from fastapi import APIRouter, Depends, Header, Request, Response
+from pydantic import BaseModel, Field
+from sse_starlette.event import ServerSentEvent
+from sse_starlette.sse import EventSourceResponse
+
+from app.api.dependencies import bearer_token, sdk_key_header, services
+from app.api.errors import ApiError, ErrorBody
+from app.auth import api_keys
+from app.services.snapshot_service import SdkTarget
+from app.streaming.runtime import Streaming
+from app.streaming.stream_session import stream_events
+
+router = APIRouter(prefix="/sdk/v1", tags=["sdk"])
+_INSTANCE = Header(None, alias="X-Flagstaff-Instance", max_length=64, description="the SDK instance's id")
+_SHUTDOWN_GRACE_SECONDS = 2.0  # time for the hub to send each stream its reconnect event after SIGTERM
+
+
+class AckIn(BaseModel):
+    instance_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    revision: int = Field(ge=0)
+
+
+def _streaming(request: Request) -> Streaming:
+    found: Streaming = request.app.state.streaming
+    return found
+
+
+def _authenticate(request: Request, authorization: str | None) -> tuple[SdkTarget, str]:
+    token = bearer_token(authorization)
+    target = services(request).snapshots.authenticate_sdk(token) if token else None
+    if token is None or target is None:
+        raise ApiError(401, "unauthorized", "an SDK key is required: Authorization: Bearer fs_sdk_...")
+    return target, api_keys.key_id_of(token, api_keys.SDK_PREFIX)
+
+
+@router.get(
+    "/stream",
+    summary="Server-sent events: the snapshot, then every change; resumes with Last-Event-ID",
+    response_class=Response,
+    responses={
+        200: {"description": "An event stream", "content": {"text/event-stream": {}}},
+        401: {"model": ErrorBody, "description": "No SDK key, or an unknown or revoked one"},
+        503: {"model": ErrorBody, "description": "This process is shutting down; connect to another"},
+    },
+)
+async def stream(
+    request: Request,
+    authorization: str | None = Depends(sdk_key_header),
+    last_event_id: str | None = Header(None, alias="Last-Event-ID", max_length=32),
+    instance_id: str | None = _INSTANCE,
+) -> Response:
+    runtime = _streaming(request)
+    target, key_id = await anyio.to_thread.run_sync(_authenticate, request, authorization)
+    if not runtime.hub.accepting:
+        raise ApiError(503, "shutting_down", "this server is shutting down; reconnect to another")
+    settings = runtime.settings
+    snapshots = services(request).snapshots
+
+    async def read_snapshot(revision: int) -> tuple[int, bytes]:
+        return await anyio.to_thread.run_sync(snapshots.serialized, target.environment_id, revision)
+
+    # Subscribe first, read second: every revision after the subscription reaches the queue.
+    subscriber = await runtime.hub.subscribe(target.environment_id, key_id, instance_id)
+    resume_from = int(last_event_id) if last_event_id and last_event_id.strip().isdigit() else None
+    events = stream_events(
+        runtime.hub,
+        runtime.database,
+        subscriber,
+        read_snapshot,
+        last_event_id=resume_from,
+        resume_max_changes=settings.stream_resume_max_changes,
+        retry_ms=settings.stream_retry_ms,
+    )
+    return EventSourceResponse(
+        events,
+        # Proxies must neither buffer nor compress the stream, or changes would sit in their buffers.
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "Content-Encoding": "identity"},
+        ping=settings.stream_heartbeat_seconds,
+        ping_message_factory=lambda: ServerSentEvent(comment="heartbeat"),
+        send_timeout=max(10.0, 2 * settings.stream_heartbeat_seconds),
+        shutdown_event=anyio.Event(),
+        shutdown_grace_period=_SHUTDOWN_GRACE_SECONDS,
+    )
+
+
+@router.post(
+    "/acks",
+    status_code=204,
+    summary="Report the revision this SDK instance has applied (for the confirmed kill switch)",
+    responses={
+        401: {"model": ErrorBody, "description": "No SDK key, or an unknown or revoked one"},
+        503: {"model": ErrorBody, "description": "Acknowledgements cannot be stored right now; retry"},
+    },
+)
+def acknowledge(
+    request: Request, body: AckIn, authorization: str | None = Depends(sdk_key_header)
+) -> Response:
+    target, _ = _authenticate(request, authorization)
+    runtime = _streaming(request)
+    now = time.time()
+    until = now + runtime.settings.stream_presence_ttl_seconds
+    try:
+        # No SDK can be ahead of the database; a larger number is a client bug, not a confirmation.
+        revision = min(body.revision, target.revision)
+        runtime.registry.record_ack(target.environment_id, body.instance_id, revision, now, until)
+    except Exception as exc:
+        raise ApiError(
+            503, "unavailable", f"acknowledgements cannot be stored: {type(exc).__name__}"
+        ) from exc
+    return Response(status_code=204)

@@ -1,0 +1,63 @@
+"""The SSE wire encoding of stream events (docs/streaming.md): each event is encoded once and shared by every
+stream that sends it.
+
+Encoding only; which event a stream needs is the stream session's decision.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from app.storage.models import ChangeLogEntry
+
+
+@dataclass(frozen=True, slots=True)
+class Encoded:
+    """One ready-to-send event that brings a client to `revision`."""
+
+    revision: int
+    body: bytes
+
+
+def change_event(revision: int, rows: Sequence[ChangeLogEntry]) -> Encoded:
+    """Every row of one revision in one event, so that `id:` always names a complete revision."""
+    changes = [
+        {
+            "kind": row.entity_kind,
+            "key": row.key,
+            "version": row.version,
+            "data": None if row.deleted else row.payload,
+        }
+        for row in rows
+    ]
+    return Encoded(revision, _encode("change", {"revision": revision, "changes": changes}, revision))
+
+
+def resumed_event(revision: int) -> Encoded:
+    """Nothing changed since the client's Last-Event-ID: an empty change confirms it is current."""
+    return Encoded(revision, _encode("change", {"revision": revision, "changes": []}, revision))
+
+
+def snapshot_event(revision: int, snapshot_json: bytes) -> Encoded:
+    return Encoded(revision, b"event: snapshot\nid: %d\ndata: %s\n\n" % (revision, snapshot_json))
+
+
+def reconnect_event(delay_ms: int) -> bytes:
+    return _encode("reconnect", {"delay_ms": delay_ms}, None)
+
+
+def error_event(code: str, message: str) -> bytes:
+    return _encode("error", {"code": code, "message": message}, None)
+
+
+def retry_hint(retry_ms: int) -> bytes:
+    return b"retry: %d\n\n" % retry_ms
+
+
+def _encode(event: str, data: dict[str, Any], revision: int | None) -> bytes:
+    payload = json.dumps(data, separators=(",", ":"))  # never contains a newline, so one data: line suffices
+    id_line = f"id: {revision}\n" if revision is not None else ""
+    return f"event: {event}\n{id_line}data: {payload}\n\n".encode()

@@ -1,0 +1,47 @@
+"""Builds the streaming parts for one app from its settings: broadcaster, acknowledgement registry and hub.
+
+Created by the app factory and started/stopped by its lifespan; nothing here runs at import time.
+"""
+
+from __future__ import annotations
+
+from app.settings import Settings
+from app.storage.database import Database
+from app.streaming.ack_registry import AckRegistry, InProcessAckRegistry, RedisAckRegistry
+from app.streaming.broadcaster import Broadcaster, InProcessBroadcaster
+from app.streaming.hub import HubOptions, StreamHub
+from app.streaming.redis_broadcaster import RedisBroadcaster
+
+
+class Streaming:
+    def __init__(self, settings: Settings, database: Database) -> None:
+        self.settings = settings
+        self.database = database
+        broadcaster: Broadcaster
+        if settings.redis_url:
+            broadcaster = RedisBroadcaster(settings.redis_url)
+            self.registry: AckRegistry = RedisAckRegistry(settings.redis_url)
+        else:
+            broadcaster = InProcessBroadcaster()
+            self.registry = InProcessAckRegistry()
+        self.hub = StreamHub(
+            database,
+            broadcaster,
+            self.registry,
+            HubOptions(
+                poll_seconds=settings.stream_poll_seconds,
+                queue_size=settings.stream_queue_size,
+                shutdown_spread_seconds=settings.stream_shutdown_spread_seconds,
+                presence_ttl_seconds=settings.stream_presence_ttl_seconds,
+            ),
+        )
+
+    def on_commit(self, environment_id: int, revision: int) -> None:
+        """The `CommitListener` the change writer calls after every commit."""
+        self.hub.on_commit(environment_id, revision)
+
+    async def start(self) -> None:
+        await self.hub.start()
+
+    async def stop(self) -> None:
+        await self.hub.stop()

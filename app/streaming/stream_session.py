@@ -1,0 +1,65 @@
+"""One SDK's SSE stream: the first event (resume from the change log, or a snapshot), then its queue, until a
+farewell; the caller must have subscribed before calling, so no change can fall between the two.
+
+Produces encoded bytes only; HTTP concerns (auth, headers, heartbeats) belong to the route.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from anyio import to_thread
+
+from app.storage.database import Database
+from app.streaming import change_feed
+from app.streaming.events import Encoded, resumed_event, retry_hint, snapshot_event
+from app.streaming.hub import StreamHub
+from app.streaming.subscriber import Farewell, Resync, Subscriber
+
+SnapshotReader = Callable[[int], Awaitable[tuple[int, bytes]]]
+"""(at least this revision) -> (revision, snapshot JSON)."""
+
+
+async def stream_events(
+    hub: StreamHub,
+    database: Database,
+    subscriber: Subscriber,
+    read_snapshot: SnapshotReader,
+    *,
+    last_event_id: int | None,
+    resume_max_changes: int,
+    retry_ms: int,
+) -> AsyncIterator[bytes]:
+    try:
+        sent = -1
+        first: list[Encoded] | None = None
+        if last_event_id is not None:
+            first = await to_thread.run_sync(
+                change_feed.resume_events,
+                database,
+                subscriber.environment_id,
+                last_event_id,
+                resume_max_changes,
+            )
+            if first == []:
+                first = [resumed_event(last_event_id)]
+        if first is None:
+            revision, body = await read_snapshot(subscriber.baseline)
+            first = [snapshot_event(revision, body)]
+        yield retry_hint(retry_ms) + b"".join(event.body for event in first)
+        sent = first[-1].revision
+        while True:
+            item = await subscriber.queue.get()
+            if isinstance(item, Encoded):
+                if item.revision > sent:  # the snapshot or resume may already have covered it
+                    sent = item.revision
+                    yield item.body
+            elif isinstance(item, Resync):
+                revision, body = await read_snapshot(max(sent, hub.revision(subscriber.environment_id)))
+                sent = max(sent, revision)
+                yield snapshot_event(revision, body).body
+            elif isinstance(item, Farewell):
+                yield item.body
+                return
+    finally:
+        hub.unsubscribe(subscriber)
