@@ -1,0 +1,114 @@
+"""Bad input is refused with 422 and the field path, or 413 when too large; nothing ever answers 500."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.api.helpers import BOOLEAN_FLAG, create_flag, env_flag_url, error_of, flag_url
+
+pytestmark = pytest.mark.anyio
+
+
+async def _patch_error(client: httpx.AsyncClient, project: str, body: dict[str, Any]) -> dict[str, Any]:
+    await create_flag(client, project, "target")
+    response = await client.patch(env_flag_url(project, "production", "target"), json=body)
+    assert response.status_code == 422, response.text
+    return error_of(response)
+
+
+async def test_unknown_variation_index_names_its_path(client: httpx.AsyncClient, project: str):
+    error = await _patch_error(client, project, {"fallthrough": {"variation": 5}})
+    assert error["field"] == "fallthrough.variation" and error["code"] == "invalid"
+
+
+async def test_rollout_weights_must_sum_to_100000(client: httpx.AsyncClient, project: str):
+    rollout = {"rollout": {"variations": [{"variation": 0, "weight": 50_000}, {"variation": 1, "weight": 49_999}]}}
+    error = await _patch_error(client, project, {"fallthrough": rollout})
+    assert error["field"].startswith("fallthrough.rollout")
+    assert "100000" in error["message"]
+
+
+async def test_bad_regular_expression_names_the_clause_value(client: httpx.AsyncClient, project: str):
+    clause = {"attribute": "email", "op": "matches", "values": ["(unclosed"]}
+    error = await _patch_error(client, project, {"rules": [{"id": "r", "clauses": [clause], "serve": {"variation": 0}}]})
+    assert error["field"] == "rules[0].clauses[0].values[0]"
+
+
+async def test_prerequisite_cycle_is_refused(client: httpx.AsyncClient, project: str):
+    await create_flag(client, project, "a")
+    await create_flag(client, project, "b")
+    ok = await client.patch(env_flag_url(project, "production", "a"), json={"prerequisites": [{"flag": "b", "variation": 0}]})
+    assert ok.status_code == 200, ok.text
+    cycle = await client.patch(
+        env_flag_url(project, "production", "b"), json={"prerequisites": [{"flag": "a", "variation": 0}]}
+    )
+    assert cycle.status_code == 422
+    error = error_of(cycle)
+    assert "prerequisites" in error["field"] and "cycle" in error["message"].lower()
+
+
+async def test_unknown_prerequisite_flag_is_refused(client: httpx.AsyncClient, project: str):
+    error = await _patch_error(client, project, {"prerequisites": [{"flag": "ghost", "variation": 0}]})
+    assert error["field"] == "prerequisites[0].flag"
+
+
+async def test_variation_of_the_wrong_kind_names_its_index(client: httpx.AsyncClient, project: str):
+    response = await client.put(flag_url(project, "typed"), json={"kind": "boolean", "variations": [True, "yes"]})
+    assert response.status_code == 422
+    assert error_of(response)["field"] == "variations[1]"
+
+
+async def test_unknown_kind_and_unknown_fields_are_refused(client: httpx.AsyncClient, project: str):
+    bad_kind = await client.put(flag_url(project, "k"), json={"kind": "color", "variations": ["red"]})
+    assert bad_kind.status_code == 422 and error_of(bad_kind)["field"] == "kind"
+    extra = await client.put(flag_url(project, "k"), json={**BOOLEAN_FLAG, "colour": "red"})
+    assert extra.status_code == 422 and error_of(extra)["field"] == "colour"
+    error = await _patch_error(client, project, {"enabled": True, "colour": "red"})
+    assert error["field"] == "colour"
+
+
+async def test_a_definition_change_that_breaks_existing_targeting_is_refused(client: httpx.AsyncClient, project: str):
+    await create_flag(client, project, "shrink", {"kind": "string", "variations": ["a", "b", "c"]})
+    await client.patch(env_flag_url(project, "staging", "shrink"), json={"fallthrough": {"variation": 2}})
+    response = await client.put(flag_url(project, "shrink"), json={"kind": "string", "variations": ["a", "b"]})
+    assert response.status_code == 422
+    assert error_of(response)["field"] == "environments.staging.fallthrough.variation"
+
+
+async def test_kill_requires_a_reason(client: httpx.AsyncClient, project: str):
+    await create_flag(client, project, "k")
+    missing = await client.post(env_flag_url(project, "production", "k", "kill"), json={})
+    assert missing.status_code == 422 and error_of(missing)["field"] == "reason"
+    empty = await client.post(env_flag_url(project, "production", "k", "kill"), json={"reason": ""})
+    assert empty.status_code == 422
+
+
+async def test_malformed_json_and_wrong_types_are_422_in_the_error_shape(client: httpx.AsyncClient, project: str):
+    await create_flag(client, project, "m")
+    broken = await client.patch(
+        env_flag_url(project, "production", "m"), content=b"{not json", headers={"Content-Type": "application/json"}
+    )
+    assert broken.status_code == 422 and error_of(broken)["code"] == "invalid"
+    wrong = await client.get(f"/api/v1/projects/{project}/flags", params={"limit": "many"})
+    assert wrong.status_code == 422 and error_of(wrong)["field"] == "limit"
+    bad_match = await client.patch(env_flag_url(project, "production", "m"), json={}, headers={"If-Match": "v1"})
+    assert bad_match.status_code == 422 and error_of(bad_match)["field"] == "If-Match"
+
+
+async def test_oversized_body_is_413(client: httpx.AsyncClient, project: str):
+    huge = {"kind": "string", "variations": ["x" * 100_000]}
+    response = await client.put(flag_url(project, "big"), json=huge)
+    assert response.status_code == 413 and error_of(response)["code"] == "too_large"
+
+
+async def test_keys_the_database_could_not_store_are_refused_not_crashed_on(client: httpx.AsyncClient, project: str):
+    nul = await client.put(flag_url(project, "bad%00key"), json=BOOLEAN_FLAG)
+    assert nul.status_code == 422
+    long_key = await client.put(flag_url(project, "k" * 300), json=BOOLEAN_FLAG)
+    assert long_key.status_code == 422 and error_of(long_key)["field"] == "key"
+    assert (await client.get(flag_url(project, "bad%00key"))).status_code == 404
+    bad_project = await client.post("/api/v1/projects", json={"key": "Not A Key!"})
+    assert bad_project.status_code == 422 and error_of(bad_project)["field"] == "key"
