@@ -1,5 +1,6 @@
-"""Fixtures shared by the server tests: one migrated database per backend (SQLite file and a uniquely named
-PostgreSQL database), an app built for it, and an HTTP client with an admin key and a fresh project per test."""
+"""Fixtures shared by the server tests: one migrated database per backend (a SQLite file and a uniquely named
+PostgreSQL database), an app built for it, and an HTTP client with an admin key and a fresh project per test.
+"""
 
 from __future__ import annotations
 
@@ -74,7 +75,9 @@ def anyio_backend() -> str:
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(
-        transport=transport, base_url="http://flagstaff.test", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        transport=transport,
+        base_url="http://flagstaff.test",
+        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
     ) as http:
         yield http
 

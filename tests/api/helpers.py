@@ -28,7 +28,9 @@ async def create_flag(
 
 
 async def sdk_key(client: httpx.AsyncClient, project: str, env: str) -> str:
-    response = await client.post(f"/api/v1/projects/{project}/environments/{env}/sdk-keys", json={"name": "t"})
+    response = await client.post(
+        f"/api/v1/projects/{project}/environments/{env}/sdk-keys", json={"name": "t"}
+    )
     assert response.status_code == 201, response.text
     secret: str = response.json()["secret"]
     return secret

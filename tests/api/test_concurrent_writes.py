@@ -36,7 +36,9 @@ async def test_twenty_writers_without_if_match_all_apply_in_sequence(client: htt
     url = env_flag_url(project, "staging", "busy")
 
     async def write(index: int) -> httpx.Response:
-        return await client.patch(url, json={"off_variation": index % 2, "targets": [{"variation": 0, "values": [str(index)]}]})
+        return await client.patch(
+            url, json={"off_variation": index % 2, "targets": [{"variation": 0, "values": [str(index)]}]}
+        )
 
     responses = await asyncio.gather(*(write(i) for i in range(WRITERS)))
     assert all(r.status_code == 200 for r in responses), [r.text for r in responses if r.status_code != 200]
@@ -46,7 +48,9 @@ async def test_twenty_writers_without_if_match_all_apply_in_sequence(client: htt
     assert len(set(revisions)) == WRITERS
 
 
-async def test_concurrent_definition_edits_with_if_match_never_overwrite(client: httpx.AsyncClient, project: str):
+async def test_concurrent_definition_edits_with_if_match_never_overwrite(
+    client: httpx.AsyncClient, project: str
+):
     await create_flag(client, project, "def")
 
     async def rename(index: int) -> httpx.Response:

@@ -23,7 +23,9 @@ async def test_new_flag_is_defined_once_and_off_in_every_environment(client: htt
 
 async def test_put_replaces_a_definition_and_bumps_its_version(client: httpx.AsyncClient, project: str):
     await create_flag(client, project, "banner")
-    response = await client.put(flag_url(project, "banner"), json={**BOOLEAN_FLAG, "name": "Banner", "tags": []})
+    response = await client.put(
+        flag_url(project, "banner"), json={**BOOLEAN_FLAG, "name": "Banner", "tags": []}
+    )
     assert response.status_code == 200
     assert response.json()["name"] == "Banner" and response.json()["version"] == 2
     env_flag = (await client.get(env_flag_url(project, "production", "banner"))).json()["flag"]
@@ -38,7 +40,9 @@ async def test_put_with_the_same_definition_changes_nothing(client: httpx.AsyncC
 
 async def test_patch_changes_targeting_in_one_environment_only(client: httpx.AsyncClient, project: str):
     await create_flag(client, project, "rollout")
-    rollout = {"rollout": {"variations": [{"variation": 0, "weight": 25_000}, {"variation": 1, "weight": 75_000}]}}
+    rollout = {
+        "rollout": {"variations": [{"variation": 0, "weight": 25_000}, {"variation": 1, "weight": 75_000}]}
+    }
     response = await client.patch(
         env_flag_url(project, "staging", "rollout"), json={"enabled": True, "fallthrough": rollout}
     )
@@ -84,7 +88,9 @@ async def test_unknown_project_environment_or_flag_is_404(client: httpx.AsyncCli
     assert missing.status_code == 404 and missing.json()["error"]["field"] == "flag"
 
 
-async def test_segments_can_be_created_used_and_not_deleted_while_used(client: httpx.AsyncClient, project: str):
+async def test_segments_can_be_created_used_and_not_deleted_while_used(
+    client: httpx.AsyncClient, project: str
+):
     url = f"/api/v1/projects/{project}/environments/production/segments/beta"
     created = await client.put(url, json={"name": "Beta", "included": ["user-7"]})
     assert created.status_code == 201 and created.json()["version"] == 1
@@ -103,7 +109,11 @@ async def test_segments_can_be_created_used_and_not_deleted_while_used(client: h
 
 async def test_server_side_evaluation_reports_value_and_reason(client: httpx.AsyncClient, project: str):
     await create_flag(client, project, "eval-me")
-    target = {"targets": [{"variation": 0, "values": ["vip"]}], "enabled": True, "fallthrough": {"variation": 1}}
+    target = {
+        "targets": [{"variation": 0, "values": ["vip"]}],
+        "enabled": True,
+        "fallthrough": {"variation": 1},
+    }
     await client.patch(env_flag_url(project, "production", "eval-me"), json=target)
     url = f"/api/v1/projects/{project}/environments/production/evaluate"
     one = (await client.post(url, json={"context": {"key": "vip"}, "flag": "eval-me"})).json()

@@ -1,4 +1,4 @@
-"""Every role against every route class, project scoping, SDK keys kept out of admin routes, and revocation."""
+"""Every role against every route class, project scoping, SDK keys kept off admin routes, and revocation."""
 
 from __future__ import annotations
 
@@ -21,7 +21,9 @@ ALLOWED = {
 
 
 async def _admin_key(client: httpx.AsyncClient, role: str, project: str | None) -> str:
-    response = await client.post("/api/v1/admin-keys", json={"name": f"{role}-key", "role": role, "project": project})
+    response = await client.post(
+        "/api/v1/admin-keys", json={"name": f"{role}-key", "role": role, "project": project}
+    )
     assert response.status_code == 201, response.text
     secret: str = response.json()["secret"]
     assert secret.startswith("fs_admin_")
@@ -40,7 +42,9 @@ async def _call(client: httpx.AsyncClient, route_class: str, project: str, key: 
 
 
 @pytest.mark.parametrize("role", sorted(ALLOWED))
-async def test_each_role_reaches_exactly_its_route_classes(client: httpx.AsyncClient, project: str, role: str):
+async def test_each_role_reaches_exactly_its_route_classes(
+    client: httpx.AsyncClient, project: str, role: str
+):
     await create_flag(client, project, "f")
     key = await _admin_key(client, role, project)
     for route_class in ROUTE_CLASSES:
@@ -50,7 +54,9 @@ async def test_each_role_reaches_exactly_its_route_classes(client: httpx.AsyncCl
 
 
 @pytest.mark.parametrize("role", sorted(ALLOWED))
-async def test_a_project_scoped_key_is_forbidden_in_other_projects(client: httpx.AsyncClient, project: str, role: str):
+async def test_a_project_scoped_key_is_forbidden_in_other_projects(
+    client: httpx.AsyncClient, project: str, role: str
+):
     other = f"p-{uuid.uuid4().hex[:12]}"
     assert (await client.post("/api/v1/projects", json={"key": other})).status_code == 201
     await create_flag(client, other, "f")
@@ -63,10 +69,14 @@ async def test_a_project_scoped_key_is_forbidden_in_other_projects(client: httpx
 async def test_missing_unknown_and_revoked_keys_are_401(client: httpx.AsyncClient, project: str):
     url = flag_url(project, "f")
     assert (await client.get(url, headers={"Authorization": ""})).status_code == 401
-    assert (await client.get(url, headers={"Authorization": "Bearer fs_admin_000000000000_nope"})).status_code == 401
+    assert (
+        await client.get(url, headers={"Authorization": "Bearer fs_admin_000000000000_nope"})
+    ).status_code == 401
     key = await _admin_key(client, "reader", project)
     key_id = key.removeprefix("fs_admin_")[:12]
-    assert (await client.get(f"/api/v1/projects/{project}", headers={"Authorization": key})).status_code == 200
+    assert (
+        await client.get(f"/api/v1/projects/{project}", headers={"Authorization": key})
+    ).status_code == 200
     assert (await client.delete(f"/api/v1/admin-keys/{key_id}")).status_code == 200
     revoked = await client.get(f"/api/v1/projects/{project}", headers={"Authorization": f"Bearer {key}"})
     assert revoked.status_code == 401 and error_of(revoked)["code"] == "unauthorized"
@@ -79,7 +89,9 @@ async def test_sdk_keys_never_reach_admin_routes_and_admin_keys_never_reach_sdk_
     assert secret.startswith("fs_sdk_")
     as_admin = await client.get(f"/api/v1/projects/{project}", headers={"Authorization": f"Bearer {secret}"})
     assert as_admin.status_code == 401
-    assert (await client.get("/sdk/v1/flags")).status_code == 401  # the client's default header is an admin key
+    assert (
+        await client.get("/sdk/v1/flags")
+    ).status_code == 401  # the client's default header is an admin key
 
 
 async def test_several_sdk_keys_work_at_once_and_revoking_one_leaves_the_other(
@@ -87,7 +99,9 @@ async def test_several_sdk_keys_work_at_once_and_revoking_one_leaves_the_other(
 ):
     first, second = await sdk_key(client, project, "staging"), await sdk_key(client, project, "staging")
     for key in (first, second):
-        assert (await client.get("/sdk/v1/flags", headers={"Authorization": f"Bearer {key}"})).status_code == 200
+        assert (
+            await client.get("/sdk/v1/flags", headers={"Authorization": f"Bearer {key}"})
+        ).status_code == 200
     key_id = first.removeprefix("fs_sdk_")[:12]
     revoke = await client.delete(f"/api/v1/projects/{project}/environments/staging/sdk-keys/{key_id}")
     assert revoke.status_code == 200 and revoke.json()["revoked_at"] is not None
@@ -99,7 +113,9 @@ async def test_key_listings_never_show_secrets(client: httpx.AsyncClient, projec
     await _admin_key(client, "editor", project)
     await sdk_key(client, project, "production")
     admin_keys = (await client.get("/api/v1/admin-keys")).json()["items"]
-    sdk_keys = (await client.get(f"/api/v1/projects/{project}/environments/production/sdk-keys")).json()["items"]
+    sdk_keys = (await client.get(f"/api/v1/projects/{project}/environments/production/sdk-keys")).json()[
+        "items"
+    ]
     assert admin_keys and sdk_keys
     assert all("secret" not in item for item in admin_keys + sdk_keys)
 
@@ -109,9 +125,15 @@ async def test_a_scoped_admin_cannot_create_keys_or_projects_beyond_its_project(
 ):
     key = await _admin_key(client, "admin", project)
     headers = {"Authorization": f"Bearer {key}"}
-    everywhere = await client.post("/api/v1/admin-keys", json={"name": "x", "role": "reader"}, headers=headers)
+    everywhere = await client.post(
+        "/api/v1/admin-keys", json={"name": "x", "role": "reader"}, headers=headers
+    )
     assert everywhere.status_code == 403
-    new_project = await client.post("/api/v1/projects", json={"key": f"q-{uuid.uuid4().hex[:8]}"}, headers=headers)
+    new_project = await client.post(
+        "/api/v1/projects", json={"key": f"q-{uuid.uuid4().hex[:8]}"}, headers=headers
+    )
     assert new_project.status_code == 403
-    own = await client.post("/api/v1/admin-keys", json={"name": "x", "role": "reader", "project": project}, headers=headers)
+    own = await client.post(
+        "/api/v1/admin-keys", json={"name": "x", "role": "reader", "project": project}, headers=headers
+    )
     assert own.status_code == 201

@@ -25,7 +25,9 @@ async def test_unknown_variation_index_names_its_path(client: httpx.AsyncClient,
 
 
 async def test_rollout_weights_must_sum_to_100000(client: httpx.AsyncClient, project: str):
-    rollout = {"rollout": {"variations": [{"variation": 0, "weight": 50_000}, {"variation": 1, "weight": 49_999}]}}
+    rollout = {
+        "rollout": {"variations": [{"variation": 0, "weight": 50_000}, {"variation": 1, "weight": 49_999}]}
+    }
     error = await _patch_error(client, project, {"fallthrough": rollout})
     assert error["field"].startswith("fallthrough.rollout")
     assert "100000" in error["message"]
@@ -33,14 +35,18 @@ async def test_rollout_weights_must_sum_to_100000(client: httpx.AsyncClient, pro
 
 async def test_bad_regular_expression_names_the_clause_value(client: httpx.AsyncClient, project: str):
     clause = {"attribute": "email", "op": "matches", "values": ["(unclosed"]}
-    error = await _patch_error(client, project, {"rules": [{"id": "r", "clauses": [clause], "serve": {"variation": 0}}]})
+    error = await _patch_error(
+        client, project, {"rules": [{"id": "r", "clauses": [clause], "serve": {"variation": 0}}]}
+    )
     assert error["field"] == "rules[0].clauses[0].values[0]"
 
 
 async def test_prerequisite_cycle_is_refused(client: httpx.AsyncClient, project: str):
     await create_flag(client, project, "a")
     await create_flag(client, project, "b")
-    ok = await client.patch(env_flag_url(project, "production", "a"), json={"prerequisites": [{"flag": "b", "variation": 0}]})
+    ok = await client.patch(
+        env_flag_url(project, "production", "a"), json={"prerequisites": [{"flag": "b", "variation": 0}]}
+    )
     assert ok.status_code == 200, ok.text
     cycle = await client.patch(
         env_flag_url(project, "production", "b"), json={"prerequisites": [{"flag": "a", "variation": 0}]}
@@ -56,7 +62,9 @@ async def test_unknown_prerequisite_flag_is_refused(client: httpx.AsyncClient, p
 
 
 async def test_variation_of_the_wrong_kind_names_its_index(client: httpx.AsyncClient, project: str):
-    response = await client.put(flag_url(project, "typed"), json={"kind": "boolean", "variations": [True, "yes"]})
+    response = await client.put(
+        flag_url(project, "typed"), json={"kind": "boolean", "variations": [True, "yes"]}
+    )
     assert response.status_code == 422
     assert error_of(response)["field"] == "variations[1]"
 
@@ -70,10 +78,14 @@ async def test_unknown_kind_and_unknown_fields_are_refused(client: httpx.AsyncCl
     assert error["field"] == "colour"
 
 
-async def test_a_definition_change_that_breaks_existing_targeting_is_refused(client: httpx.AsyncClient, project: str):
+async def test_a_definition_change_that_breaks_existing_targeting_is_refused(
+    client: httpx.AsyncClient, project: str
+):
     await create_flag(client, project, "shrink", {"kind": "string", "variations": ["a", "b", "c"]})
     await client.patch(env_flag_url(project, "staging", "shrink"), json={"fallthrough": {"variation": 2}})
-    response = await client.put(flag_url(project, "shrink"), json={"kind": "string", "variations": ["a", "b"]})
+    response = await client.put(
+        flag_url(project, "shrink"), json={"kind": "string", "variations": ["a", "b"]}
+    )
     assert response.status_code == 422
     assert error_of(response)["field"] == "environments.staging.fallthrough.variation"
 
@@ -86,15 +98,21 @@ async def test_kill_requires_a_reason(client: httpx.AsyncClient, project: str):
     assert empty.status_code == 422
 
 
-async def test_malformed_json_and_wrong_types_are_422_in_the_error_shape(client: httpx.AsyncClient, project: str):
+async def test_malformed_json_and_wrong_types_are_422_in_the_error_shape(
+    client: httpx.AsyncClient, project: str
+):
     await create_flag(client, project, "m")
     broken = await client.patch(
-        env_flag_url(project, "production", "m"), content=b"{not json", headers={"Content-Type": "application/json"}
+        env_flag_url(project, "production", "m"),
+        content=b"{not json",
+        headers={"Content-Type": "application/json"},
     )
     assert broken.status_code == 422 and error_of(broken)["code"] == "invalid"
     wrong = await client.get(f"/api/v1/projects/{project}/flags", params={"limit": "many"})
     assert wrong.status_code == 422 and error_of(wrong)["field"] == "limit"
-    bad_match = await client.patch(env_flag_url(project, "production", "m"), json={}, headers={"If-Match": "v1"})
+    bad_match = await client.patch(
+        env_flag_url(project, "production", "m"), json={}, headers={"If-Match": "v1"}
+    )
     assert bad_match.status_code == 422 and error_of(bad_match)["field"] == "If-Match"
 
 
@@ -104,7 +122,9 @@ async def test_oversized_body_is_413(client: httpx.AsyncClient, project: str):
     assert response.status_code == 413 and error_of(response)["code"] == "too_large"
 
 
-async def test_keys_the_database_could_not_store_are_refused_not_crashed_on(client: httpx.AsyncClient, project: str):
+async def test_keys_the_database_could_not_store_are_refused_not_crashed_on(
+    client: httpx.AsyncClient, project: str
+):
     nul = await client.put(flag_url(project, "bad%00key"), json=BOOLEAN_FLAG)
     assert nul.status_code == 422
     long_key = await client.put(flag_url(project, "k" * 300), json=BOOLEAN_FLAG)
