@@ -25,12 +25,15 @@ DEFAULT_ALGORITHM = "mmh3-v1"
 Bucketer = Callable[[str], int]
 """value -> bucket in [0, BUCKETS), for one salt."""
 
-BucketerFactory = Callable[[str, "int | None"], Bucketer]
-"""(salt, seed) -> Bucketer: built once per rollout, so per-call work is only the hash."""
+BucketerFactory = Callable[[str, "int | None", "int | None"], Bucketer]
+"""(salt, seed, modulus) -> Bucketer: built once per rollout, so per-call work is only the hash.
+
+``seed`` and ``modulus`` are the rollout's optional parameters; an algorithm that has none ignores them.
+"""
 
 
-def mmh3_v1(salt: str, seed: int | None = None) -> Bucketer:
-    """``mmh3-v1``: ``(murmur3_32("{salt}:{value}", seed=0) * 100_000) >> 32``. ``seed`` is not part of it."""
+def mmh3_v1(salt: str, seed: int | None = None, modulus: int | None = None) -> Bucketer:
+    """``mmh3-v1``: ``(murmur3_32("{salt}:{value}", seed=0) * 100_000) >> 32``; ignores seed and modulus."""
     prefix = f"{salt}:"
     hash32 = mmh3.hash
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from flagstaff.bucketing import bucket_value
 from flagstaff.clauses import NOW_ATTRIBUTE, Matcher, compile_clause
+from flagstaff.coverage import compile_coverage
 from flagstaff.evaluation import ErrorCode, Evaluation, Reason, error
 from flagstaff.keys import check_key
 from flagstaff.problems import Problem, Reader, join, type_name
@@ -37,7 +38,7 @@ FLAG_FIELDS = frozenset(
     }
 )
 TARGET_FIELDS = frozenset({"variation", "values"})
-RULE_FIELDS = frozenset({"id", "clauses", "serve"})
+RULE_FIELDS = frozenset({"id", "clauses", "serve", "coverage"})
 SERVE_FIELDS = frozenset({"variation", "rollout"})
 PREREQUISITE_FIELDS = frozenset({"flag", "variation"})
 MAX_VARIATIONS = 1000
@@ -275,6 +276,10 @@ def _rules(
             compile_clause(c, join(join(rule_path, "clauses"), j), problems)
             for j, c in enumerate(raw_clauses)
         )
+        if "coverage" in rr.raw:
+            covered = compile_coverage(rr.raw["coverage"], join(rule_path, "coverage"), problems, salt)
+            if covered is not None:
+                clauses = (*clauses, covered)  # last: the hash runs only once the cheaper clauses matched
         uses_now = uses_now or any(
             isinstance(c, Mapping) and c.get("attribute") == NOW_ATTRIBUTE for c in raw_clauses
         )

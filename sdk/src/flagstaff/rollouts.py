@@ -10,7 +10,7 @@ from flagstaff.bucketing import ALGORITHMS, BUCKETS, DEFAULT_ALGORITHM, MISSING_
 from flagstaff.evaluation import ErrorCode, Evaluation, Reason
 from flagstaff.problems import Problem, Reader, join
 
-ROLLOUT_FIELDS = frozenset({"algorithm", "bucket_by", "variations", "seed"})
+ROLLOUT_FIELDS = frozenset({"algorithm", "bucket_by", "variations", "seed", "salt", "modulus"})
 WEIGHT_FIELDS = frozenset({"variation", "weight"})
 
 
@@ -55,6 +55,13 @@ def compile_rollout(
     algorithm: str = r.get("algorithm", str, DEFAULT_ALGORITHM)
     bucket_by: str = r.get("bucket_by", str, "key")
     seed: int | None = r.get("seed", int)
+    # A rollout may carry its own salt (imported data has one per strategy) and, for algorithms that hash
+    # into fewer slots than BUCKETS before scaling, that number of slots.
+    salt = r.get("salt", str, salt)
+    modulus: int | None = r.get("modulus", int)
+    if modulus is not None and not 1 <= modulus <= BUCKETS:
+        r.fail("modulus", f"must be between 1 and {BUCKETS}")
+        modulus = None
     weights: list[Any] = r.get("variations", list, [], required=True)
     factory = ALGORITHMS.get(algorithm)
     if factory is None:
@@ -85,7 +92,7 @@ def compile_rollout(
     if not ok or factory is None or not steps:
         return None
     last = steps[-1][1]
-    bucketer = factory(salt, seed)
+    bucketer = factory(salt, seed, modulus)
     missing = Evaluation(
         last.value,
         last.variation_index,
