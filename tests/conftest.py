@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,17 +32,29 @@ def _postgres_or_skip() -> psycopg.Connection[Any]:
 
 
 @pytest.fixture(scope="session")
-def postgresql_url() -> Iterator[str]:
-    """A database of its own on the shared server for this test session, dropped at the end."""
+def postgres_databases() -> Iterator[Callable[[], str]]:
+    """Creates databases of their own on the shared server for this test session; drops them at the end."""
     admin = _postgres_or_skip()
-    name = f"flagstaff_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin.execute(f'CREATE DATABASE "{name}"')
+    created: list[str] = []
     base = POSTGRES_SERVER.rsplit("/", 1)[0]
+
+    def create() -> str:
+        name = f"flagstaff_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+        admin.execute(f'CREATE DATABASE "{name}"')
+        created.append(name)
+        return f"{base}/{name}"
+
     try:
-        yield f"{base}/{name}"
+        yield create
     finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        for name in created:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
+
+
+@pytest.fixture(scope="session")
+def postgresql_url(postgres_databases: Callable[[], str]) -> str:
+    return postgres_databases()
 
 
 @pytest.fixture(scope="session")

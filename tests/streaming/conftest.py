@@ -62,9 +62,19 @@ def redis_server() -> Iterator[RedisServer]:
     server.stop()
 
 
+@pytest.fixture(scope="module")
+def shared_server(database_url: str) -> Iterator[ServerProcess]:
+    server = ServerProcess(database_url).start()
+    yield server
+    server.kill()
+
+
 @pytest.fixture
-def server(start_server: Callable[..., ServerProcess]) -> ServerProcess:
-    return start_server()
+def server(shared_server: ServerProcess) -> ServerProcess:
+    """The module's server (started again if a test stopped it); tests isolate themselves by project."""
+    if shared_server.process is None or shared_server.process.poll() is not None:
+        shared_server.start()
+    return shared_server
 
 
 @pytest.fixture
