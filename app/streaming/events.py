@@ -54,7 +54,9 @@ def error_event(code: str, message: str) -> bytes:
 
 
 def retry_hint(retry_ms: int) -> bytes:
-    return b"retry: %d\n\n" % retry_ms
+    """A field line to put before the first event's own lines: in a block of its own, some clients would
+    report an empty event."""
+    return b"retry: %d\n" % retry_ms
 
 
 def _encode(event: str, data: dict[str, Any], revision: int | None) -> bytes:

@@ -202,8 +202,9 @@ class LiveDataSource:
             else:
                 return  # an event type from a newer server: ignore it
         except (ValueError, TypeError, KeyError, FormatError) as exc:
-            # Keep the last good data, and resume from the last good revision so the change is sent again.
+            # Keep the last good data and reconnect for a full snapshot: a resume would replay this event.
             log.warning("malformed %s event from the server (%s); reconnecting", event.event, exc)
+            self._last_event_id = None
             raise _StreamEnded(f"malformed {event.event} event: {exc}") from exc
         if event.id is not None:
             self._last_event_id = event.id
