@@ -113,12 +113,19 @@ class ServerProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> ServerProcess:
+        return self.launch().wait_ready()
+
+    def launch(self) -> ServerProcess:
+        """Starts the process without waiting, so that several can start (and migrate) together."""
         command = [
             sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory",
             "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning",
             "--timeout-graceful-shutdown", "5",
         ]  # fmt: skip
         self.process = subprocess.Popen(command, cwd=REPO, env=self.env, stdout=subprocess.DEVNULL)
+        return self
+
+    def wait_ready(self) -> ServerProcess:
         wait_until(self._ready, 30, f"the server on port {self.port}")
         return self
 
