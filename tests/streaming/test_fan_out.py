@@ -26,9 +26,11 @@ def redis() -> Iterator[RedisServer]:
 @pytest.fixture(scope="module")
 def pair(database_url: str, redis: RedisServer) -> Iterator[tuple[ServerProcess, ServerProcess]]:
     servers = [
-        ServerProcess(database_url, redis.url, stream_poll_seconds=str(POLL_SECONDS)).start()
+        ServerProcess(database_url, redis.url, stream_poll_seconds=str(POLL_SECONDS)).launch()
         for _ in range(2)
     ]
+    for server in servers:
+        server.wait_ready()
     yield servers[0], servers[1]
     for server in servers:
         server.kill()
