@@ -59,6 +59,20 @@ def test_variants_go_to_the_users_unleash_gives_them(weights: list[int]) -> None
         assert value["name"] == f"v{_unleash_variant('colours', user, weights)}", user
 
 
+def test_overrides_of_variants_with_the_same_name_import_as_distinct_rules() -> None:
+    variants = [
+        {"name": "blue", "weight": 50, "overrides": [{"contextName": "userId", "values": ["a"]}]},
+        {
+            "name": "blue",
+            "weight": 50,
+            "payload": {"type": "string", "value": "x"},
+            "overrides": [{"contextName": "userId", "values": ["b"]}],
+        },
+    ]
+    snapshot = _snapshot(_feature("f", [{"name": "default"}], variants=variants))
+    assert snapshot.evaluate("f", {"userId": "b"}).value["payload"] == {"type": "string", "value": "x"}
+
+
 def test_a_miss_in_one_strategy_falls_through_to_the_next() -> None:
     strategies = [
         {"name": "flexibleRollout", "parameters": {"rollout": "1", "stickiness": "userId", "groupId": "g"}},

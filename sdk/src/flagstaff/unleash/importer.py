@@ -74,6 +74,10 @@ def convert_feature(feature: Mapping[str, Any], segments: Segments, version: int
     notes = Notes(key)
     if key != name:
         notes.add("name", f"{name!r} is not a valid flag key; imported as {key!r}")
+    if feature.get("impressionData"):
+        notes.add(
+            "impressionData", "Flagstaff has no impression events; evaluations are not reported per call"
+        )
     feature_variants = [v for v in feature.get("variants") or [] if isinstance(v, Mapping)]
     strategies = [s for s in feature.get("strategies") or [] if isinstance(s, Mapping)]
     has_variants = bool(feature_variants) or any(s.get("variants") for s in strategies)

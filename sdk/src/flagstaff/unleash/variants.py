@@ -66,7 +66,7 @@ def variant_serves(
     if not variants or total <= 0:
         return [Alternative([], {"variation": variations.index(dict(ENABLED_WITHOUT_VARIANT))}, "")]
     alternatives: list[Alternative] = []
-    for v in variants:
+    for n, v in enumerate(variants):
         for i, override in enumerate(v.get("overrides") or []):
             values = [str(x) for x in override.get("values") or []]
             if not values:
@@ -76,7 +76,7 @@ def variant_serves(
                 Alternative(
                     [{"attribute": attribute, "op": "in", "values": values}],
                     {"variation": variations.index(variant_value(v))},
-                    f"override-{v.get('name')}-{i + 1}",
+                    f"override-{n + 1}-{i + 1}",  # by position: variant names need not be unique
                 )
             )
     weighted = [v for v in variants if _weight(v) > 0]
