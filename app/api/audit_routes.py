@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, Depends, Query, Request
 
@@ -36,7 +36,12 @@ def list_audit(
             )
         project = principal.project  # a scoped key sees only its own project's entries
     where = AuditFilter(
-        project=project, environment=environment, flag=flag, actor=actor, since=since, until=until
+        project=project,
+        environment=environment,
+        flag=flag,
+        actor=actor,
+        since=_utc(since, "since"),
+        until=_utc(until, "until"),
     )
     rows = services(request).audit.query(where, before_id=before, limit=limit + 1)
     items = [
@@ -57,3 +62,13 @@ def list_audit(
         for r in rows[:limit]
     ]
     return AuditPage(items=items, next=items[-1].id if len(rows) > limit else None)
+
+
+def _utc(value: datetime | None, field: str) -> datetime | None:
+    """Times without a zone are UTC; a time with no UTC equivalent (year 1 at +01:00) is refused."""
+    if value is None:
+        return None
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:
+        raise ApiError(422, "invalid", "time is out of range", field) from None

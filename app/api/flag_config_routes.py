@@ -105,8 +105,8 @@ def patch_flag(
 ) -> EnvironmentFlag:
     changes = dict(body)
     reason = changes.pop("reason", None)
-    if reason is not None and not isinstance(reason, str):
-        raise ApiError(422, "invalid", "must be a string", "reason")
+    if reason is not None and (not isinstance(reason, str) or "\x00" in reason):
+        raise ApiError(422, "invalid", "must be a string without NUL characters", "reason")
     state = services(request).flag_configs.patch(
         actor(request, principal), project, env, flag, changes, if_match_version(if_match), reason
     )

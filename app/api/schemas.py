@@ -4,12 +4,21 @@ plain JSON objects checked by the SDK's validator)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from app.auth.roles import Role
 
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL text cannot hold NUL; refusing it here keeps both backends answering alike.
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_no_nul)]
 Name = Field("", max_length=200)
 
 
@@ -18,8 +27,8 @@ class Strict(BaseModel):
 
 
 class EnvironmentIn(Strict):
-    key: str = Field(max_length=64)
-    name: str = Name
+    key: Text = Field(max_length=64)
+    name: Text = Name
 
 
 class EnvironmentOut(BaseModel):
@@ -29,9 +38,9 @@ class EnvironmentOut(BaseModel):
 
 
 class ProjectIn(Strict):
-    key: str = Field(max_length=64)
-    name: str = Name
-    environments: list[str] = Field(default=["development", "staging", "production"], max_length=50)
+    key: Text = Field(max_length=64)
+    name: Text = Name
+    environments: list[Text] = Field(default=["development", "staging", "production"], max_length=50)
 
 
 class ProjectOut(BaseModel):
@@ -45,13 +54,13 @@ class ProjectList(BaseModel):
 
 
 class FlagDefinitionIn(Strict):
-    name: str = Name
-    description: str = Field("", max_length=10_000)
-    kind: str = Field(description="boolean, string, number or json (see the flag format)")
+    name: Text = Name
+    description: Text = Field("", max_length=10_000)
+    kind: Text = Field(description="boolean, string, number or json (see the flag format)")
     variations: list[Any] = Field(description="the values this flag can serve, referred to by index")
-    tags: list[str] = Field(default=[], max_length=50)
+    tags: list[Text] = Field(default=[], max_length=50)
     temporary: bool = True
-    salt: str | None = Field(None, description="bucketing salt; defaults to the flag key")
+    salt: Text | None = Field(None, description="bucketing salt; defaults to the flag key")
 
 
 class FlagDefinitionOut(BaseModel):
@@ -95,16 +104,16 @@ class EnvironmentFlagPage(BaseModel):
 
 
 class KillIn(Strict):
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: Text = Field(min_length=1, max_length=2000)
 
 
 class ToggleIn(Strict):
-    reason: str | None = Field(None, max_length=2000)
+    reason: Text | None = Field(None, max_length=2000)
 
 
 class RevertIn(Strict):
     version: int = Field(ge=1, le=2**53)
-    reason: str | None = Field(None, max_length=2000)
+    reason: Text | None = Field(None, max_length=2000)
 
 
 class HistoryEntry(BaseModel):
@@ -138,7 +147,7 @@ class SegmentPage(BaseModel):
 
 class EvaluateIn(Strict):
     context: dict[str, Any] = Field(description="the evaluation context; `key` identifies it")
-    flag: str | None = Field(None, description="one flag's key; omit to evaluate every flag")
+    flag: Text | None = Field(None, description="one flag's key; omit to evaluate every flag")
 
 
 class EvaluationOut(BaseModel):
@@ -176,9 +185,9 @@ class AuditPage(BaseModel):
 
 
 class AdminKeyIn(Strict):
-    name: str = Field(min_length=1, max_length=200)
+    name: Text = Field(min_length=1, max_length=200)
     role: Role
-    project: str | None = Field(None, max_length=64, description="limit the key to one project; null = all")
+    project: Text | None = Field(None, max_length=64, description="limit the key to one project; null = all")
 
 
 class AdminKeyOut(BaseModel):
@@ -199,7 +208,7 @@ class AdminKeyList(BaseModel):
 
 
 class SdkKeyIn(Strict):
-    name: str = Field(min_length=1, max_length=200)
+    name: Text = Field(min_length=1, max_length=200)
 
 
 class SdkKeyOut(BaseModel):

@@ -54,8 +54,8 @@ class SegmentService:
         if_match: int | None,
     ) -> tuple[Segment, bool]:
         for name in _METADATA:
-            if name in body and not isinstance(body[name], str):
-                raise InvalidInput("must be a string", name)
+            if name in body and (not isinstance(body[name], str) or "\x00" in body[name]):
+                raise InvalidInput("must be a string without NUL characters", name)
         wire = {
             "included": [],
             "excluded": [],

@@ -132,3 +132,22 @@ async def test_keys_the_database_could_not_store_are_refused_not_crashed_on(
     assert (await client.get(flag_url(project, "bad%00key"))).status_code == 404
     bad_project = await client.post("/api/v1/projects", json={"key": "Not A Key!"})
     assert bad_project.status_code == 422 and error_of(bad_project)["field"] == "key"
+
+
+@pytest.mark.parametrize(
+    "params", [{"since": "9999-12-31T23:59:59-01:00"}, {"until": "0001-01-01T00:00:00+01:00"}]
+)
+async def test_audit_times_without_a_utc_equivalent_are_422(
+    client: httpx.AsyncClient, params: dict[str, str]
+):
+    response = await client.get("/api/v1/audit", params=params)
+    assert response.status_code == 422 and error_of(response)["field"] == next(iter(params))
+
+
+async def test_nul_characters_are_refused_alike_on_every_backend(client: httpx.AsyncClient, project: str):
+    named = await client.put(flag_url(project, "n"), json={**BOOLEAN_FLAG, "name": "a\x00b"})
+    assert named.status_code == 422 and error_of(named)["field"] == "name"
+    segment = await client.put(
+        f"/api/v1/projects/{project}/environments/production/segments/s", json={"name": "\x00"}
+    )
+    assert segment.status_code == 422 and error_of(segment)["field"] == "name"
