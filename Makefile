@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # Extra arguments for `flagstaff serve`, e.g. `make serve SERVE_ARGS="--port 9000"`.
 SERVE_ARGS ?=
 
-.PHONY: serve test lint migrate bench clean
+.PHONY: serve test lint migrate bench bench-engine clean
 
 # Installs are recorded by stamp files inside the virtualenv, so a second run skips pip entirely unless a
 # pyproject.toml changed. The SDK is installed in the same pip command, so pip resolves `flagstaff` locally.
@@ -40,6 +40,11 @@ test: lint
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/run.py
+
+# The offline engine comparison runs in its own virtualenv (.venv-bench), so the peer SDKs never enter $(VENV).
+bench-engine:
+	sh bench/setup.sh
+	$(PYTHON) bench/engine_bench.py
 
 # Removes tool caches only; delete $(VENV) by hand to start from a fresh virtualenv.
 clean:
