@@ -29,6 +29,7 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 _KEEP_ALIVE = {
     ("DELETE", "/api/v1/projects/{project}"),
     ("DELETE", "/api/v1/projects/{project}/environments/{env}"),
+    ("DELETE", "/api/v1/projects/{project}/flags/{flag}"),
 }
 
 
