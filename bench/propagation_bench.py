@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
 import resource
@@ -20,8 +21,8 @@ from pathlib import Path
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.streaming.admin import Admin  # noqa: E402  (the test harness starts the same real processes)
-from tests.streaming.processes import RedisServer, ServerProcess  # noqa: E402
+from tests.streaming.admin import Admin  # the test harness starts the same real processes
+from tests.streaming.processes import RedisServer, ServerProcess
 
 POSTGRES = os.environ.get("FLAGSTAFF_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 BENCH_SETTINGS = {"FLAGSTAFF_STREAM_HEARTBEAT_SECONDS": "15", "FLAGSTAFF_STREAM_POLL_SECONDS": "2"}
@@ -41,10 +42,8 @@ class StreamReader:
     async def run(self) -> None:
         while not self.stopped:
             host, port = self.servers[self.index % len(self.servers)]
-            try:
+            with contextlib.suppress(OSError, asyncio.IncompleteReadError):
                 await self._read(host, port)
-            except (OSError, asyncio.IncompleteReadError):
-                pass
             self.connected.clear()
             if self.stopped:
                 return
@@ -115,14 +114,16 @@ async def _await_all(readers: list[StreamReader], revision: int, timeout: float)
 
 
 async def _flip(admin: Admin) -> tuple[int, float]:
-    """Kills the flag if it is on, else turns it on: always a real change. Returns (revision, when it returned)."""
+    """Kills the flag if on, else turns it on (always a real change); returns (revision, returned at)."""
     flag = await asyncio.to_thread(admin.http.get, admin._flag("checkout", "").rstrip("/"))
     action = "kill" if flag.json()["flag"]["enabled"] else "on"
     result = await asyncio.to_thread(admin.switch, "checkout", action)
     return int(result["revision"]), time.perf_counter()
 
 
-async def kill_latency(admin: Admin, servers: list[tuple[str, int]], key: str, n: int, rounds: int) -> list[float]:
+async def kill_latency(
+    admin: Admin, servers: list[tuple[str, int]], key: str, n: int, rounds: int
+) -> list[float]:
     readers = [StreamReader(servers, i, key) for i in range(n)]
     tasks = await _connect(readers)
     latencies: list[float] = []
@@ -157,7 +158,9 @@ async def idle_streams(server: ServerProcess, key: str, n: int, window: float) -
     return rss_before, rss, (cpu_end - cpu_start) / window * 100
 
 
-async def convergence(admin: Admin, servers: list[tuple[str, int]], key: str, n: int, fault: object) -> float:
+async def convergence(
+    admin: Admin, servers: list[tuple[str, int]], key: str, n: int, fault: object
+) -> float:
     """Seconds from the fault until every client has the change made right after it."""
     readers = [StreamReader(servers, i, key) for i in range(n)]
     tasks = await _connect(readers)
@@ -180,7 +183,7 @@ def main() -> None:
     parser.add_argument("--idle", type=int, default=10_000, help="idle streams held by one process")
     parser.add_argument("--idle-window", type=float, default=20.0)
     args = parser.parse_args()
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # children inherit it: 10,000 sockets each side
 
     database = f"flagstaff_bench_{uuid.uuid4().hex[:8]}"
@@ -202,11 +205,13 @@ def main() -> None:
         for n in (int(size) for size in args.sizes.split(",")):
             latencies = asyncio.run(kill_latency(admin, addresses, key, n, args.rounds))
             p50, p99, worst = _percentiles(latencies)
-            rows.append((f"kill -> seen, N={n} ({len(latencies)} samples)", f"p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {worst:.1f} ms"))
+            summary = f"p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {worst:.1f} ms"
+            rows.append((f"kill -> seen, N={n} ({len(latencies)} samples)", summary))
             print(rows[-1], flush=True)
         if args.idle:
             before, rss, cpu = asyncio.run(idle_streams(servers[0], key, args.idle, args.idle_window))
-            rows.append((f"{args.idle} idle streams, one process", f"RSS {rss:.0f} MiB (was {before:.0f}), CPU {cpu:.1f}%"))
+            summary = f"RSS {rss:.0f} MiB (was {before:.0f}), CPU {cpu:.1f}%"
+            rows.append((f"{args.idle} idle streams, one process", summary))
             print(rows[-1], flush=True)
         n = max(int(size) for size in args.sizes.split(","))
         seconds = asyncio.run(convergence(admin, addresses, key, n, servers[1].kill))
