@@ -162,7 +162,7 @@ def _init_rows(results: Results, notes: _Footnotes) -> list[str]:
     return rows
 
 
-def render(results: Results, header: Sequence[str], floor_ns: float) -> str:
+def render(results: Results, header: Sequence[str], floors_ns: Sequence[float]) -> str:
     notes = _Footnotes()
     titles = [results.labels[sdk] for sdk in results.labels]
     lines = [*header, ""]
@@ -173,10 +173,11 @@ def render(results: Results, header: Sequence[str], floor_ns: float) -> str:
     lines += _eval_rows(results, notes)
     lines += _init_rows(results, notes)
     lines.append("")
-    lines.append(
-        "Floor on this machine: the same loop around a method that does nothing costs"
-        f" {format_ns(floor_ns)} per call."
-    )
+    if floors_ns:
+        lines.append(
+            "Floor on this machine: the same loop around a method that does nothing, timed alongside each"
+            f" scenario, costs {format_ns(min(floors_ns))} to {format_ns(max(floors_ns))} per call."
+        )
     for count, (seconds, size) in results.json_parse.items():
         lines.append(
             f"For scale: the standard library's json.loads of Flagstaff's {count:,}-flag snapshot"
