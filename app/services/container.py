@@ -30,7 +30,13 @@ class Services:
 
 
 def build_services(database: Database, listener: CommitListener) -> Services:
-    writer = ChangeWriter(database, listener)
+    snapshots = SnapshotService(database)
+
+    def on_commit(environment_id: int, revision: int) -> None:
+        snapshots.note_commit(environment_id, revision)
+        listener(environment_id, revision)
+
+    writer = ChangeWriter(database, on_commit)
     return Services(
         database=database,
         writer=writer,
@@ -38,7 +44,7 @@ def build_services(database: Database, listener: CommitListener) -> Services:
         flag_definitions=FlagDefinitionService(database, writer),
         flag_configs=FlagConfigService(database, writer),
         segments=SegmentService(database, writer),
-        snapshots=SnapshotService(database),
+        snapshots=snapshots,
         audit=AuditService(database),
-        keys=KeyService(database, writer),
+        keys=KeyService(database, writer, on_sdk_key_revoked=snapshots.poll_cache.forget_key),
     )

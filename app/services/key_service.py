@@ -5,7 +5,7 @@ Only hashes are stored; audit entries name keys by name and id, never by secret.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from app.auth import api_keys
 from app.auth.roles import Principal, Role
@@ -18,9 +18,15 @@ from app.storage.models import AdminKey, SdkKey, utcnow
 
 
 class KeyService:
-    def __init__(self, database: Database, writer: ChangeWriter) -> None:
+    def __init__(
+        self,
+        database: Database,
+        writer: ChangeWriter,
+        on_sdk_key_revoked: Callable[[str], None] = lambda _: None,
+    ) -> None:
         self.database = database
         self.writer = writer
+        self.on_sdk_key_revoked = on_sdk_key_revoked  # so caches of this process drop the key at once
 
     def authenticate_admin(self, token: str) -> Principal | None:
         if not token or token.startswith(api_keys.SDK_PREFIX):  # an SDK key never reaches admin routes
@@ -118,6 +124,7 @@ class KeyService:
                     target_key=key_id,
                     before={"name": key.name},
                 )
+        self.on_sdk_key_revoked(key_id)
         return key
 
 

@@ -9,21 +9,16 @@ from __future__ import annotations
 import json
 import threading
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import flagstaff
 from app.auth import api_keys
 from app.services import environment_snapshot, lookups
 from app.services.errors import NotFound
+from app.services.sdk_poll_cache import SdkPollCache
+from app.services.sdk_poll_cache import SdkTarget as SdkTarget  # re-exported: the stream routes use it
 from app.storage import key_repository, project_repository
 from app.storage.database import Database
-
-
-@dataclass(frozen=True, slots=True)
-class SdkTarget:
-    environment_id: int
-    revision: int
 
 
 class SnapshotService:
@@ -32,21 +27,34 @@ class SnapshotService:
         self._bodies: dict[int, tuple[int, bytes]] = {}
         self._compiled: dict[int, flagstaff.Snapshot] = {}
         self._build_lock = threading.Lock()
+        self.poll_cache = SdkPollCache()
 
     def authenticate_sdk(self, token: str) -> SdkTarget | None:
         """The SDK key's environment and its current revision, or None for an unknown or revoked key."""
         if not token.startswith(api_keys.SDK_PREFIX):
             return None
+        key_id = api_keys.key_id_of(token, api_keys.SDK_PREFIX)
         with self.database.transaction() as session:
-            target = key_repository.sdk_key_target(session, api_keys.key_id_of(token, api_keys.SDK_PREFIX))
-        if target is None or target.revoked or not api_keys.matches(token, target.secret_hash):
+            found = key_repository.sdk_key_target(session, key_id)
+        if found is None or found.revoked or not api_keys.matches(token, found.secret_hash):
             return None
-        return SdkTarget(target.environment_id, target.revision)
+        target = SdkTarget(found.environment_id, found.revision)
+        self.poll_cache.remember(token, key_id, target)
+        return target
+
+    def cached_body(self, environment_id: int, revision: int) -> tuple[int, bytes] | None:
+        """The serialized snapshot if it is already in memory at `revision` or later; never does I/O."""
+        cached = self._bodies.get(environment_id)
+        return cached if cached is not None and cached[0] >= revision else None
+
+    def note_commit(self, environment_id: int, revision: int) -> None:
+        """A commit listener: this process's own writes reach the poll path at once."""
+        self.poll_cache.note_revision(environment_id, revision)
 
     def serialized(self, environment_id: int, revision: int) -> tuple[int, bytes]:
         """The snapshot's JSON bytes and the revision they are at (at least `revision`)."""
-        cached = self._bodies.get(environment_id)
-        if cached is not None and cached[0] >= revision:
+        cached = self.cached_body(environment_id, revision)
+        if cached is not None:
             return cached
         with self._build_lock:  # one build per miss, however many requests arrive together
             cached = self._bodies.get(environment_id)
