@@ -93,6 +93,9 @@ class FlagDefinitionService:
             change.session.flush()
             for environment in environments:
                 _write_config(change, definition, environment, revive=not live)
+                if before is not None and len(definition.variations) < len(before["variations"]):
+                    # Fewer variations may break another flag's prerequisite on one of the dropped ones.
+                    flag_checks.check_snapshot(environment_snapshot.build(change.session, environment))
             change.audit(
                 "flag.create" if not live else "flag.update",
                 project=project_key,

@@ -151,3 +151,15 @@ async def test_nul_characters_are_refused_alike_on_every_backend(client: httpx.A
         f"/api/v1/projects/{project}/environments/production/segments/s", json={"name": "\x00"}
     )
     assert segment.status_code == 422 and error_of(segment)["field"] == "name"
+
+
+async def test_dropping_a_variation_another_flag_requires_is_refused(client: httpx.AsyncClient, project: str):
+    await create_flag(client, project, "base", {"kind": "string", "variations": ["a", "b", "c"]})
+    await create_flag(client, project, "dependent")
+    required = {"prerequisites": [{"flag": "base", "variation": 2}]}
+    assert (
+        await client.patch(env_flag_url(project, "production", "dependent"), json=required)
+    ).status_code == 200
+    response = await client.put(flag_url(project, "base"), json={"kind": "string", "variations": ["a", "b"]})
+    assert response.status_code == 422
+    assert error_of(response)["field"] == "flags.dependent.prerequisites[0].variation"
