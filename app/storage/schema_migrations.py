@@ -5,6 +5,7 @@ The only place that drives Alembic from code; the migration scripts themselves l
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from alembic import command
@@ -28,6 +29,7 @@ def alembic_config(url: str) -> Config:
     return config
 
 
+@functools.cache  # the scripts on disk do not change while the process runs; /readyz asks often
 def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -163,3 +164,16 @@ async def test_dropping_a_variation_another_flag_requires_is_refused(client: htt
     response = await client.put(flag_url(project, "base"), json={"kind": "string", "variations": ["a", "b"]})
     assert response.status_code == 422
     assert error_of(response)["field"] == "flags.dependent.prerequisites[0].variation"
+
+
+async def test_oversized_body_without_a_content_length_is_413_too(client: httpx.AsyncClient, project: str):
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"kind": "string", "variations": ["'
+        for _ in range(100):
+            yield b"x" * 1000
+        yield b'"]}'
+
+    response = await client.put(
+        flag_url(project, "streamed"), content=chunks(), headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 413 and error_of(response)["code"] == "too_large"
