@@ -17,6 +17,8 @@ from app.storage import flag_repository, project_repository
 from app.storage.database import Database
 from app.storage.models import Environment, FlagConfig, FlagConfigVersion, FlagDefinition, utcnow
 
+_DEFINITION_FIELDS = frozenset({"key", "kind", "variations", "salt"})
+
 
 @dataclass(frozen=True, slots=True)
 class DefinitionInput:
@@ -179,21 +181,13 @@ def _same(before: dict[str, Any], after: dict[str, Any]) -> bool:
 def _write_config(
     change: ChangeTransaction, definition: FlagDefinition, environment: Environment, *, revive: bool
 ) -> None:
+    # Only called once the definition passed `_check_definition`: kind and variations are well-formed.
     config = flag_repository.get_config(change.session, definition.id, environment.id)
-    defaults = (
-        wire_format.default_config(definition.kind, definition.variations)
-        if isinstance(definition.variations, list)
-        else None
-    )
+    defaults = wire_format.default_config(definition.kind, definition.variations)
     if config is None:
-        config = FlagConfig(
-            flag_id=definition.id,
-            environment_id=environment.id,
-            version=0,
-            **(defaults or wire_format.default_config("json", [])),
-        )
+        config = FlagConfig(flag_id=definition.id, environment_id=environment.id, version=0, **defaults)
         change.session.add(config)
-    elif revive and defaults is not None:
+    elif revive:
         wire_format.apply_config(config, defaults)
     config.version = (
         max(config.version, flag_repository.latest_version(change.session, environment.id, definition.key))
@@ -221,11 +215,6 @@ def _check_body(body: dict[str, Any], environment: Environment) -> None:
     except InvalidInput as error:
         # Definition fields (kind, variations, salt, key) are the caller's; anything else is an environment's
         # existing targeting that the new definition would break.
-        if error.field is not None and error.field.split("[")[0].split(".")[0] not in (
-            "key",
-            "kind",
-            "variations",
-            "salt",
-        ):
+        if error.field is not None and error.field.split("[")[0].split(".")[0] not in _DEFINITION_FIELDS:
             error.field = f"environments.{environment.key}.{error.field}"
         raise

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from app.services.errors import NotFound
-from app.storage import flag_repository, project_repository
-from app.storage.models import Environment, FlagDefinition, Project
+from app.storage import flag_repository, project_repository, segment_repository
+from app.storage.models import Environment, FlagDefinition, Project, Segment
 
 MAX_KEY_LENGTH = 200
 
@@ -35,4 +35,11 @@ def flag(session: Session, owner: Project, key: str) -> FlagDefinition:
     found = flag_repository.get_definition(session, owner.id, key) if _plausible(key) else None
     if found is None or found.deleted:
         raise NotFound(f"flag {key!r} does not exist in project {owner.key!r}", "flag")
+    return found
+
+
+def segment(session: Session, environment: Environment, key: str) -> Segment:
+    found = segment_repository.get_segment(session, environment.id, key) if _plausible(key) else None
+    if found is None or found.deleted:
+        raise NotFound(f"segment {key!r} does not exist in {environment.key!r}", "segment")
     return found

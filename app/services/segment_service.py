@@ -10,7 +10,7 @@ from typing import Any
 
 from app.services import environment_snapshot, flag_checks, lookups, wire_format
 from app.services.change_transaction import Actor, ChangeWriter
-from app.services.errors import InvalidInput, NotFound, VersionMismatch
+from app.services.errors import InvalidInput, VersionMismatch
 from app.storage import segment_repository
 from app.storage.database import Database
 from app.storage.models import Segment, utcnow
@@ -30,12 +30,7 @@ class SegmentService:
     def get(self, project_key: str, environment_key: str, key: str) -> Segment:
         with self.database.transaction() as session:
             _, environment = lookups.environment(session, project_key, environment_key)
-            segment = (
-                segment_repository.get_segment(session, environment.id, key) if "\x00" not in key else None
-            )
-            if segment is None or segment.deleted:
-                raise NotFound(f"segment {key!r} does not exist in {environment_key!r}", "segment")
-            return segment
+            return lookups.segment(session, environment, key)
 
     def list(
         self, project_key: str, environment_key: str, *, after: str | None, limit: int
@@ -103,13 +98,7 @@ class SegmentService:
         with self.writer.begin(actor) as change:
             _, environment = lookups.environment(change.session, project_key, environment_key)
             change.bump(environment)
-            segment = (
-                segment_repository.get_segment(change.session, environment.id, key)
-                if "\x00" not in key
-                else None
-            )
-            if segment is None or segment.deleted:
-                raise NotFound(f"segment {key!r} does not exist in {environment_key!r}", "segment")
+            segment = lookups.segment(change.session, environment, key)
             if if_match is not None and segment.version != if_match:
                 raise VersionMismatch(f"segment {key!r} is at version {segment.version}", "If-Match")
             flag_checks.check_still_referenced(
