@@ -27,6 +27,7 @@ from app.api import (
     sdk_routes,
     sdk_stream_routes,
     segment_routes,
+    wire_schemas,
 )
 from app.api.errors import install_error_handlers
 from app.api.request_middleware import RequestMiddleware
@@ -108,6 +109,8 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         schema = get_openapi(
             title=app.title, version=app.version, description=app.description, routes=app.routes
         )
-        schema.setdefault("components", {}).setdefault("schemas", {}).update(sdk_routes.snapshot_component())
+        schema.setdefault("components", {}).setdefault("schemas", {}).update(
+            wire_schemas.snapshot_components()
+        )
         app.openapi_schema = schema
     return app.openapi_schema

@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 
-from app.api import propagation_routes
+from app.api import propagation_routes, wire_schemas
 from app.api.dependencies import actor, if_match_version, require, services
 from app.api.errors import WRITE_RESPONSES, ApiError
 from app.api.schemas import (
@@ -87,7 +87,11 @@ def get_flag(
     return _state(response, services(request).flag_configs.get(project, env, flag))
 
 
-@router.patch("/{flag}", summary="Change targeting: rules, targets, rollout weights, off variation")
+@router.patch(
+    "/{flag}",
+    summary="Change targeting: rules, targets, rollout weights, off variation",
+    openapi_extra=wire_schemas.request_body(wire_schemas.flag_patch_body()),
+)
 def patch_flag(
     request: Request,
     response: Response,

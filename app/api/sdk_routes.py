@@ -1,6 +1,6 @@
 """`GET /sdk/v1/flags`: the SDK key's environment snapshot, from a per-revision cache of serialized bytes.
 
-The hot path: one indexed query (key and revision), then either 304 or bytes already in memory.
+The hot path: a cached key and revision answer 304 from memory; otherwise one indexed query, then bytes.
 """
 
 from __future__ import annotations
@@ -8,7 +8,6 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Header, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-import flagstaff
 from app.api.dependencies import bearer_token, sdk_key_header, services
 from app.api.errors import ErrorBody, error_response
 
@@ -56,30 +55,3 @@ async def get_flags(
         found = await run_in_threadpool(snapshots.serialized, target.environment_id, target.revision)
     revision, body = found
     return Response(body, media_type="application/json", headers={**headers, "ETag": f'"{revision}"'})
-
-
-def snapshot_component() -> dict[str, object]:
-    """The SDK's snapshot JSON Schema as OpenAPI components, its `$defs` moved to components of their own."""
-    schema = dict(flagstaff.SNAPSHOT_SCHEMA)
-    definitions = schema.pop("$defs", {})
-    for key in ("$schema", "$id"):
-        schema.pop(key, None)
-    components = {"Snapshot": schema, **{f"Snapshot_{name}": body for name, body in definitions.items()}}
-    rewritten = _rewrite_refs(components)
-    assert isinstance(rewritten, dict)
-    return rewritten
-
-
-def _rewrite_refs(node: object) -> object:
-    if isinstance(node, dict):
-        return {
-            key: (
-                value.replace("#/$defs/", "#/components/schemas/Snapshot_")
-                if key == "$ref"
-                else _rewrite_refs(value)
-            )
-            for key, value in node.items()
-        }
-    if isinstance(node, list):
-        return [_rewrite_refs(item) for item in node]
-    return node

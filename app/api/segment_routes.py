@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 
+from app.api import wire_schemas
 from app.api.dependencies import actor, if_match_version, require, services
 from app.api.errors import WRITE_RESPONSES
 from app.api.schemas import SegmentOut, SegmentPage
@@ -51,6 +52,7 @@ def get_segment(
     "/{segment}",
     summary="Create or replace a segment",
     responses={201: {"model": SegmentOut, "description": "Created"}},
+    openapi_extra=wire_schemas.request_body(wire_schemas.segment_put_body()),
 )
 def put_segment(
     request: Request,
