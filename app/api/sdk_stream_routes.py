@@ -11,19 +11,17 @@ import time
 import anyio
 from fastapi import APIRouter, Depends, Header, Request, Response
 from pydantic import BaseModel, Field
-from sse_starlette.event import ServerSentEvent
-from sse_starlette.sse import EventSourceResponse
 
 from app.api.dependencies import bearer_token, sdk_key_header, services
 from app.api.errors import ApiError, ErrorBody
 from app.auth import api_keys
 from app.services.snapshot_service import SdkTarget
+from app.streaming.event_stream_response import EventStreamResponse
 from app.streaming.runtime import Streaming
 from app.streaming.stream_session import stream_events
 
 router = APIRouter(prefix="/sdk/v1", tags=["sdk"])
 _INSTANCE = Header(None, alias="X-Flagstaff-Instance", max_length=64, description="the SDK instance's id")
-_SHUTDOWN_GRACE_SECONDS = 2.0  # time for the hub to send each stream its reconnect event after SIGTERM
 
 
 class AckIn(BaseModel):
@@ -82,15 +80,11 @@ async def stream(
         resume_max_changes=settings.stream_resume_max_changes,
         retry_ms=settings.stream_retry_ms,
     )
-    return EventSourceResponse(
+    return EventStreamResponse(
         events,
+        subscriber,
         # Proxies must neither buffer nor compress the stream, or changes would sit in their buffers.
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "Content-Encoding": "identity"},
-        ping=settings.stream_heartbeat_seconds,
-        ping_message_factory=lambda: ServerSentEvent(comment="heartbeat"),
-        send_timeout=max(10.0, 2 * settings.stream_heartbeat_seconds),
-        shutdown_event=anyio.Event(),
-        shutdown_grace_period=_SHUTDOWN_GRACE_SECONDS,
     )
 
 

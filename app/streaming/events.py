@@ -53,6 +53,11 @@ def error_event(code: str, message: str) -> bytes:
     return _encode("error", {"code": code, "message": message}, None)
 
 
+HEARTBEAT_COMMENT = b": heartbeat\n\n"
+"""A comment line: SSE clients ignore it, but it keeps proxies and the SDK's read timeout from closing an idle
+stream."""
+
+
 def retry_hint(retry_ms: int) -> bytes:
     """A field line to put before the first event's own lines: in a block of its own, some clients would
     report an empty event."""

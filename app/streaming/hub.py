@@ -11,7 +11,7 @@ import logging
 import random
 import signal
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass
 
 from anyio import to_thread
@@ -22,6 +22,7 @@ from app.streaming import change_feed
 from app.streaming.ack_registry import AckRegistry
 from app.streaming.broadcaster import Broadcaster
 from app.streaming.events import error_event, reconnect_event
+from app.streaming.stream_timer import StreamTimer
 from app.streaming.subscriber import Subscriber
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,8 @@ class HubOptions:
     queue_size: int = 256
     shutdown_spread_seconds: float = 5.0
     presence_ttl_seconds: float = 30.0
+    heartbeat_seconds: float = 15.0
+    send_timeout_seconds: float = 30.0
 
 
 class _Feed:
@@ -58,6 +61,8 @@ class StreamHub:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._background: set[asyncio.Task[None]] = set()
+        self._timer = StreamTimer(self._subscribers, options.heartbeat_seconds, options.send_timeout_seconds)
+        self._next_slot = 0
         self.accepting = True
 
     # -- lifecycle ------
@@ -67,6 +72,7 @@ class StreamHub:
         self._tasks = [
             asyncio.create_task(self._poll_forever(), name="flagstaff-stream-poll"),
             asyncio.create_task(self._watch_for_exit(), name="flagstaff-stream-exit-watch"),
+            asyncio.create_task(self._timer.run(), name="flagstaff-stream-timer"),
         ]
 
     async def stop(self) -> None:
@@ -83,7 +89,7 @@ class StreamHub:
             return
         self.accepting = False
         spread_ms = int(self._options.shutdown_spread_seconds * 1000)
-        subscribers = [s for feed in self._feeds.values() for s in feed.subscribers]
+        subscribers = list(self._subscribers())
         log.info("draining %d streams over %d ms", len(subscribers), spread_ms)
         for subscriber in subscribers:
             subscriber.close(reconnect_event(random.randint(0, spread_ms)))
@@ -139,7 +145,9 @@ class StreamHub:
     # -- subscribers ------
     async def subscribe(self, environment_id: int, key_id: str, instance_id: str | None) -> Subscriber:
         """Joins the environment's feed; every revision after `subscriber.baseline` will reach its queue."""
-        subscriber = Subscriber(environment_id, key_id, instance_id, self._options.queue_size)
+        self._next_slot += 1
+        size, slot = self._options.queue_size, self._next_slot
+        subscriber = Subscriber(environment_id, key_id, instance_id, size, slot)
         feed = self._feeds.get(environment_id)
         if feed is None:
             feed = self._feeds[environment_id] = _Feed()
@@ -182,6 +190,10 @@ class StreamHub:
 
     def stream_count(self) -> int:
         return sum(len(feed.subscribers) for feed in self._feeds.values())
+
+    def _subscribers(self) -> Iterator[Subscriber]:
+        for feed in self._feeds.values():
+            yield from feed.subscribers
 
     # -- the safety net ------
     async def _poll_forever(self) -> None:

@@ -33,6 +33,9 @@ class Streaming:
                 queue_size=settings.stream_queue_size,
                 shutdown_spread_seconds=settings.stream_shutdown_spread_seconds,
                 presence_ttl_seconds=settings.stream_presence_ttl_seconds,
+                heartbeat_seconds=settings.stream_heartbeat_seconds,
+                # A client may pause for a while; one that reads nothing for two heartbeats is gone.
+                send_timeout_seconds=max(10.0, 2 * settings.stream_heartbeat_seconds),
             ),
         )
 

@@ -1,20 +1,20 @@
 """One SDK's SSE stream: the first event (resume from the change log, or a snapshot), then its queue, until a
 farewell; the caller must have subscribed before calling, so no change can fall between the two.
 
-Produces encoded bytes only; HTTP concerns (auth, headers, heartbeats) belong to the route.
+Produces encoded bytes only; HTTP concerns (auth, headers) belong to the route, timing to the stream timer.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 
 from anyio import to_thread
 
 from app.storage.database import Database
 from app.streaming import change_feed
-from app.streaming.events import Encoded, resumed_event, retry_hint, snapshot_event
+from app.streaming.events import HEARTBEAT_COMMENT, Encoded, resumed_event, retry_hint, snapshot_event
 from app.streaming.hub import StreamHub
-from app.streaming.subscriber import Farewell, Resync, Subscriber
+from app.streaming.subscriber import Farewell, Heartbeat, Resync, Subscriber
 
 SnapshotReader = Callable[[int], Awaitable[tuple[int, bytes]]]
 """(at least this revision) -> (revision, snapshot JSON)."""
@@ -29,7 +29,7 @@ async def stream_events(
     last_event_id: int | None,
     resume_max_changes: int,
     retry_ms: int,
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     try:
         sent = -1
         first: list[Encoded] | None = None
@@ -54,6 +54,8 @@ async def stream_events(
                 if item.revision > sent:  # the snapshot or resume may already have covered it
                     sent = item.revision
                     yield item.body
+            elif isinstance(item, Heartbeat):
+                yield HEARTBEAT_COMMENT
             elif isinstance(item, Resync):
                 revision, body = await read_snapshot(max(sent, hub.revision(subscriber.environment_id)))
                 sent = max(sent, revision)
