@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.services import errors
@@ -49,6 +49,7 @@ _DOCUMENTED = {
     404: "Unknown project, environment, flag or segment",
     413: "Request body too large",
     422: "Invalid input; `field` names it",
+    503: "The database is unavailable; retry",
 }
 # Listed on every operation, so clients (and the schema tests) know every status they can get.
 COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -116,6 +117,14 @@ async def _on_integrity_error(_: Request, exc: Exception) -> JSONResponse:
     return error_response(409, "conflict", "conflicts with a concurrent change; retry")
 
 
+async def _on_database_unavailable(_: Request, exc: Exception) -> JSONResponse:
+    # Not the caller's fault and worth retrying: the database is down, restarting, or (SQLite) long locked.
+    log.warning("database unavailable: %s", exc)
+    response = error_response(503, "unavailable", "the database is unavailable; retry shortly")
+    response.headers["Retry-After"] = "1"
+    return response
+
+
 async def _on_unexpected(_: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", exc_info=exc)
     return error_response(500, "internal", "internal server error")
@@ -128,4 +137,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(DataError, _on_data_error)
     app.add_exception_handler(IntegrityError, _on_integrity_error)
+    app.add_exception_handler(OperationalError, _on_database_unavailable)
+    app.add_exception_handler(InterfaceError, _on_database_unavailable)
     app.add_exception_handler(Exception, _on_unexpected)

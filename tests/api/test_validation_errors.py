@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from app.main import create_app
+from app.settings import Settings
 from tests.api.helpers import BOOLEAN_FLAG, create_flag, env_flag_url, error_of, flag_url
 
 pytestmark = pytest.mark.anyio
@@ -177,3 +180,12 @@ async def test_oversized_body_without_a_content_length_is_413_too(client: httpx.
         flag_url(project, "streamed"), content=chunks(), headers={"Content-Type": "application/json"}
     )
     assert response.status_code == 413 and error_of(response)["code"] == "too_large"
+
+
+async def test_an_unreachable_database_is_503_not_500(tmp_path: Path):
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'missing-dir' / 'flagstaff.db'}"))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://flagstaff.test") as http:
+        response = await http.get("/api/v1/projects", headers={"Authorization": "Bearer fs_admin_x"})
+    app.state.services.database.dispose()
+    assert response.status_code == 503 and error_of(response)["code"] == "unavailable"
