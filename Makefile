@@ -35,8 +35,20 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: lint
+test: lint test-sdk-alone
 	$(BIN)/python -m pytest
+
+# The SDK's own tests in a virtualenv holding only the SDK (a regular install, not editable) and its test tools:
+# proof that it needs nothing of the server and that its package ships every file it reads.
+SDK_VENV ?= $(VENV)-sdk
+$(SDK_VENV)/bin/python:
+	$(PYTHON) -m venv $(SDK_VENV)
+	$(SDK_VENV)/bin/python -m pip install --quiet --upgrade pip
+
+test-sdk-alone: | $(SDK_VENV)/bin/python
+	$(SDK_VENV)/bin/python -m pip install --quiet "./sdk[test]"
+	$(SDK_VENV)/bin/python -m pip install --quiet --no-deps --force-reinstall ./sdk
+	cd sdk && ../$(SDK_VENV)/bin/python -m pytest -q -p no:cacheprovider
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/run.py
