@@ -49,8 +49,53 @@ def never(ctx: Context, snap: Snapshot, now: float | None) -> bool:
     return False
 
 
+_INTERNED_MAX = 20_000
+_interned: dict[tuple[Any, ...], Matcher] = {}
+"""Matchers of clauses already compiled without a problem, by content. Flags repeat the same clauses (the
+same country list, the same plan check) many times; sharing one immutable matcher saves compile time and
+memory. Bounded: once full, further clauses are compiled without being kept."""
+
+
 def compile_clause(raw: object, path: str, problems: list[Problem], *, in_segment: bool = False) -> Matcher:
     """A matcher for ``raw``; problems are appended (after a fatal one the matcher is meaningless)."""
+    key = _content_key(raw, in_segment)
+    if key is not None:
+        known = _interned.get(key)
+        if known is not None:
+            return known
+    before = len(problems)
+    matcher = _compile_clause(raw, path, problems, in_segment)
+    if key is not None and len(problems) == before and len(_interned) < _INTERNED_MAX:
+        _interned[key] = matcher
+    return matcher
+
+
+def _content_key(raw: object, in_segment: bool) -> tuple[Any, ...] | None:
+    """A hashable identity of a clause, or ``None`` when it has odd content (that is compiled every time)."""
+    if type(raw) is not dict or not raw.keys() <= CLAUSE_FIELDS:
+        return None
+    values = raw.get("values")
+    if type(values) is not list:
+        return None
+    typed: list[tuple[type, Any]] = []
+    for v in values:
+        t = type(v)
+        if t is not str and t is not int and t is not float and t is not bool:
+            return None
+        typed.append((t, v))  # the type too: 1, 1.0 and True are equal keys in Python, not in a flag
+    return (
+        in_segment,
+        raw.get("attribute"),
+        raw.get("op"),
+        tuple(typed),
+        raw.get("negate"),
+        raw.get("case_insensitive"),
+        raw.get("match_missing"),
+        raw.get("parse_numbers"),
+    )
+
+
+def _compile_clause(raw: object, path: str, problems: list[Problem], in_segment: bool) -> Matcher:
     r = Reader(raw, path, problems, CLAUSE_FIELDS)
     op: str | None = r.get("op", str, required=True)
     negate: bool = r.get("negate", bool, False)

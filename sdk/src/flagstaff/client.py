@@ -212,10 +212,12 @@ class StaticDataSource:
     """A fixed snapshot document, loaded at start."""
 
     def __init__(self, snapshot: Mapping[str, Any]) -> None:
-        self._snapshot = snapshot
+        self._snapshot: Mapping[str, Any] | None = snapshot
 
     def start(self, store: FlagStore) -> None:
-        store.replace(self._snapshot)
+        if self._snapshot is not None:
+            store.replace(self._snapshot)
+            self._snapshot = None  # the compiled snapshot is all that is needed; the document can go
 
     def close(self) -> None:
         pass

@@ -46,13 +46,14 @@ class Reader:
     def __init__(self, raw: object, path: str, problems: list[Problem], known: frozenset[str]) -> None:
         self.path = path
         self.problems = problems
-        if not isinstance(raw, Mapping):
+        if type(raw) is not dict and not isinstance(raw, Mapping):
             problems.append(Problem(path, f"must be an object, not {type_name(raw)}"))
             raw = {}
         self.raw: Mapping[str, Any] = raw
-        for name in raw:
-            if name not in known:
-                problems.append(Problem(join(path, str(name)), "unknown field", fatal=False))
+        if not raw.keys() <= known:
+            for name in raw:
+                if name not in known:
+                    problems.append(Problem(join(path, str(name)), "unknown field", fatal=False))
 
     @property
     def ok(self) -> bool:
@@ -64,11 +65,13 @@ class Reader:
     def get(
         self, name: str, kinds: type | tuple[type, ...], default: Any = None, *, required: bool = False
     ) -> Any:
-        if name not in self.raw or self.raw[name] is None:
+        value = self.raw.get(name)
+        if value is None:
             if required:
                 self.fail(name, "is required")
             return default
-        value = self.raw[name]
+        if type(value) is kinds:
+            return value  # the common case, decided without the checks below
         # bool is an int in Python but never a number in JSON
         if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in _as_tuple(kinds)):
             self.fail(name, f"must be {_describe(kinds)}, not {type_name(value)}")
