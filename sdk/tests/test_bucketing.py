@@ -77,3 +77,12 @@ def test_flags_with_different_salts_bucket_independently() -> None:
     both = len(in_a & in_b) / len(KEYS)
     # Independent 10% rollouts overlap on about 1% of contexts; the same salt would overlap on 10%.
     assert 0.008 < both < 0.012
+
+
+def test_rollouts_bucket_exactly_as_the_published_function() -> None:
+    # Rollouts compute mmh3-v1 inline for speed; they must agree with flagstaff.bucket everywhere.
+    client = Client.from_dict(
+        {"format": 1, "revision": 1, "flags": {"checkout": _rollout_flag(50_000)}, "segments": {}}
+    )
+    for key in KEYS[:20_000]:
+        assert client.is_enabled("checkout", {"key": key}) is (flagstaff.bucket("checkout", key) < 50_000)

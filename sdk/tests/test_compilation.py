@@ -29,9 +29,9 @@ def test_identical_clauses_in_different_flags_share_one_matcher() -> None:
             "flags": {"a": _flag("a", clause), "b": _flag("b", dict(clause))},
         }
     )
-    ((a_clauses, _),) = snapshot.flags["a"].rules
-    ((b_clauses, _),) = snapshot.flags["b"].rules
-    assert a_clauses[0] is b_clauses[0]
+    ((a_rule, _),) = snapshot.flags["a"].rules
+    ((b_rule, _),) = snapshot.flags["b"].rules
+    assert a_rule is b_rule  # a one-clause rule is its clause's matcher
 
 
 def test_clauses_equal_in_python_but_not_in_a_flag_are_kept_apart() -> None:

@@ -49,6 +49,26 @@ def never(ctx: Context, snap: Snapshot, now: float | None) -> bool:
     return False
 
 
+def always(ctx: Context, snap: Snapshot, now: float | None) -> bool:
+    return True
+
+
+def all_of(matchers: tuple[Matcher, ...]) -> Matcher:
+    """One matcher for a rule's clauses: one call per rule, and no loop for the usual single clause."""
+    if not matchers:
+        return always
+    if len(matchers) == 1:
+        return matchers[0]
+
+    def every(ctx: Context, snap: Snapshot, now: float | None) -> bool:
+        for match in matchers:  # noqa: SIM110 - a plain loop; a generator costs more than most clauses
+            if not match(ctx, snap, now):
+                return False
+        return True
+
+    return every
+
+
 _INTERNED_MAX = 20_000
 _interned: dict[tuple[Any, ...], Matcher] = {}
 """Matchers of clauses already compiled without a problem, by content. Flags repeat the same clauses (the
@@ -136,7 +156,8 @@ def _compile_clause(raw: object, path: str, problems: list[Problem], in_segment:
         test = parsing_numbers(test)
         matcher = _attribute_matcher(attribute, test, test, negate)
     else:
-        matcher = _attribute_matcher(attribute, test, _string_test_in_c(op, values, ci) or test, negate)
+        string_test = _string_test_in_c(op, values, ci) or _semver_string_test(op, values) or test
+        matcher = _attribute_matcher(attribute, test, string_test, negate)
     return matching_missing(matcher, attribute, attribute == NOW_ATTRIBUTE) if match_missing else matcher
 
 
@@ -286,6 +307,15 @@ def _string_test_in_c(op: str, values: list[Any], ci: bool) -> Test | None:
     return None
 
 
+def _semver_string_test(op: str, values: list[Any]) -> Test | None:
+    """One comparison against one version, with the cached parse inline: the usual minimum-version rule."""
+    target = parse_semver(values[0]) if len(values) == 1 else None
+    if op not in SEMVER_OPS or target is None:
+        return None
+    cmp = SEMVER_OPS[op]
+    return lambda v: (k := _semver_of(v)) is not None and cmp(k, target)
+
+
 def _attribute_matcher(attribute: str, test: Test, string_test: Test, negate: bool) -> Matcher:
     use_now = attribute == NOW_ATTRIBUTE
 
@@ -330,6 +360,18 @@ def _segment_matcher(attribute: str, keys: list[str] | None, negate: bool) -> Ma
     if keys is None:
         return never
     segment_keys = tuple(keys)
+
+    if len(segment_keys) == 1 and not negate:
+        only = segment_keys[0]
+
+        def member_of_one(ctx: Context, snap: Snapshot, now: float | None) -> bool:
+            v = ctx.get(attribute)
+            if v is None:
+                return False
+            segment = snap.segments.get(only)
+            return segment is not None and segment.contains(v, ctx, snap, now)
+
+        return member_of_one
 
     def match(ctx: Context, snap: Snapshot, now: float | None) -> bool:
         v = ctx.get(attribute)

@@ -84,7 +84,7 @@ class Client:
             result = flag.static
             if result is None:
                 try:
-                    result = flag.evaluate(
+                    result = flag.decide(
                         _EMPTY if context is None else context, snap, time.time() if flag.uses_now else None
                     )
                 except Exception as exc:  # a flag check must never raise into application code
@@ -105,11 +105,13 @@ class Client:
         """The flag's value for ``context``, or ``default`` if it cannot be evaluated or is another kind."""
         snap = self._store.snapshot
         flag = snap.flags.get(key)
-        if flag is not None and (default is None or _accepts(flag.kind, default)):
+        # Exact default types are settled by one set lookup; anything else (None, subclasses, json flags, a
+        # mismatch) takes the checked path, which gives the same answer with a full report.
+        if flag is not None and type(default) in flag.default_types:
             result = flag.static
             if result is None:
                 try:
-                    result = flag.evaluate(
+                    result = flag.decide(
                         _EMPTY if context is None else context, snap, time.time() if flag.uses_now else None
                     )
                 except Exception as exc:  # a flag check must never raise into application code

@@ -7,11 +7,11 @@ then (as shared ``Evaluation`` objects), so evaluating allocates nothing on the 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from flagstaff.bucketing import bucket_value
-from flagstaff.clauses import NOW_ATTRIBUTE, Matcher, compile_clause
+from flagstaff.clauses import NOW_ATTRIBUTE, Matcher, all_of, compile_clause
 from flagstaff.coverage import compile_coverage
 from flagstaff.evaluation import ErrorCode, Evaluation, Reason, error
 from flagstaff.keys import check_key
@@ -22,6 +22,13 @@ if TYPE_CHECKING:
     from flagstaff.snapshot import Snapshot
 
 KINDS = ("boolean", "string", "number", "json")
+DEFAULT_TYPES: dict[str, frozenset[type]] = {
+    "boolean": frozenset({bool}),
+    "string": frozenset({str}),
+    "number": frozenset({int, float}),
+    "json": frozenset({dict, list, str, int, float, bool}),
+}
+"""Python types of a caller's default that certainly fit a flag of each kind (a fast, partial check)."""
 FLAG_FIELDS = frozenset(
     {
         "key",
@@ -44,13 +51,17 @@ PREREQUISITE_FIELDS = frozenset({"flag", "variation"})
 MAX_VARIATIONS = 1000
 
 Serve = Evaluation | Rollout
-Rule = tuple[tuple[Matcher, ...], Serve]
+Rule = tuple[Matcher, Serve]
+"""A rule: one matcher standing for all its clauses, and what it serves."""
+Decide = Callable[[Mapping[str, Any], "Snapshot", float | None], Evaluation]
 
 
 class Flag:
     """One compiled flag. ``evaluate`` may raise only on a broken context; callers go through a guard."""
 
     __slots__ = (
+        "decide",
+        "default_types",
         "enabled",
         "fallthrough",
         "is_boolean",
@@ -84,6 +95,7 @@ class Flag:
         self.key = key
         self.kind = kind
         self.is_boolean = kind == "boolean"
+        self.default_types = DEFAULT_TYPES.get(kind, frozenset())
         self.version = version
         self.variations = variations
         self.enabled = enabled
@@ -94,6 +106,13 @@ class Flag:
         self.fallthrough = fallthrough
         self.uses_now = uses_now
         self.static = static
+        # The narrowest function that gives this flag's result: a flag that is only a rollout skips the checks
+        # for prerequisites, targets and rules that it does not have. ``static`` flags need no call at all.
+        self.decide: Decide = (
+            fallthrough.decide
+            if isinstance(fallthrough, Rollout) and not (prerequisites or targets or rules)
+            else self.evaluate
+        )
 
     def evaluate(
         self, ctx: Mapping[str, Any], snap: Snapshot, now: float | None, chain: tuple[str, ...] = ()
@@ -109,14 +128,11 @@ class Flag:
             target = self.targets.get(key if type(key) is str else bucket_value(key))  # type: ignore[arg-type]
             if target is not None:
                 return target
-        for clauses, serve in self.rules:
-            for match in clauses:
-                if not match(ctx, snap, now):
-                    break
-            else:
-                return serve if serve.__class__ is Evaluation else serve.pick(ctx)  # type: ignore[union-attr]
+        for matches, serve in self.rules:
+            if matches(ctx, snap, now):
+                return serve if serve.__class__ is Evaluation else serve.decide(ctx, snap, now)  # type: ignore[union-attr]
         serve = self.fallthrough
-        return serve if serve.__class__ is Evaluation else serve.pick(ctx)  # type: ignore[union-attr]
+        return serve if serve.__class__ is Evaluation else serve.decide(ctx, snap, now)  # type: ignore[union-attr]
 
     def _failed_prerequisite(
         self, ctx: Mapping[str, Any], snap: Snapshot, now: float | None, chain: tuple[str, ...]
@@ -281,7 +297,7 @@ def _rules(
             if covered is not None:
                 clauses = (*clauses, covered)  # last: the hash runs only once the cheaper clauses matched
         uses_now = uses_now or any(
-            isinstance(c, Mapping) and c.get("attribute") == NOW_ATTRIBUTE for c in raw_clauses
+            type(c) is dict and c.get("attribute") == NOW_ATTRIBUTE for c in raw_clauses
         )
         serve = _serve(
             rr.get("serve", dict, required=True),
@@ -293,7 +309,7 @@ def _rules(
             rule_id,
         )
         if serve is not None:
-            rules.append((clauses, serve))
+            rules.append((all_of(clauses), serve))
     return tuple(rules), uses_now
 
 

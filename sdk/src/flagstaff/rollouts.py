@@ -6,18 +6,21 @@ from bisect import bisect_right
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import mmh3
+
 from flagstaff.bucketing import ALGORITHMS, BUCKETS, DEFAULT_ALGORITHM, MISSING_VALUE_BUCKET, bucket_value
 from flagstaff.evaluation import ErrorCode, Evaluation, Reason
 from flagstaff.problems import Problem, Reader, join
 
 ROLLOUT_FIELDS = frozenset({"algorithm", "bucket_by", "variations", "seed", "salt", "modulus"})
 WEIGHT_FIELDS = frozenset({"variation", "weight"})
+_hash32 = mmh3.hash
 
 
 class Rollout:
     """Cumulative thresholds over the buckets; a context gets the first whose threshold exceeds its bucket."""
 
-    __slots__ = ("bucket_by", "bucketer", "evaluations", "missing", "thresholds")
+    __slots__ = ("bucket_by", "bucketer", "evaluations", "missing", "mmh3_prefix", "thresholds")
 
     def __init__(
         self,
@@ -25,20 +28,30 @@ class Rollout:
         bucketer: Callable[[str], int],
         steps: tuple[tuple[int, Evaluation], ...],
         missing: Evaluation,
+        mmh3_prefix: str | None = None,
     ) -> None:
         self.bucket_by = bucket_by
         self.bucketer = bucketer
+        self.mmh3_prefix = mmh3_prefix
         # Only non-zero weights are kept, so thresholds strictly increase and the last is BUCKETS:
         # bisect_right finds the first threshold above the bucket in C, with no Python loop.
         self.thresholds = tuple(threshold for threshold, _ in steps)
         self.evaluations = tuple(evaluation for _, evaluation in steps)
         self.missing = missing
 
-    def pick(self, ctx: Mapping[str, Any]) -> Evaluation:
+    def decide(self, ctx: Mapping[str, Any], snap: object = None, now: object = None) -> Evaluation:
+        """The variation for ``ctx`` (``snap`` and ``now`` are unused: the signature of every decision)."""
         v = ctx.get(self.bucket_by)
         text = v if type(v) is str else bucket_value(v)
         if text is None:
             return self.missing
+        prefix = self.mmh3_prefix
+        if prefix is not None:
+            # The default algorithm, bucketing.mmh3_v1, inlined: one call less on the SDK's hottest path.
+            # test_bucketing checks both routes give the same buckets.
+            return self.evaluations[
+                bisect_right(self.thresholds, (_hash32(prefix + text, 0, False) * BUCKETS) >> 32)
+            ]
         return self.evaluations[bisect_right(self.thresholds, self.bucketer(text))]
 
 
@@ -101,4 +114,5 @@ def compile_rollout(
         ErrorCode.TARGETING_KEY_MISSING,
         f"the context has no {bucket_by!r} to bucket by; served bucket {MISSING_VALUE_BUCKET}",
     )
-    return Rollout(bucket_by, bucketer, tuple(steps), missing)
+    prefix = f"{salt}:" if algorithm == DEFAULT_ALGORITHM else None
+    return Rollout(bucket_by, bucketer, tuple(steps), missing, prefix)

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from flagstaff.bucketing import bucket_value
-from flagstaff.clauses import NOW_ATTRIBUTE, Matcher, compile_clause
+from flagstaff.clauses import NOW_ATTRIBUTE, Matcher, all_of, compile_clause
 from flagstaff.keys import check_key
 from flagstaff.problems import Problem, Reader, join
 
@@ -30,7 +30,7 @@ class Segment:
         version: int,
         included: frozenset[str],
         excluded: frozenset[str],
-        rules: tuple[tuple[Matcher, ...], ...],
+        rules: tuple[Matcher, ...],
         uses_now: bool = False,
     ) -> None:
         self.uses_now = uses_now
@@ -47,7 +47,10 @@ class Segment:
                 return False
             if key in self.included:
                 return True
-        return any(all(m(ctx, snap, now) for m in clauses) for clauses in self.rules)
+        for matches in self.rules:  # noqa: SIM110 - a plain loop; a generator costs more than most rules
+            if matches(ctx, snap, now):
+                return True
+        return False
 
 
 def compile_segment(raw: object, path: str, problems: list[Problem]) -> Segment:
@@ -59,7 +62,7 @@ def compile_segment(raw: object, path: str, problems: list[Problem]) -> Segment:
         r.fail("version", "must be >= 0")
     included = _key_list(r, "included")
     excluded = _key_list(r, "excluded")
-    rules: list[tuple[Matcher, ...]] = []
+    rules: list[Matcher] = []
     seen_ids: set[str] = set()
     uses_now = False
     for i, raw_rule in enumerate(r.get("rules", list, [])):
@@ -75,9 +78,11 @@ def compile_segment(raw: object, path: str, problems: list[Problem]) -> Segment:
             isinstance(c, Mapping) and c.get("attribute") == NOW_ATTRIBUTE for c in clauses
         )
         rules.append(
-            tuple(
-                compile_clause(c, join(join(rule_path, "clauses"), j), problems, in_segment=True)
-                for j, c in enumerate(clauses)
+            all_of(
+                tuple(
+                    compile_clause(c, join(join(rule_path, "clauses"), j), problems, in_segment=True)
+                    for j, c in enumerate(clauses)
+                )
             )
         )
     return Segment(key, version, included, excluded, tuple(rules), uses_now)
