@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 import flagstaff
-from flagstaff.clauses import OPERATORS
+from flagstaff.operators import OPERATORS
 
 CASES = sorted((Path(__file__).parent / "evaluation_cases").glob("*.json"))
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import flagstaff
 from flagstaff import Client, Reason
-from flagstaff.clauses import OPERATORS
+from flagstaff.operators import OPERATORS
 
 ATTRIBUTES = ["key", "country", "email", "age", "version", "ip", "now", "groups", "missing"]
 scalars = st.one_of(

@@ -9,7 +9,8 @@ import math
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from flagstaff.clauses import Context, Matcher, Test
+    from flagstaff.clauses import Context, Matcher
+    from flagstaff.operators import Test
     from flagstaff.snapshot import Snapshot
 
 PARSE_NUMBER_OPS = frozenset({"in", "lt", "lte", "gt", "gte"})

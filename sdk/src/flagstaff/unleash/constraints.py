@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from enum import Enum
 from typing import Any
 
-from flagstaff.clauses import to_epoch
+from flagstaff.operators import to_epoch
 from flagstaff.unleash.context import attribute_for
 from flagstaff.unleash.regex import PatternNotMapped, translate
 from flagstaff.unleash.report import Notes
