@@ -8,16 +8,15 @@ from app.api.dependencies import actor, if_match_version, require, services
 from app.api.errors import WRITE_RESPONSES
 from app.api.schemas import FlagDefinitionIn, FlagDefinitionOut, FlagDefinitionPage
 from app.auth.roles import Permission, Principal
-from app.services.flag_definition_service import DefinitionInput, definition_view
-from app.storage.models import FlagDefinition
+from app.services.flag_definition_service import DefinitionInput, FlagDefinitionView
 
 router = APIRouter(prefix="/api/v1/projects/{project}/flags", tags=["flags"], responses=WRITE_RESPONSES)
 _read = Depends(require(Permission.READ))
 _edit = Depends(require(Permission.EDIT))
 
 
-def definition_out(row: FlagDefinition) -> FlagDefinitionOut:
-    return FlagDefinitionOut.model_validate(definition_view(row))
+def definition_out(view: FlagDefinitionView) -> FlagDefinitionOut:
+    return FlagDefinitionOut.model_validate(view, from_attributes=True)
 
 
 @router.get("", summary="List flag definitions, by key, optionally by tag")
@@ -29,9 +28,9 @@ def list_flags(
     limit: int = Query(100, ge=1, le=1000),
     principal: Principal = _read,
 ) -> FlagDefinitionPage:
-    rows = services(request).flag_definitions.list(project, tag=tag, after=after, limit=limit + 1)
-    items = [definition_out(row) for row in rows[:limit]]
-    return FlagDefinitionPage(items=items, next=items[-1].key if len(rows) > limit else None)
+    views = services(request).flag_definitions.list(project, tag=tag, after=after, limit=limit + 1)
+    items = [definition_out(view) for view in views[:limit]]
+    return FlagDefinitionPage(items=items, next=items[-1].key if len(views) > limit else None)
 
 
 @router.get("/{flag}", summary="Read a flag definition")
@@ -62,12 +61,12 @@ def put_flag(
         temporary=body.temporary,
         salt=body.salt,
     )
-    row, created = services(request).flag_definitions.put(
+    view, created = services(request).flag_definitions.put(
         actor(request, principal), project, flag, given, if_match_version(if_match)
     )
     response.status_code = 201 if created else 200
-    response.headers["ETag"] = f'"{row.version}"'
-    return definition_out(row)
+    response.headers["ETag"] = f'"{view.version}"'
+    return definition_out(view)
 
 
 @router.delete("/{flag}", status_code=204, summary="Delete a flag from every environment")

@@ -11,8 +11,7 @@ from app.api.dependencies import actor, if_match_version, require, services
 from app.api.errors import WRITE_RESPONSES
 from app.api.schemas import SegmentOut, SegmentPage
 from app.auth.roles import Permission, Principal
-from app.services.segment_service import segment_view
-from app.storage.models import Segment
+from app.services.segment_service import SegmentView
 
 router = APIRouter(
     prefix="/api/v1/projects/{project}/environments/{env}/segments",
@@ -23,8 +22,8 @@ _read = Depends(require(Permission.READ))
 _edit = Depends(require(Permission.EDIT))
 
 
-def _out(row: Segment) -> SegmentOut:
-    return SegmentOut.model_validate(segment_view(row))
+def _out(view: SegmentView) -> SegmentOut:
+    return SegmentOut.model_validate(view, from_attributes=True)
 
 
 @router.get("", summary="List segments")
@@ -36,9 +35,9 @@ def list_segments(
     limit: int = Query(100, ge=1, le=1000),
     principal: Principal = _read,
 ) -> SegmentPage:
-    rows = services(request).segments.list(project, env, after=after, limit=limit + 1)
-    items = [_out(row) for row in rows[:limit]]
-    return SegmentPage(items=items, next=items[-1].key if len(rows) > limit else None)
+    views = services(request).segments.list(project, env, after=after, limit=limit + 1)
+    items = [_out(view) for view in views[:limit]]
+    return SegmentPage(items=items, next=items[-1].key if len(views) > limit else None)
 
 
 @router.get("/{segment}", summary="Read a segment")
@@ -67,12 +66,12 @@ def put_segment(
     if_match: str | None = Header(None),
     principal: Principal = _edit,
 ) -> SegmentOut:
-    row, created = services(request).segments.put(
+    view, created = services(request).segments.put(
         actor(request, principal), project, env, segment, body, if_match_version(if_match)
     )
     response.status_code = 201 if created else 200
-    response.headers["ETag"] = f'"{row.version}"'
-    return _out(row)
+    response.headers["ETag"] = f'"{view.version}"'
+    return _out(view)
 
 
 @router.delete("/{segment}", status_code=204, summary="Delete a segment no flag uses")

@@ -6,7 +6,6 @@ bump, a change-log row and a history row; one audit entry covers the whole chang
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +30,23 @@ class DefinitionInput:
     salt: str | None = None
 
 
-def definition_view(definition: FlagDefinition) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class FlagDefinitionView:
+    """A flag's definition as callers see it, detached from the database."""
+
+    key: str
+    name: str
+    description: str
+    kind: str
+    variations: list[Any]
+    tags: list[str]
+    temporary: bool
+    salt: str
+    version: int
+
+
+def _fields(definition: FlagDefinition) -> dict[str, Any]:
+    """The definition as a plain object: what the audit log records before and after a change."""
     return {
         "key": definition.key,
         "name": definition.name,
@@ -45,25 +60,30 @@ def definition_view(definition: FlagDefinition) -> dict[str, Any]:
     }
 
 
+def _view(definition: FlagDefinition) -> FlagDefinitionView:
+    return FlagDefinitionView(**_fields(definition))
+
+
 class FlagDefinitionService:
     def __init__(self, database: Database, writer: ChangeWriter) -> None:
         self.database = database
         self.writer = writer
 
-    def get(self, project_key: str, flag_key: str) -> FlagDefinition:
+    def get(self, project_key: str, flag_key: str) -> FlagDefinitionView:
         with self.database.transaction() as session:
-            return lookups.flag(session, lookups.project(session, project_key), flag_key)
+            return _view(lookups.flag(session, lookups.project(session, project_key), flag_key))
 
     def list(
         self, project_key: str, *, tag: str | None, after: str | None, limit: int
-    ) -> Sequence[FlagDefinition]:
+    ) -> list[FlagDefinitionView]:
         with self.database.transaction() as session:
             project = lookups.project(session, project_key)
-            return flag_repository.list_definitions(session, project.id, tag=tag, after=after, limit=limit)
+            rows = flag_repository.list_definitions(session, project.id, tag=tag, after=after, limit=limit)
+            return [_view(row) for row in rows]
 
     def put(
         self, actor: Actor, project_key: str, flag_key: str, given: DefinitionInput, if_match: int | None
-    ) -> tuple[FlagDefinition, bool]:
+    ) -> tuple[FlagDefinitionView, bool]:
         """Creates or replaces; returns the definition and whether it was created."""
         probe = FlagDefinition(key=flag_key)
         _assign(probe, given, flag_key)
@@ -80,15 +100,15 @@ class FlagDefinitionService:
                 raise VersionMismatch(
                     f"flag {flag_key!r} is at version {current}, not {if_match}", "If-Match"
                 )
-            before = definition_view(definition) if definition is not None and live else None
+            before = _fields(definition) if definition is not None and live else None
             if definition is None:
                 definition = FlagDefinition(project_id=project.id, key=flag_key, version=0)
             _assign(definition, given, flag_key)
             _check_definition(definition)
             change.session.add(definition)
-            if before is not None and _same(before, definition_view(definition)):
+            if before is not None and _same(before, _fields(definition)):
                 change.discard()
-                return definition, False
+                return _view(definition), False
             definition.version = (definition.version or 0) + 1
             definition.deleted = False
             definition.updated_at = utcnow()
@@ -104,9 +124,9 @@ class FlagDefinitionService:
                 target_kind="flag",
                 target_key=flag_key,
                 before=before,
-                after=definition_view(definition),
+                after=_fields(definition),
             )
-        return definition, not live
+        return _view(definition), not live
 
     def delete(self, actor: Actor, project_key: str, flag_key: str, if_match: int | None) -> None:
         with self.writer.begin(actor) as change:
@@ -122,7 +142,7 @@ class FlagDefinitionService:
                     environment_snapshot.build(change.session, environment, flags={flag_key: None}),
                     f"flag {flag_key!r}",
                 )
-            before = definition_view(definition)
+            before = _fields(definition)
             definition.deleted = True
             definition.version += 1
             for config in flag_repository.configs_of_flag(change.session, definition.id):

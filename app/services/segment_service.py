@@ -5,7 +5,7 @@ Bodies are checked by the SDK's validator; a deletion still referenced by a flag
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from app.services import environment_snapshot, flag_checks, lookups, wire_format
@@ -18,8 +18,26 @@ from app.storage.models import Segment, utcnow
 _METADATA = ("name", "description")
 
 
-def segment_view(segment: Segment) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class SegmentView:
+    """A segment as callers see it, detached from the database."""
+
+    key: str
+    name: str
+    description: str
+    included: list[Any]
+    excluded: list[Any]
+    rules: list[Any]
+    version: int
+
+
+def _fields(segment: Segment) -> dict[str, Any]:
+    """The segment as a plain object: what the audit log records before and after a change."""
     return {"name": segment.name, "description": segment.description, **wire_format.wire_segment(segment)}
+
+
+def _view(segment: Segment) -> SegmentView:
+    return SegmentView(**_fields(segment))
 
 
 class SegmentService:
@@ -27,17 +45,18 @@ class SegmentService:
         self.database = database
         self.writer = writer
 
-    def get(self, project_key: str, environment_key: str, key: str) -> Segment:
+    def get(self, project_key: str, environment_key: str, key: str) -> SegmentView:
         with self.database.transaction() as session:
             _, environment = lookups.environment(session, project_key, environment_key)
-            return lookups.segment(session, environment, key)
+            return _view(lookups.segment(session, environment, key))
 
     def list(
         self, project_key: str, environment_key: str, *, after: str | None, limit: int
-    ) -> Sequence[Segment]:
+    ) -> list[SegmentView]:
         with self.database.transaction() as session:
             _, environment = lookups.environment(session, project_key, environment_key)
-            return segment_repository.live_segments(session, environment.id, after=after, limit=limit)
+            rows = segment_repository.live_segments(session, environment.id, after=after, limit=limit)
+            return [_view(row) for row in rows]
 
     def put(
         self,
@@ -47,7 +66,7 @@ class SegmentService:
         key: str,
         body: dict[str, Any],
         if_match: int | None,
-    ) -> tuple[Segment, bool]:
+    ) -> tuple[SegmentView, bool]:
         for name in _METADATA:
             if name in body and (not isinstance(body[name], str) or "\x00" in body[name]):
                 raise InvalidInput("must be a string without NUL characters", name)
@@ -65,7 +84,7 @@ class SegmentService:
             live = segment is not None and not segment.deleted
             if if_match is not None and (segment is None or not live or segment.version != if_match):
                 raise VersionMismatch(f"segment {key!r} is not at version {if_match}", "If-Match")
-            before = segment_view(segment) if segment is not None and live else None
+            before = _fields(segment) if segment is not None and live else None
             version = segment.version + 1 if segment is not None else 1
             if segment is None:
                 segment = Segment(environment_id=environment.id, key=key)
@@ -74,9 +93,9 @@ class SegmentService:
             segment.description = str(body.get("description", segment.description or ""))
             for name in wire_format.SEGMENT_FIELDS:
                 setattr(segment, name, wire[name])
-            if before is not None and {**before, "version": 0} == {**segment_view(segment), "version": 0}:
+            if before is not None and {**before, "version": 0} == {**_fields(segment), "version": 0}:
                 change.discard()
-                return segment, False
+                return _view(segment), False
             segment.version = version
             segment.deleted = False
             segment.updated_at = utcnow()
@@ -88,9 +107,9 @@ class SegmentService:
                 target_kind="segment",
                 target_key=key,
                 before=before,
-                after=segment_view(segment),
+                after=_fields(segment),
             )
-        return segment, before is None
+        return _view(segment), before is None
 
     def delete(
         self, actor: Actor, project_key: str, environment_key: str, key: str, if_match: int | None
@@ -105,7 +124,7 @@ class SegmentService:
                 environment_snapshot.build(change.session, environment, segments={key: None}),
                 f"segment {key!r}",
             )
-            before = segment_view(segment)
+            before = _fields(segment)
             segment.deleted = True
             segment.version += 1
             change.record(environment, "segment", key, segment.version, None)
