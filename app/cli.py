@@ -146,14 +146,14 @@ def _keys(args: argparse.Namespace) -> int:
     try:
         if args.keys_command == "create-admin":
             everything = Principal(CLI_ACTOR_NAME, Role.ADMIN, None)
-            row, secret = keys.create_admin_key(
+            admin_key, secret = keys.create_admin_key(
                 Actor(CLI_ACTOR_NAME), everything, args.name, Role(args.role), args.project
             )
-            scope = row.project_key or "all projects"
-            print(f"admin key {row.key_id!r} ({row.role}, {scope}); shown only now:\n{secret}")
+            scope = admin_key.project or "all projects"
+            print(f"admin key {admin_key.key_id!r} ({admin_key.role}, {scope}); shown only now:\n{secret}")
         else:
-            sdk_row, secret = keys.create_sdk_key(Actor(CLI_ACTOR_NAME), args.project, args.env, args.name)
-            print(f"SDK key {sdk_row.key_id!r} for {args.project}/{args.env}; shown only now:\n{secret}")
+            sdk_key, secret = keys.create_sdk_key(Actor(CLI_ACTOR_NAME), args.project, args.env, args.name)
+            print(f"SDK key {sdk_key.key_id!r} for {args.project}/{args.env}; shown only now:\n{secret}")
     except ServiceError as error:
         raise _Refused(error.message) from None
     finally:

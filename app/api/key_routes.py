@@ -18,39 +18,32 @@ from app.api.schemas import (
     SdkKeyOut,
 )
 from app.auth.roles import Permission, Principal
-from app.storage.models import AdminKey, SdkKey
+from app.services.key_service import AdminKeyView, SdkKeyView
 
 router = APIRouter(prefix="/api/v1", tags=["keys"], responses=WRITE_RESPONSES)
 _manage = Depends(require(Permission.MANAGE))
 _SDK_KEYS = "/projects/{project}/environments/{env}/sdk-keys"
 
 
-def _admin(row: AdminKey) -> AdminKeyOut:
-    return AdminKeyOut(
-        key_id=row.key_id,
-        name=row.name,
-        role=row.role,
-        project=row.project_key,
-        created_at=row.created_at,
-        revoked_at=row.revoked_at,
-    )
+def _admin(view: AdminKeyView) -> AdminKeyOut:
+    return AdminKeyOut.model_validate(view, from_attributes=True)
 
 
-def _sdk(row: SdkKey) -> SdkKeyOut:
-    return SdkKeyOut(key_id=row.key_id, name=row.name, created_at=row.created_at, revoked_at=row.revoked_at)
+def _sdk(view: SdkKeyView) -> SdkKeyOut:
+    return SdkKeyOut.model_validate(view, from_attributes=True)
 
 
 @router.get("/admin-keys", summary="List admin keys (a project-scoped admin sees its project's)")
 def list_admin_keys(request: Request, principal: Principal = _manage) -> AdminKeyList:
-    return AdminKeyList(items=[_admin(row) for row in services(request).keys.list_admin_keys(principal)])
+    return AdminKeyList(items=[_admin(view) for view in services(request).keys.list_admin_keys(principal)])
 
 
 @router.post("/admin-keys", status_code=201, summary="Create an admin key; the secret is shown once")
 def create_admin_key(request: Request, body: AdminKeyIn, principal: Principal = _manage) -> AdminKeyCreated:
-    row, secret = services(request).keys.create_admin_key(
+    view, secret = services(request).keys.create_admin_key(
         actor(request, principal), principal, body.name, body.role, body.project
     )
-    return AdminKeyCreated(**_admin(row).model_dump(), secret=secret)
+    return AdminKeyCreated(**_admin(view).model_dump(), secret=secret)
 
 
 @router.delete("/admin-keys/{key_id}", summary="Revoke an admin key")
@@ -60,15 +53,15 @@ def revoke_admin_key(request: Request, key_id: str, principal: Principal = _mana
 
 @router.get(_SDK_KEYS, summary="List the environment's SDK keys")
 def list_sdk_keys(request: Request, project: str, env: str, principal: Principal = _manage) -> SdkKeyList:
-    return SdkKeyList(items=[_sdk(row) for row in services(request).keys.list_sdk_keys(project, env)])
+    return SdkKeyList(items=[_sdk(view) for view in services(request).keys.list_sdk_keys(project, env)])
 
 
 @router.post(_SDK_KEYS, status_code=201, summary="Create an SDK key; several may be active, for rotation")
 def create_sdk_key(
     request: Request, project: str, env: str, body: SdkKeyIn, principal: Principal = _manage
 ) -> SdkKeyCreated:
-    row, secret = services(request).keys.create_sdk_key(actor(request, principal), project, env, body.name)
-    return SdkKeyCreated(**_sdk(row).model_dump(), secret=secret)
+    view, secret = services(request).keys.create_sdk_key(actor(request, principal), project, env, body.name)
+    return SdkKeyCreated(**_sdk(view).model_dump(), secret=secret)
 
 
 @router.delete(_SDK_KEYS + "/{key_id}", summary="Revoke an SDK key")

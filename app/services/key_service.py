@@ -5,7 +5,9 @@ Only hashes are stored; audit entries name keys by name and id, never by secret.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 
 from app.auth import api_keys
 from app.auth.roles import Principal, Role
@@ -15,6 +17,36 @@ from app.services.errors import NotFound, PermissionDenied
 from app.storage import key_repository
 from app.storage.database import Database
 from app.storage.models import AdminKey, SdkKey, utcnow
+
+
+@dataclass(frozen=True, slots=True)
+class AdminKeyView:
+    """An admin key without its secret; `project` None means every project."""
+
+    key_id: str
+    name: str
+    role: str
+    project: str | None
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class SdkKeyView:
+    """An SDK key without its secret."""
+
+    key_id: str
+    name: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+def _admin_view(key: AdminKey) -> AdminKeyView:
+    return AdminKeyView(key.key_id, key.name, key.role, key.project_key, key.created_at, key.revoked_at)
+
+
+def _sdk_view(key: SdkKey) -> SdkKeyView:
+    return SdkKeyView(key.key_id, key.name, key.created_at, key.revoked_at)
 
 
 class KeyService:
@@ -39,7 +71,7 @@ class KeyService:
 
     def create_admin_key(
         self, actor: Actor, caller: Principal, name: str, role: Role, project: str | None
-    ) -> tuple[AdminKey, str]:
+    ) -> tuple[AdminKeyView, str]:
         if caller.project is not None and project != caller.project:
             raise PermissionDenied("a project-scoped key can only create keys for its own project", "project")
         new = api_keys.generate(api_keys.ADMIN_PREFIX)
@@ -61,13 +93,13 @@ class KeyService:
                 target_key=new.key_id,
                 after={"name": name, "role": role.value, "project": project},
             )
-        return key, new.secret
+        return _admin_view(key), new.secret
 
-    def list_admin_keys(self, caller: Principal) -> Sequence[AdminKey]:
+    def list_admin_keys(self, caller: Principal) -> list[AdminKeyView]:
         with self.database.transaction() as session:
-            return key_repository.list_admin_keys(session, caller.project)
+            return [_admin_view(key) for key in key_repository.list_admin_keys(session, caller.project)]
 
-    def revoke_admin_key(self, actor: Actor, caller: Principal, key_id: str) -> AdminKey:
+    def revoke_admin_key(self, actor: Actor, caller: Principal, key_id: str) -> AdminKeyView:
         with self.writer.begin(actor) as change:
             key = key_repository.get_admin_key(change.session, key_id) if _plausible(key_id) else None
             if key is None or (caller.project is not None and key.project_key != caller.project):
@@ -81,11 +113,11 @@ class KeyService:
                     target_key=key_id,
                     before={"name": key.name, "role": key.role},
                 )
-        return key
+        return _admin_view(key)
 
     def create_sdk_key(
         self, actor: Actor, project_key: str, environment_key: str, name: str
-    ) -> tuple[SdkKey, str]:
+    ) -> tuple[SdkKeyView, str]:
         new = api_keys.generate(api_keys.SDK_PREFIX)
         with self.writer.begin(actor) as change:
             _, environment = lookups.environment(change.session, project_key, environment_key)
@@ -101,14 +133,14 @@ class KeyService:
                 target_key=new.key_id,
                 after={"name": name},
             )
-        return key, new.secret
+        return _sdk_view(key), new.secret
 
-    def list_sdk_keys(self, project_key: str, environment_key: str) -> Sequence[SdkKey]:
+    def list_sdk_keys(self, project_key: str, environment_key: str) -> list[SdkKeyView]:
         with self.database.transaction() as session:
             _, environment = lookups.environment(session, project_key, environment_key)
-            return key_repository.list_sdk_keys(session, environment.id)
+            return [_sdk_view(key) for key in key_repository.list_sdk_keys(session, environment.id)]
 
-    def revoke_sdk_key(self, actor: Actor, project_key: str, environment_key: str, key_id: str) -> SdkKey:
+    def revoke_sdk_key(self, actor: Actor, project_key: str, environment_key: str, key_id: str) -> SdkKeyView:
         with self.writer.begin(actor) as change:
             _, environment = lookups.environment(change.session, project_key, environment_key)
             key = key_repository.get_sdk_key(change.session, key_id) if _plausible(key_id) else None
@@ -125,7 +157,7 @@ class KeyService:
                     before={"name": key.name},
                 )
         self.on_sdk_key_revoked(key_id)
-        return key
+        return _sdk_view(key)
 
 
 def _plausible(key_id: str) -> bool:
