@@ -8,41 +8,42 @@ from app.api.dependencies import actor, require, services
 from app.api.errors import WRITE_RESPONSES, ApiError
 from app.api.schemas import EnvironmentIn, EnvironmentOut, ProjectIn, ProjectList, ProjectOut
 from app.auth.roles import Permission, Principal
-from app.storage.models import Environment, Project
+from app.services.project_service import EnvironmentView, ProjectView
 
 router = APIRouter(prefix="/api/v1/projects", tags=["projects"], responses=WRITE_RESPONSES)
 _read = Depends(require(Permission.READ))
 _manage = Depends(require(Permission.MANAGE))
 
 
-def _environment(row: Environment) -> EnvironmentOut:
-    return EnvironmentOut(key=row.key, name=row.name, revision=row.revision)
+def _environment(view: EnvironmentView) -> EnvironmentOut:
+    return EnvironmentOut.model_validate(view, from_attributes=True)
 
 
-def _project(row: Project, environments: list[EnvironmentOut]) -> ProjectOut:
-    return ProjectOut(key=row.key, name=row.name, environments=environments)
+def _project(view: ProjectView) -> ProjectOut:
+    return ProjectOut.model_validate(view, from_attributes=True)
 
 
 @router.get("", summary="List projects (a project-scoped key sees its own)")
 def list_projects(request: Request, principal: Principal = _read) -> ProjectList:
-    rows = services(request).projects.list_projects(principal.project)
-    return ProjectList(items=[_project(row, [_environment(e) for e in envs]) for row, envs in rows])
+    return ProjectList(
+        items=[_project(view) for view in services(request).projects.list_projects(principal.project)]
+    )
 
 
 @router.post("", status_code=201, summary="Create a project with its environments")
 def create_project(request: Request, body: ProjectIn, principal: Principal = _manage) -> ProjectOut:
     if principal.project is not None:
         raise ApiError(403, "forbidden", "only a key for all projects may create projects")
-    service = services(request).projects
-    service.create_project(actor(request, principal), body.key, body.name, body.environments)
-    project, environments = service.get_project(body.key)
-    return _project(project, [_environment(e) for e in environments])
+    return _project(
+        services(request).projects.create_project(
+            actor(request, principal), body.key, body.name, body.environments
+        )
+    )
 
 
 @router.get("/{project}", summary="Read a project and its environments")
 def get_project(request: Request, project: str, principal: Principal = _read) -> ProjectOut:
-    row, environments = services(request).projects.get_project(project)
-    return _project(row, [_environment(e) for e in environments])
+    return _project(services(request).projects.get_project(project))
 
 
 @router.delete("/{project}", status_code=204, summary="Delete a project and everything in it")
@@ -53,17 +54,16 @@ def delete_project(request: Request, project: str, principal: Principal = _manag
 
 @router.get("/{project}/environments", summary="List a project's environments")
 def list_environments(request: Request, project: str, principal: Principal = _read) -> list[EnvironmentOut]:
-    return [_environment(e) for e in services(request).projects.get_project(project)[1]]
+    return [_environment(e) for e in services(request).projects.get_project(project).environments]
 
 
 @router.post("/{project}/environments", status_code=201, summary="Add an environment (gets every flag, off)")
 def create_environment(
     request: Request, project: str, body: EnvironmentIn, principal: Principal = _manage
 ) -> EnvironmentOut:
-    row = services(request).projects.create_environment(
-        actor(request, principal), project, body.key, body.name
+    return _environment(
+        services(request).projects.create_environment(actor(request, principal), project, body.key, body.name)
     )
-    return _environment(row)
 
 
 @router.get("/{project}/environments/{env}", summary="Read an environment and its revision")

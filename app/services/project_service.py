@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
@@ -19,6 +20,31 @@ from app.storage.models import Environment, FlagConfig, FlagConfigVersion, Proje
 
 DEFAULT_ENVIRONMENTS = ("development", "staging", "production")
 _KEY = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
+
+
+@dataclass(frozen=True, slots=True)
+class EnvironmentView:
+    key: str
+    name: str
+    revision: int
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectView:
+    """A project and its environments, in the order they were created."""
+
+    key: str
+    name: str
+    environments: list[EnvironmentView]
+
+
+def _environment_view(environment: Environment) -> EnvironmentView:
+    return EnvironmentView(environment.key, environment.name, environment.revision)
+
+
+def _project_view(session: Session, project: Project) -> ProjectView:
+    environments = project_repository.list_environments(session, project.id)
+    return ProjectView(project.key, project.name, [_environment_view(e) for e in environments])
 
 
 def check_key(key: str, field: str = "key") -> None:
@@ -35,21 +61,18 @@ class ProjectService:
         self.database = database
         self.writer = writer
 
-    def list_projects(self, only: str | None) -> list[tuple[Project, Sequence[Environment]]]:
+    def list_projects(self, only: str | None) -> list[ProjectView]:
         with self.database.transaction() as session:
-            return [
-                (project, project_repository.list_environments(session, project.id))
-                for project in project_repository.list_projects(session, only)
-            ]
+            return [_project_view(session, p) for p in project_repository.list_projects(session, only)]
 
-    def get_project(self, key: str) -> tuple[Project, Sequence[Environment]]:
+    def get_project(self, key: str) -> ProjectView:
         with self.database.transaction() as session:
-            project = lookups.project(session, key)
-            return project, project_repository.list_environments(session, project.id)
+            return _project_view(session, lookups.project(session, key))
 
     def create_project(
         self, actor: Actor, key: str, name: str, environments: Sequence[str] = DEFAULT_ENVIRONMENTS
-    ) -> Project:
+    ) -> ProjectView:
+        """Creates the project and its environments; returns it as then stored."""
         check_key(key)
         for index, environment_key in enumerate(environments):
             check_key(environment_key, f"environments[{index}]")
@@ -72,7 +95,7 @@ class ProjectService:
                 target_key=key,
                 after={"name": project.name, "environments": list(environments)},
             )
-        return project
+        return self.get_project(key)
 
     def delete_project(self, actor: Actor, key: str) -> None:
         with self.writer.begin(actor) as change:
@@ -86,11 +109,11 @@ class ProjectService:
                 before={"name": project.name},
             )
 
-    def get_environment(self, project_key: str, key: str) -> Environment:
+    def get_environment(self, project_key: str, key: str) -> EnvironmentView:
         with self.database.transaction() as session:
-            return lookups.environment(session, project_key, key)[1]
+            return _environment_view(lookups.environment(session, project_key, key)[1])
 
-    def create_environment(self, actor: Actor, project_key: str, key: str, name: str) -> Environment:
+    def create_environment(self, actor: Actor, project_key: str, key: str, name: str) -> EnvironmentView:
         check_key(key)
         with self.writer.begin(actor) as change:
             project = lookups.project(change.session, project_key)
@@ -108,7 +131,7 @@ class ProjectService:
                 target_key=key,
                 after={"name": environment.name},
             )
-        return environment
+        return _environment_view(environment)
 
     def delete_environment(self, actor: Actor, project_key: str, key: str) -> None:
         with self.writer.begin(actor) as change:
