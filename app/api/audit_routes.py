@@ -10,7 +10,6 @@ from app.api.dependencies import require, services
 from app.api.errors import COMMON_RESPONSES, ApiError
 from app.api.schemas import AuditEntryOut, AuditPage
 from app.auth.roles import Permission, Principal
-from app.storage.audit_repository import AuditFilter
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"], responses=COMMON_RESPONSES)
 _read = Depends(require(Permission.READ))
@@ -35,33 +34,18 @@ def list_audit(
                 403, "forbidden", f"this key is limited to project {principal.project!r}", "project"
             )
         project = principal.project  # a scoped key sees only its own project's entries
-    where = AuditFilter(
+    entries = services(request).audit.query(
         project=project,
         environment=environment,
         flag=flag,
         actor=actor,
         since=_utc(since, "since"),
         until=_utc(until, "until"),
+        before_id=before,
+        limit=limit + 1,
     )
-    rows = services(request).audit.query(where, before_id=before, limit=limit + 1)
-    items = [
-        AuditEntryOut(
-            id=r.id,
-            at=r.at,
-            actor=r.actor,
-            action=r.action,
-            project=r.project_key,
-            environment=r.environment_key,
-            target_kind=r.target_kind,
-            target_key=r.target_key,
-            before=r.before,
-            after=r.after,
-            reason=r.reason,
-            request_id=r.request_id,
-        )
-        for r in rows[:limit]
-    ]
-    return AuditPage(items=items, next=items[-1].id if len(rows) > limit else None)
+    items = [AuditEntryOut.model_validate(entry, from_attributes=True) for entry in entries[:limit]]
+    return AuditPage(items=items, next=items[-1].id if len(entries) > limit else None)
 
 
 def _utc(value: datetime | None, field: str) -> datetime | None:

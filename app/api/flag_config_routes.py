@@ -180,19 +180,9 @@ def history(
     limit: int = Query(50, ge=1, le=500),
     principal: Principal = _read,
 ) -> HistoryPage:
-    rows = services(request).flag_configs.history(project, env, flag, before=before, limit=limit + 1)
-    items = [
-        HistoryEntry(
-            version=r.version,
-            revision=r.revision,
-            deleted=r.deleted,
-            flag=r.payload,
-            actor=r.actor,
-            at=r.created_at,
-        )
-        for r in rows[:limit]
-    ]
-    return HistoryPage(items=items, next=items[-1].version if len(rows) > limit else None)
+    versions = services(request).flag_configs.history(project, env, flag, before=before, limit=limit + 1)
+    items = [HistoryEntry.model_validate(version, from_attributes=True) for version in versions[:limit]]
+    return HistoryPage(items=items, next=items[-1].version if len(versions) > limit else None)
 
 
 @router.post("/{flag}/revert", summary="Restore an earlier version's targeting as a new version")

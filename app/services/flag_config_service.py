@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -32,6 +33,18 @@ class FlagState:
     flag: dict[str, Any]
     revision: int
     changed: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class FlagVersion:
+    """One version of a flag in one environment, as its history lists it; `flag` is None for a deletion."""
+
+    version: int
+    revision: int
+    deleted: bool
+    flag: dict[str, Any] | None
+    actor: str
+    at: datetime
 
 
 class FlagConfigService:
@@ -107,13 +120,17 @@ class FlagConfigService:
 
     def history(
         self, project_key: str, environment_key: str, flag_key: str, *, before: int | None, limit: int
-    ) -> Sequence[FlagConfigVersion]:
+    ) -> Sequence[FlagVersion]:
         with self.database.transaction() as session:
             project, environment = lookups.environment(session, project_key, environment_key)
             definition = lookups.flag(session, project, flag_key)
-            return flag_repository.history(
+            rows = flag_repository.history(
                 session, environment.id, definition.key, before=before, limit=limit
             )
+            return [
+                FlagVersion(row.version, row.revision, row.deleted, row.payload, row.actor, row.created_at)
+                for row in rows
+            ]
 
     def revert(
         self,
