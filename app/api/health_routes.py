@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from app.api.dependencies import services
-from app.storage import schema_migrations
+from app.services.readiness import not_ready_reason
 
 router = APIRouter(tags=["operations"])
 
@@ -23,14 +23,9 @@ def healthz() -> dict[str, str]:
     responses={503: {"description": "Not ready; `reason` says why"}},
 )
 def readyz(request: Request) -> JSONResponse:
-    database = services(request).database
-    try:
-        database.ping()
-        at_head = schema_migrations.is_at_head(database.engine)
-    except Exception as error:  # any failure to reach the database means "not ready", never a 500
-        return JSONResponse({"status": "unavailable", "reason": type(error).__name__}, status_code=503)
-    if not at_head:
-        return JSONResponse({"status": "unavailable", "reason": "migrations pending"}, status_code=503)
+    reason = not_ready_reason(services(request).database)
+    if reason is not None:
+        return JSONResponse({"status": "unavailable", "reason": reason}, status_code=503)
     return JSONResponse({"status": "ok"})
 
 
