@@ -64,6 +64,25 @@ def _confirmed(
     return _state(response, state, confirmation)
 
 
+def _switch(
+    request: Request,
+    response: Response,
+    principal: Principal,
+    project: str,
+    env: str,
+    flag: str,
+    enabled: bool,
+    reason: str | None,
+    action: str,
+    wait: float | None,
+) -> EnvironmentFlag:
+    """kill, on and off are one idempotent write; only `enabled` and the audit action tell them apart."""
+    state = services(request).flag_configs.set_enabled(
+        actor(request, principal), project, env, flag, enabled, reason, action
+    )
+    return _confirmed(request, response, project, env, state, wait)
+
+
 @router.get("", summary="List the environment's flags in wire format")
 def list_flags(
     request: Request,
@@ -128,10 +147,7 @@ def kill_flag(
     wait: float | None = propagation_routes.WAIT,
     principal: Principal = _toggle,
 ) -> EnvironmentFlag:
-    state = services(request).flag_configs.set_enabled(
-        actor(request, principal), project, env, flag, False, body.reason, "flag.kill"
-    )
-    return _confirmed(request, response, project, env, state, wait)
+    return _switch(request, response, principal, project, env, flag, False, body.reason, "flag.kill", wait)
 
 
 @router.post("/{flag}/on", summary="Turn the flag on here (idempotent)")
@@ -146,10 +162,7 @@ def turn_on(
     principal: Principal = _toggle,
 ) -> EnvironmentFlag:
     reason = body.reason if body else None
-    state = services(request).flag_configs.set_enabled(
-        actor(request, principal), project, env, flag, True, reason, "flag.on"
-    )
-    return _confirmed(request, response, project, env, state, wait)
+    return _switch(request, response, principal, project, env, flag, True, reason, "flag.on", wait)
 
 
 @router.post("/{flag}/off", summary="Turn the flag off here (idempotent)")
@@ -164,10 +177,7 @@ def turn_off(
     principal: Principal = _toggle,
 ) -> EnvironmentFlag:
     reason = body.reason if body else None
-    state = services(request).flag_configs.set_enabled(
-        actor(request, principal), project, env, flag, False, reason, "flag.off"
-    )
-    return _confirmed(request, response, project, env, state, wait)
+    return _switch(request, response, principal, project, env, flag, False, reason, "flag.off", wait)
 
 
 @router.get("/{flag}/history", summary="Every version of the flag in this environment, newest first")
