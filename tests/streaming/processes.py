@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -97,8 +97,16 @@ class RedisServer:
 class ServerProcess:
     """One `uvicorn app.main:create_app --factory` process; `restart()` keeps its port."""
 
-    def __init__(self, database_url: str, redis_url: str | None = None, **settings: str) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        redis_url: str | None = None,
+        *,
+        uvicorn_args: Sequence[str] = (),
+        **settings: str,
+    ) -> None:
         self.port = free_port()
+        self.uvicorn_args = list(uvicorn_args)
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.env = {
             **os.environ,
@@ -120,7 +128,7 @@ class ServerProcess:
         command = [
             sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory",
             "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning",
-            "--timeout-graceful-shutdown", "5",
+            "--timeout-graceful-shutdown", "5", *self.uvicorn_args,
         ]  # fmt: skip
         self.process = subprocess.Popen(command, cwd=REPO, env=self.env, stdout=subprocess.DEVNULL)
         return self
