@@ -1,6 +1,7 @@
-"""One write transaction: bumps environment revisions, appends change-log and audit rows, then notifies.
+"""One write transaction: bumps environment revisions, appends change-log, flag-history and audit rows, then
+notifies.
 
-Every state change goes through here, so revision, change log and audit can never disagree.
+Every state change goes through here, so revision, change log, history and audit can never disagree.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from app.services.commit_listener import CommitListener
 from app.storage import audit_repository, change_log, project_repository
 from app.storage.change_log import EntityKind
 from app.storage.database import Database
-from app.storage.models import AuditEntry, Environment
+from app.storage.models import AuditEntry, Environment, FlagConfigVersion
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,25 @@ class ChangeTransaction:
             version=version,
             payload=payload,
         )
+
+    def record_flag(
+        self, environment: Environment, key: str, version: int, body: dict[str, Any] | None
+    ) -> None:
+        """A flag's new version in one environment: its history row and its change-log row, always together.
+
+        `body` is the flag in wire format, or None for a deletion."""
+        self.session.add(
+            FlagConfigVersion(
+                environment_id=environment.id,
+                flag_key=key,
+                version=version,
+                revision=self.revisions[environment.id],
+                deleted=body is None,
+                payload=body,
+                actor=self.actor.name,
+            )
+        )
+        self.record(environment, "flag", key, version, body)
 
     def audit(
         self,

@@ -17,7 +17,7 @@ from app.services.change_transaction import Actor, ChangeTransaction, ChangeWrit
 from app.services.errors import InvalidInput, NotFound, VersionMismatch
 from app.storage import flag_repository
 from app.storage.database import Database
-from app.storage.models import Environment, FlagConfig, FlagConfigVersion, FlagDefinition, utcnow
+from app.storage.models import Environment, FlagConfig, FlagDefinition, utcnow
 
 # Changes to these may break a reference to another flag or a segment, so they are checked against the whole
 # environment; other fields are checked on the flag alone, which keeps the kill switch cheap.
@@ -218,14 +218,4 @@ def _record(
 ) -> None:
     config.version = body["version"]
     config.updated_at = utcnow()
-    change.session.add(
-        FlagConfigVersion(
-            environment_id=environment.id,
-            flag_key=definition.key,
-            version=config.version,
-            revision=environment.revision,
-            payload=body,
-            actor=change.actor.name,
-        )
-    )
-    change.record(environment, "flag", definition.key, config.version, body)
+    change.record_flag(environment, definition.key, config.version, body)

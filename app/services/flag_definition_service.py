@@ -14,7 +14,7 @@ from app.services.change_transaction import Actor, ChangeTransaction, ChangeWrit
 from app.services.errors import InvalidInput, VersionMismatch
 from app.storage import flag_repository, project_repository
 from app.storage.database import Database
-from app.storage.models import Environment, FlagConfig, FlagConfigVersion, FlagDefinition, utcnow
+from app.storage.models import Environment, FlagConfig, FlagDefinition, utcnow
 
 _DEFINITION_FIELDS = frozenset({"key", "kind", "variations", "salt"})
 
@@ -149,18 +149,7 @@ class FlagDefinitionService:
                 environment = next(e for e in environments if e.id == config.environment_id)
                 # A versioned tombstone: an SDK holding the old version can never be handed it back.
                 config.version += 1
-                change.session.add(
-                    FlagConfigVersion(
-                        environment_id=environment.id,
-                        flag_key=flag_key,
-                        version=config.version,
-                        revision=environment.revision,
-                        deleted=True,
-                        payload=None,
-                        actor=actor.name,
-                    )
-                )
-                change.record(environment, "flag", flag_key, config.version, None)
+                change.record_flag(environment, flag_key, config.version, None)
             change.audit(
                 "flag.delete", project=project_key, target_kind="flag", target_key=flag_key, before=before
             )
@@ -216,17 +205,7 @@ def _write_config(
     config.updated_at = utcnow()
     body = wire_format.wire_flag(definition, config)
     _check_body(body, environment)
-    change.session.add(
-        FlagConfigVersion(
-            environment_id=environment.id,
-            flag_key=definition.key,
-            version=config.version,
-            revision=environment.revision,
-            payload=body,
-            actor=change.actor.name,
-        )
-    )
-    change.record(environment, "flag", definition.key, config.version, body)
+    change.record_flag(environment, definition.key, config.version, body)
 
 
 def _check_body(body: dict[str, Any], environment: Environment) -> None:

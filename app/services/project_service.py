@@ -16,7 +16,7 @@ from app.services.change_transaction import Actor, ChangeTransaction, ChangeWrit
 from app.services.errors import Conflict, InvalidInput
 from app.storage import flag_repository, project_repository
 from app.storage.database import Database
-from app.storage.models import Environment, FlagConfig, FlagConfigVersion, Project
+from app.storage.models import Environment, FlagConfig, Project
 
 DEFAULT_ENVIRONMENTS = ("development", "staging", "production")
 _KEY = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
@@ -151,7 +151,7 @@ def _add_existing_flags(change: ChangeTransaction, project: Project, environment
     definitions = flag_repository.live_definitions(change.session, project.id)
     if not definitions:
         return
-    revision = change.bump(environment)
+    change.bump(environment)
     for definition in definitions:
         config = FlagConfig(
             flag_id=definition.id,
@@ -160,18 +160,7 @@ def _add_existing_flags(change: ChangeTransaction, project: Project, environment
             **wire_format.default_config(definition.kind, definition.variations),
         )
         change.session.add(config)
-        body = wire_format.wire_flag(definition, config)
-        change.session.add(
-            FlagConfigVersion(
-                environment_id=environment.id,
-                flag_key=definition.key,
-                version=1,
-                revision=revision,
-                payload=body,
-                actor=change.actor.name,
-            )
-        )
-        change.record(environment, "flag", definition.key, 1, body)
+        change.record_flag(environment, definition.key, 1, wire_format.wire_flag(definition, config))
 
 
 def has_projects(session: Session) -> bool:
