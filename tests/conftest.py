@@ -17,9 +17,9 @@ from fastapi import FastAPI
 
 from app.main import create_app, prepare_database
 from app.settings import Settings
+from tests.postgres_server import POSTGRES_SERVER, database_on_server
 
 ADMIN_TOKEN = "fs_admin_test-bootstrap-token"
-POSTGRES_SERVER = os.environ.get("FLAGSTAFF_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 def _postgres_or_skip() -> psycopg.Connection[Any]:
@@ -36,13 +36,12 @@ def postgres_databases() -> Iterator[Callable[[], str]]:
     """Creates databases of their own on the shared server for this test session; drops them at the end."""
     admin = _postgres_or_skip()
     created: list[str] = []
-    base = POSTGRES_SERVER.rsplit("/", 1)[0]
 
     def create() -> str:
         name = f"flagstaff_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
         admin.execute(f'CREATE DATABASE "{name}"')
         created.append(name)
-        return f"{base}/{name}"
+        return database_on_server(name)
 
     try:
         yield create

@@ -14,10 +14,10 @@ import pytest
 
 from flagstaff import Client
 from flagstaff.live import LiveDataSource, LiveOptions
+from tests.postgres_server import POSTGRES_SERVER, database_on_server
 from tests.streaming.admin import Admin
 from tests.streaming.processes import RedisServer, ServerProcess, require
 
-POSTGRES_SERVER = os.environ.get("FLAGSTAFF_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 # SDK timings for tests: a read timeout just above two 1 s heartbeats, and quick retries.
 FAST_SDK = LiveOptions(
     read_timeout=2.5, initial_backoff=0.1, max_backoff=0.5, poll_interval=0.5, auth_retry_interval=0.5,
@@ -35,7 +35,7 @@ def database_url() -> Iterator[str]:
     name = f"flagstaff_stream_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     admin.execute(f'CREATE DATABASE "{name}"')
     try:
-        yield f"{POSTGRES_SERVER.rsplit('/', 1)[0]}/{name}"
+        yield database_on_server(name)
     finally:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
