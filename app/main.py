@@ -65,7 +65,6 @@ def create_app(settings: Settings | None = None, *, listener: CommitListener | N
     )
     app.state.settings = settings
     app.state.services = services
-    app.state.commit_listener = listener or streaming.on_commit
     app.state.streaming = streaming
     app.state.propagation = PropagationService(database, streaming.registry)
     app.state.metrics = CollectorRegistry()

@@ -161,7 +161,3 @@ def _add_existing_flags(change: ChangeTransaction, project: Project, environment
         )
         change.session.add(config)
         change.record_flag(environment, definition.key, 1, wire_format.wire_flag(definition, config))
-
-
-def has_projects(session: Session) -> bool:
-    return project_repository.any_project(session)
