@@ -20,7 +20,7 @@ from app.api import (
     flag_config_routes,
     flag_definition_routes,
     health_routes,
-    imports,
+    import_routes,
     key_routes,
     projects_routes,
     propagation_routes,
@@ -80,7 +80,7 @@ def create_app(settings: Settings | None = None, *, listener: CommitListener | N
         sdk_routes,
         sdk_stream_routes,
         propagation_routes,
-        imports,
+        import_routes,
         health_routes,
     ):
         app.include_router(module.router)
