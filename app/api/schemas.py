@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from app.auth.roles import Role
+from app.services.project_service import DEFAULT_ENVIRONMENTS
 
 
 def _no_nul(value: str) -> str:
@@ -40,7 +41,7 @@ class EnvironmentOut(BaseModel):
 class ProjectIn(Strict):
     key: Text = Field(max_length=64)
     name: Text = Name
-    environments: list[Text] = Field(default=["development", "staging", "production"], max_length=50)
+    environments: list[Text] = Field(default=list(DEFAULT_ENVIRONMENTS), max_length=50)
 
 
 class ProjectOut(BaseModel):
