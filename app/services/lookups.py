@@ -1,4 +1,5 @@
-"""Finds the project, environment or flag a request names, or raises NotFound; shared by the use cases."""
+"""Finds the project, environment, flag or segment a request names, or raises NotFound; shared by the use
+cases."""
 
 from __future__ import annotations
 
