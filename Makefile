@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # Extra arguments for `flagstaff serve`, e.g. `make serve SERVE_ARGS="--port 9000"`.
 SERVE_ARGS ?=
 
-.PHONY: serve test lint migrate bench bench-engine clean
+.PHONY: serve test test-sdk-alone lint migrate bench bench-engine bench-server bench-propagation clean
 
 # Installs are recorded by stamp files inside the virtualenv, so a second run skips pip entirely unless a
 # pyproject.toml changed. The SDK is installed in the same pip command, so pip resolves `flagstaff` locally.
@@ -50,8 +50,14 @@ test-sdk-alone: | $(SDK_VENV)/bin/python
 	$(SDK_VENV)/bin/python -m pip install --quiet --no-deps --force-reinstall ./sdk
 	cd sdk && ../$(SDK_VENV)/bin/python -m pytest -q -p no:cacheprovider
 
-bench: $(VENV)/.installed-dev
-	$(BIN)/python bench/run.py
+# Benchmarks are readings, not tests: each prints a markdown table, recorded in bench/README.md.
+bench: bench-engine bench-server bench-propagation
+
+bench-server: $(VENV)/.installed-dev
+	$(BIN)/python bench/server_bench.py
+
+bench-propagation: $(VENV)/.installed-dev
+	$(BIN)/python bench/propagation_bench.py
 
 # The offline engine comparison runs in its own virtualenv (.venv-bench), so the peer SDKs never enter $(VENV).
 bench-engine:
