@@ -5,13 +5,39 @@ The hot path: a cached key and revision answer 304 from memory; otherwise one in
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter, Depends, Header, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from app.api.dependencies import bearer_token, sdk_key_header, services
 from app.api.errors import ErrorBody, error_response
+from app.services.snapshot_service import SdkTarget, SnapshotService
 
 router = APIRouter(prefix="/sdk/v1", tags=["sdk"])
+
+
+async def _shared_check(snapshots: SnapshotService, token: str) -> SdkTarget | None:
+    """One database check of the key, shared by every poll that misses the cache while it runs.
+
+    The cached revision expires for all polls at the same moment: without sharing, each poll in flight then
+    took a worker thread and a pooled connection at once, and under load that stall set the p99 latency."""
+    in_flight = snapshots.poll_cache.checks_in_flight
+    check = in_flight.get(token)
+    if check is None:
+        check = asyncio.ensure_future(run_in_threadpool(snapshots.authenticate_sdk, token))
+        in_flight[token] = check
+        check.add_done_callback(lambda done: _finished(in_flight, token, done))
+    # Shielded: a poll whose client goes away must not cancel the check the others are waiting for.
+    return await asyncio.shield(check)
+
+
+def _finished(
+    in_flight: dict[str, asyncio.Future[SdkTarget | None]], token: str, done: asyncio.Future[SdkTarget | None]
+) -> None:
+    in_flight.pop(token, None)
+    if not done.cancelled():
+        done.exception()  # marks a failure as seen when every waiter has gone; the waiters re-raise it
 
 
 def _matches(if_none_match: str | None, revision: int) -> bool:
@@ -44,7 +70,7 @@ async def get_flags(
     snapshots = services(request).snapshots
     target = snapshots.poll_cache.target(token) if token else None
     if target is None and token:
-        target = await run_in_threadpool(snapshots.authenticate_sdk, token)
+        target = await _shared_check(snapshots, token)
     if target is None:
         return error_response(401, "unauthorized", "an SDK key is required: Authorization: Bearer fs_sdk_...")
     headers = {"Cache-Control": "no-cache"}
