@@ -69,7 +69,10 @@ def create_app(settings: Settings | None = None, *, listener: CommitListener | N
     app.state.propagation = PropagationService(database, streaming.registry)
     app.state.metrics = CollectorRegistry()
     install_error_handlers(app)
+    # The SDK routes come first: they take nearly all the traffic, and the router tries routes in order.
     for module in (
+        sdk_routes,
+        sdk_stream_routes,
         projects_routes,
         flag_definition_routes,
         flag_config_routes,
@@ -77,8 +80,6 @@ def create_app(settings: Settings | None = None, *, listener: CommitListener | N
         evaluation_routes,
         audit_routes,
         key_routes,
-        sdk_routes,
-        sdk_stream_routes,
         propagation_routes,
         import_routes,
         health_routes,
