@@ -11,6 +11,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import partial
 from importlib import metadata
@@ -117,12 +118,14 @@ def _machine() -> list[str]:
     ]
 
 
-def _load_all(directory: Path) -> tuple[dict[str, SdkAdapter[Any]], dict[str, SdkEntry], dict[str, str]]:
+def _load_all(
+    directory: Path, names: Sequence[str]
+) -> tuple[dict[str, SdkAdapter[Any]], dict[str, SdkEntry], dict[str, str]]:
     adapters: dict[str, SdkAdapter[Any]] = {}
     entries: dict[str, SdkEntry] = {}
     unavailable: dict[str, str] = {}
     flags = sc.scenario_flags()
-    for name in SDK_NAMES:
+    for name in names:
         try:
             sdk = entry(name)
             path = _write(sdk.document(flags), directory, f"{name}-scenarios.json")
@@ -140,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="flagstaff-bench-") as tmp:
         directory = Path(tmp)
         _progress("loading the SDKs")
-        adapters, entries, unavailable = _load_all(directory)
+        adapters, entries, unavailable = _load_all(directory, args.sdks)
         versions = ", ".join(f"{LABELS[n]} {_version(entries[n].distribution)}" for n in entries)
         header.append(f"SDKs: {versions}")
         results = Results(
@@ -194,6 +197,13 @@ def main(argv: list[str] | None = None) -> int:
         "--init-runs", type=int, default=3, help="fresh processes per init measurement (default 3)"
     )
     parser.add_argument("--skip-init", action="store_true", help="skip the init-time and memory measurement")
+    parser.add_argument(
+        "--sdks",
+        type=lambda text: [name.strip() for name in text.split(",") if name.strip()],
+        default=list(SDK_NAMES),
+        help=f"comma-separated subset to run, e.g. 'flagstaff' alone, which shows what interleaving with the"
+        f" peers costs (default: {','.join(SDK_NAMES)})",
+    )
     parser.add_argument("--init-probe", nargs=2, metavar=("SDK", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.init_probe:
