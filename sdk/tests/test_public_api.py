@@ -29,6 +29,7 @@ def test_public_names_are_exactly_these() -> None:
             "evaluate",
             "load_snapshot",
             "validate_flag",
+            "validate_references",
             "validate_segment",
             "validate_snapshot",
         ]

@@ -14,6 +14,7 @@ from typing import Any
 from flagstaff.evaluation import ErrorCode, Evaluation, error
 from flagstaff.flags import Flag, broken_flag, compile_flag
 from flagstaff.problems import FormatError, Problem, Reader, join
+from flagstaff.references import validate_references
 from flagstaff.segments import Segment, compile_segment
 
 FORMAT_VERSION = 1
@@ -116,10 +117,10 @@ def validate_snapshot(data: object) -> list[Problem]:
     """Every problem in a snapshot, including unknown flag or segment references and prerequisite cycles."""
     problems: list[Problem] = []
     try:
-        snapshot = _without_collection(lambda: _load(data, problems, strict=True))
+        _without_collection(lambda: _load(data, problems, strict=True))
     except FormatError as exc:
         return exc.problems
-    problems.extend(cross_reference_problems(data, snapshot))
+    problems.extend(validate_references(data))
     return problems
 
 
@@ -177,69 +178,6 @@ def _propagate_now(snapshot: Snapshot) -> None:
     if any(s.uses_now for s in snapshot.segments.values()):
         for flag in snapshot.flags.values():
             flag.uses_now = True
-
-
-def cross_reference_problems(data: object, snapshot: Snapshot) -> list[Problem]:
-    """References to unknown flags, variations or segments, and prerequisite cycles."""
-    problems: list[Problem] = []
-    raw_flags = data.get("flags", {}) if isinstance(data, Mapping) else {}
-    if not isinstance(raw_flags, Mapping):
-        return problems
-    for key, flag in snapshot.flags.items():
-        for i, (pre_key, variation) in enumerate(flag.prerequisites):
-            path = join(join(join("flags", key), "prerequisites"), i)
-            target = snapshot.flags.get(pre_key)
-            if target is None:
-                problems.append(Problem(join(path, "flag"), f"unknown flag {pre_key!r}"))
-            elif target.variations and variation >= len(target.variations):
-                problems.append(
-                    Problem(join(path, "variation"), f"flag {pre_key!r} has no variation {variation}")
-                )
-        raw = raw_flags.get(key)
-        for path, segment_key in _segment_references(raw, join("flags", key)):
-            if segment_key not in snapshot.segments:
-                problems.append(Problem(path, f"unknown segment {segment_key!r}"))
-    problems.extend(_cycles(snapshot))
-    return problems
-
-
-def _segment_references(raw: object, path: str) -> list[tuple[str, str]]:
-    found: list[tuple[str, str]] = []
-    if not isinstance(raw, Mapping) or not isinstance(raw.get("rules"), list):
-        return found
-    for i, rule in enumerate(raw["rules"]):
-        clauses = rule.get("clauses") if isinstance(rule, Mapping) else None
-        for j, clause in enumerate(clauses if isinstance(clauses, list) else []):
-            if isinstance(clause, Mapping) and clause.get("op") == "segment_match":
-                for k, value in enumerate(clause.get("values") or []):
-                    if isinstance(value, str):
-                        found.append((f"{path}.rules[{i}].clauses[{j}].values[{k}]", value))
-    return found
-
-
-def _cycles(snapshot: Snapshot) -> list[Problem]:
-    problems: list[Problem] = []
-    state: dict[str, int] = {}  # 1 = on the current path, 2 = finished
-
-    def visit(key: str, path: tuple[str, ...]) -> None:
-        state[key] = 1
-        flag = snapshot.flags[key]
-        for i, (pre_key, _) in enumerate(flag.prerequisites):
-            if pre_key not in snapshot.flags:
-                continue
-            if state.get(pre_key) == 1:
-                cycle = " -> ".join((*path[path.index(pre_key) :], pre_key)) if pre_key in path else pre_key
-                problems.append(
-                    Problem(f"flags.{key}.prerequisites[{i}].flag", f"prerequisite cycle: {cycle}")
-                )
-            elif pre_key not in state:
-                visit(pre_key, (*path, pre_key))
-        state[key] = 2
-
-    for key in snapshot.flags:
-        if key not in state:
-            visit(key, (key,))
-    return problems
 
 
 def require_valid(problems: list[Problem]) -> None:
