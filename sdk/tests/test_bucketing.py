@@ -86,3 +86,31 @@ def test_rollouts_bucket_exactly_as_the_published_function() -> None:
     )
     for key in KEYS[:20_000]:
         assert client.is_enabled("checkout", {"key": key}) is (flagstaff.bucket("checkout", key) < 50_000)
+
+
+def test_raw_hash_thresholds_agree_with_buckets_at_every_boundary() -> None:
+    # Rollouts compare the raw hash with thresholds scaled by 2**32 / 100_000; check the hashes right around
+    # each scaled threshold for a spread of weights, where an off-by-one would show.
+    for threshold in [1, 7, 9_999, 10_000, 25_000, 33_333, 50_000, 66_667, 99_999, 100_000]:
+        scaled = -(-(threshold << 32) // 100_000)
+        for h in range(max(0, scaled - 3), min(2**32, scaled + 3)):
+            assert (h < scaled) is (((h * 100_000) >> 32) < threshold)
+
+
+def test_multi_way_rollouts_bucket_exactly_as_the_published_function() -> None:
+    weights = [("a", 50_000), ("b", 30_000), ("c", 20_000)]
+    flag = {
+        "key": "banner",
+        "kind": "string",
+        "variations": [w for w, _ in weights],
+        "enabled": True,
+        "version": 1,
+        "fallthrough": {
+            "rollout": {"variations": [{"variation": i, "weight": w} for i, (_, w) in enumerate(weights)]}
+        },
+    }
+    client = Client.from_dict({"format": 1, "revision": 1, "flags": {"banner": flag}, "segments": {}})
+    for key in KEYS[:20_000]:
+        b = flagstaff.bucket("banner", key)
+        expected = "a" if b < 50_000 else "b" if b < 80_000 else "c"
+        assert client.variation("banner", {"key": key}, default="x") == expected

@@ -20,7 +20,16 @@ _hash32 = mmh3.hash
 class Rollout:
     """Cumulative thresholds over the buckets; a context gets the first whose threshold exceeds its bucket."""
 
-    __slots__ = ("bucket_by", "bucketer", "evaluations", "missing", "mmh3_prefix", "thresholds")
+    __slots__ = (
+        "bucket_by",
+        "bucketer",
+        "evaluations",
+        "hash_split",
+        "hash_thresholds",
+        "missing",
+        "mmh3_prefix",
+        "thresholds",
+    )
 
     def __init__(
         self,
@@ -38,6 +47,10 @@ class Rollout:
         self.thresholds = tuple(threshold for threshold, _ in steps)
         self.evaluations = tuple(evaluation for _, evaluation in steps)
         self.missing = missing
+        # For mmh3-v1, the thresholds scaled up to the raw 32-bit hash: (h * BUCKETS) >> 32 < t exactly when
+        # h < ceil(t * 2**32 / BUCKETS), so the bucket itself need not be computed per call.
+        self.hash_thresholds = tuple(-(-(t << 32) // BUCKETS) for t in self.thresholds)
+        self.hash_split = self.hash_thresholds[0] if len(self.thresholds) == 2 else None
 
     def decide(self, ctx: Mapping[str, Any], snap: object = None, now: object = None) -> Evaluation:
         """The variation for ``ctx`` (``snap`` and ``now`` are unused: the signature of every decision)."""
@@ -47,11 +60,13 @@ class Rollout:
             return self.missing
         prefix = self.mmh3_prefix
         if prefix is not None:
-            # The default algorithm, bucketing.mmh3_v1, inlined: one call less on the SDK's hottest path.
-            # test_bucketing checks both routes give the same buckets.
-            return self.evaluations[
-                bisect_right(self.thresholds, (_hash32(prefix + text, 0, False) * BUCKETS) >> 32)
-            ]
+            # The default algorithm, bucketing.mmh3_v1, inlined on the SDK's hottest path; test_bucketing
+            # holds it equal to flagstaff.bucket, boundaries included.
+            h = _hash32(prefix + text, 0, False)
+            split = self.hash_split
+            if split is not None:
+                return self.evaluations[h >= split]
+            return self.evaluations[bisect_right(self.hash_thresholds, h)]
         return self.evaluations[bisect_right(self.thresholds, self.bucketer(text))]
 
 
