@@ -184,7 +184,7 @@ class FlagConfigService:
             after = {**before, **values, "version": config.version + 1}
             flag_checks.check_flag(after)
             if _REFERENCING_FIELDS & set(changes):
-                flag_checks.check_snapshot(
+                flag_checks.check_references(
                     environment_snapshot.build(change.session, environment, flags={flag_key: after}), flag_key
                 )
             wire_format.apply_config(config, values)

@@ -117,7 +117,7 @@ class FlagDefinitionService:
                 _write_config(change, definition, environment, revive=not live)
                 if before is not None and len(definition.variations) < len(before["variations"]):
                     # Fewer variations may break another flag's prerequisite on one of the dropped ones.
-                    flag_checks.check_snapshot(environment_snapshot.build(change.session, environment))
+                    flag_checks.check_references(environment_snapshot.build(change.session, environment))
             change.audit(
                 "flag.create" if not live else "flag.update",
                 project=project_key,

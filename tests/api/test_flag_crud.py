@@ -107,6 +107,19 @@ async def test_segments_can_be_created_used_and_not_deleted_while_used(
     assert (await client.get(url)).status_code == 404
 
 
+async def test_a_flag_is_not_deleted_while_another_requires_it(client: httpx.AsyncClient, project: str):
+    await create_flag(client, project, "base")
+    await create_flag(client, project, "child")
+    prerequisites = {"prerequisites": [{"flag": "base", "variation": 0}]}
+    patched = await client.patch(env_flag_url(project, "staging", "child"), json=prerequisites)
+    assert patched.status_code == 200, patched.text
+    refused = await client.delete(flag_url(project, "base"))
+    assert refused.status_code == 409
+    assert refused.json()["error"]["field"] == "flags.child.prerequisites[0].flag"
+    await client.patch(env_flag_url(project, "staging", "child"), json={"prerequisites": []})
+    assert (await client.delete(flag_url(project, "base"))).status_code == 204
+
+
 async def test_server_side_evaluation_reports_value_and_reason(client: httpx.AsyncClient, project: str):
     await create_flag(client, project, "eval-me")
     target = {

@@ -60,6 +60,27 @@ async def test_prerequisite_cycle_is_refused(client: httpx.AsyncClient, project:
     assert "prerequisites" in error["field"] and "cycle" in error["message"].lower()
 
 
+async def test_a_cycle_is_reported_at_the_changed_flags_own_prerequisite(
+    client: httpx.AsyncClient, project: str
+):
+    for key in ("a", "b", "c"):
+        await create_flag(client, project, key)
+    for key, prerequisite in (("a", "b"), ("b", "c")):
+        ok = await client.patch(
+            env_flag_url(project, "production", key),
+            json={"prerequisites": [{"flag": prerequisite, "variation": 0}]},
+        )
+        assert ok.status_code == 200, ok.text
+    cycle = await client.patch(
+        env_flag_url(project, "production", "c"),
+        json={"prerequisites": [{"flag": "b", "variation": 1}, {"flag": "a", "variation": 0}]},
+    )
+    assert cycle.status_code == 422
+    error = error_of(cycle)
+    assert error["field"] == "prerequisites[0].flag"
+    assert "c -> b -> c" in error["message"] and "c -> a -> b -> c" in error["message"]
+
+
 async def test_unknown_prerequisite_flag_is_refused(client: httpx.AsyncClient, project: str):
     error = await _patch_error(client, project, {"prerequisites": [{"flag": "ghost", "variation": 0}]})
     assert error["field"] == "prerequisites[0].flag"
