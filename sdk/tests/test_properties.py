@@ -18,7 +18,19 @@ scalars = st.one_of(
     st.integers(),
     st.floats(allow_nan=True),
     st.text(max_size=20),
-    st.sampled_from(["1.2.3", "2.3.0-rc.1", "10.0.0.1", "2001:db8::1", "2024-01-01T00:00:00Z", "NL", ""]),
+    st.sampled_from(
+        [
+            "1.2.3",
+            "2.3.0-rc.1",
+            "10.0.0.1",
+            "2001:db8::1",
+            "2024-01-01T00:00:00Z",
+            "NL",
+            "",
+            "\ud800",
+            "k\udfff",
+        ]
+    ),
 )
 values = st.recursive(
     scalars,

@@ -44,8 +44,24 @@ def mmh3_v1(salt: str, seed: int | None = None, modulus: int | None = None) -> B
 
 
 def bucket(salt: str, value: str) -> int:
-    """The ``mmh3-v1`` bucket of ``value`` under ``salt``: an integer in ``[0, 100_000)``."""
+    """The ``mmh3-v1`` bucket of ``value`` under ``salt``: an integer in ``[0, 100_000)``.
+
+    Raises ``ValueError`` for text that is not valid Unicode (see ``hashable``)."""
+    if not (hashable(salt) and hashable(value)):
+        raise ValueError("salt and value must be valid Unicode (no lone surrogates)")
     return mmh3_v1(salt)(value)
+
+
+def hashable(text: str) -> bool:
+    """Whether ``text`` is valid Unicode. JSON can carry a lone surrogate (``"\\ud800"``), which has no UTF-8
+    form, and mmh3 crashes the whole process on it instead of raising: such text is never hashed."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 ALGORITHMS: dict[str, BucketerFactory] = {DEFAULT_ALGORITHM: mmh3_v1}
@@ -55,7 +71,7 @@ ALGORITHMS: dict[str, BucketerFactory] = {DEFAULT_ALGORITHM: mmh3_v1}
 def bucket_value(value: object) -> str | None:
     """The string a context attribute is hashed as, or ``None`` if it cannot be bucketed."""
     if isinstance(value, str):
-        return value
+        return value if hashable(value) else None
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int | float):

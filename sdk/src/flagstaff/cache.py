@@ -57,11 +57,15 @@ class SnapshotDocument:
         self.segments: dict[str, Any] = {}
 
     def replace(self, document: dict[str, Any]) -> None:
+        if int(document.get("revision", 0)) < self.revision:
+            return  # the store refuses an older snapshot too; the file must match what is served
         self.revision = int(document.get("revision", 0))
         self.flags = dict(document.get("flags") or {})
         self.segments = dict(document.get("segments") or {})
 
     def apply(self, kind: str, key: str, data: dict[str, Any] | None, version: int, revision: int) -> None:
+        if revision < self.revision:
+            return  # already in the document, or superseded (perhaps by a delete it does not record)
         table = self.flags if kind == "flag" else self.segments
         current = table.get(key)
         if current is None or int(current.get("version", -1)) < version:

@@ -132,6 +132,9 @@ def _compile_clause(raw: object, path: str, problems: list[Problem], in_segment:
         if in_segment:
             r.fail("op", "segments cannot reference other segments")
             return never
+        if not values:
+            r.fail("values", "must name at least one segment")
+            return never
         return _segment_matcher(attribute, strings(values, r), negate)
     if op == "exists":
         return _exists_matcher(attribute, negate)

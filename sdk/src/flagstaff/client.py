@@ -99,7 +99,8 @@ class Client:
             return default
         if flag is None and (key, _NOT_FOUND) in self._warned:
             return default  # already reported; unknown flags are checked in hot loops too
-        return self._checked(key, flag, context, default).value  # type: ignore[no-any-return]
+        value = self._checked(key, flag, context, default).value
+        return value if isinstance(value, bool) else default  # a json flag may hold anything
 
     def variation(self, key: str, context: Mapping[str, Any] | None = None, default: Any = None) -> Any:
         """The flag's value for ``context``, or ``default`` if it cannot be evaluated or is another kind."""

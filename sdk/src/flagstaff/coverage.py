@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from flagstaff.bucketing import ALGORITHMS, BUCKETS, DEFAULT_ALGORITHM, MISSING_VALUE_BUCKET, bucket_value
+from flagstaff.bucketing import (
+    ALGORITHMS,
+    BUCKETS,
+    DEFAULT_ALGORITHM,
+    MISSING_VALUE_BUCKET,
+    bucket_value,
+    hashable,
+)
 from flagstaff.problems import Problem, Reader
 
 if TYPE_CHECKING:
@@ -24,6 +31,8 @@ def compile_coverage(raw: object, path: str, problems: list[Problem], salt: str)
     algorithm: str = r.get("algorithm", str, DEFAULT_ALGORITHM)
     bucket_by: str = r.get("bucket_by", str, "key")
     salt = r.get("salt", str, salt)
+    if not hashable(salt):
+        r.fail("salt", "must be valid Unicode (no lone surrogates)")
     seed: int | None = r.get("seed", int)
     modulus: int | None = r.get("modulus", int)
     weight: int | None = r.get("weight", int, required=True)
@@ -47,7 +56,7 @@ def compile_coverage(raw: object, path: str, problems: list[Problem], salt: str)
 
     def covered(ctx: Context, snap: Snapshot, now: float | None) -> bool:
         v: Any = ctx.get(bucket_by)
-        text = v if type(v) is str else bucket_value(v)
+        text = v if type(v) is str and v.isascii() else bucket_value(v)
         if text is None:
             return missing
         return bucketer(text) < share

@@ -10,7 +10,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from flagstaff.bucketing import bucket_value
+from flagstaff.bucketing import bucket_value, hashable
 from flagstaff.clauses import NOW_ATTRIBUTE, Matcher, all_of, compile_clause
 from flagstaff.coverage import compile_coverage
 from flagstaff.evaluation import ErrorCode, Evaluation, Reason, error
@@ -161,11 +161,13 @@ class Flag:
         return None
 
 
-def broken_flag(key: str, problems: list[Problem]) -> Flag:
-    """A flag whose data could not be read: every evaluation reports PARSE_ERROR and serves the default."""
+def broken_flag(key: str, problems: list[Problem], version: int = -1) -> Flag:
+    """A flag whose data could not be read: every evaluation reports PARSE_ERROR and serves the default.
+
+    It keeps the version it arrived with, so a late, older update still cannot replace it."""
     message = "; ".join(str(p) for p in problems if p.fatal)[:500]
     static = error(ErrorCode.PARSE_ERROR, f"flag {key!r} is invalid: {message}")
-    return Flag(key, "", -1, (), False, static, (), {}, (), static, False, static)
+    return Flag(key, "", version, (), False, static, (), {}, (), static, False, static)
 
 
 def compile_flag(raw: object, path: str, problems: list[Problem]) -> Flag:
@@ -182,6 +184,9 @@ def compile_flag(raw: object, path: str, problems: list[Problem]) -> Flag:
         r.fail("version", "must be >= 0")
     enabled: bool = r.get("enabled", bool, False, required=True)
     salt: str = r.get("salt", str, key)
+    if not hashable(salt):
+        r.fail("salt", "must be valid Unicode (no lone surrogates)")
+        salt = key
     off_index = r.index("off_variation", n)
     off = Evaluation(None if off_index is None else variations[off_index], off_index, Reason.DISABLED)
     prerequisites = _prerequisites(r, path, problems)
@@ -213,7 +218,8 @@ def compile_flag(raw: object, path: str, problems: list[Problem]) -> Flag:
         targets,
         rules,
         fallthrough if fallthrough is not None else off,
-        uses_now,
+        # A prerequisite may test the clock, so a flag with any gets the clock too.
+        uses_now or bool(prerequisites),
         static,
     )
 

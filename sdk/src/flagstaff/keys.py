@@ -11,7 +11,7 @@ KEY_PATTERN = re.compile(r"[\w.:-]{1,200}")
 
 
 def check_key(key: object, path: str, problems: list[Problem]) -> None:
-    if isinstance(key, str) and key and not KEY_PATTERN.fullmatch(key):
+    if isinstance(key, str) and not KEY_PATTERN.fullmatch(key):
         problems.append(
             Problem(path, "must be 1-200 letters, digits, '_', '-', '.' or ':' (no spaces or slashes)")
         )

@@ -152,6 +152,10 @@ class LiveDataSource:
                 except (httpx.HTTPError, OSError, ValueError) as exc:
                     self._stale(f"stream failed: {type(exc).__name__}: {exc}".rstrip(": "))
                     delay = None
+                except Exception as exc:  # anything else must not end the thread: updates would stop silently
+                    log.warning("unexpected error in the flag stream; reconnecting", exc_info=True)
+                    self._stale(f"stream failed: {type(exc).__name__}: {exc}".rstrip(": "))
+                    delay = None
                 if self._stop.is_set():
                     break
                 if time.monotonic() - started >= self._options.healthy_after:

@@ -101,14 +101,14 @@ def _in_test(values: list[Any], ci: bool, r: Reader) -> Test | None:
             r.fail(join("values", i), f"'in' compares strings, numbers and booleans, not {type_name(v)}")
             return None
     frozen_strings, frozen_numbers = frozenset(strings), frozenset(numbers)
-    if ci:
-        return lambda v: isinstance(v, str) and v.casefold() in frozen_strings
     if not numbers and not booleans:
+        if ci:
+            return lambda v: isinstance(v, str) and v.casefold() in frozen_strings
         return lambda v: type(v) is str and v in frozen_strings
 
     def test(v: Any) -> bool:
         if isinstance(v, str):
-            return v in frozen_strings
+            return (v.casefold() if ci else v) in frozen_strings
         if isinstance(v, bool):  # before numbers: True == 1 in Python, never in a flag
             return v in booleans
         return _is_number(v) and v in frozen_numbers
@@ -145,6 +145,8 @@ def _cidr_test(values: list[Any], r: Reader) -> Test | None:
     networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
     for i, v in enumerate(values):
         try:
+            if not isinstance(v, str):
+                raise TypeError(v)  # ip_network would read an integer as an address
             networks.append(ipaddress.ip_network(v, strict=False))
         except (ValueError, TypeError):
             r.fail(join("values", i), f"not an IP network in CIDR notation: {v!r}")
@@ -200,7 +202,10 @@ def _is_number(v: object) -> bool:
 def to_epoch(v: object) -> float | None:
     """Epoch seconds of an RFC 3339 timestamp (with a zone) or a number of epoch seconds."""
     if _is_number(v):
-        return float(v)  # type: ignore[arg-type]
+        try:
+            return float(v)  # type: ignore[arg-type]
+        except OverflowError:  # an integer beyond any float: no time at all
+            return None
     if not isinstance(v, str) or len(v) > 64:
         return None
     try:

@@ -8,7 +8,14 @@ from typing import Any
 
 import mmh3
 
-from flagstaff.bucketing import ALGORITHMS, BUCKETS, DEFAULT_ALGORITHM, MISSING_VALUE_BUCKET, bucket_value
+from flagstaff.bucketing import (
+    ALGORITHMS,
+    BUCKETS,
+    DEFAULT_ALGORITHM,
+    MISSING_VALUE_BUCKET,
+    bucket_value,
+    hashable,
+)
 from flagstaff.evaluation import ErrorCode, Evaluation, Reason
 from flagstaff.problems import Problem, Reader, join
 
@@ -55,7 +62,7 @@ class Rollout:
     def decide(self, ctx: Mapping[str, Any], snap: object = None, now: object = None) -> Evaluation:
         """The variation for ``ctx`` (``snap`` and ``now`` are unused: the signature of every decision)."""
         v = ctx.get(self.bucket_by)
-        text = v if type(v) is str else bucket_value(v)
+        text = v if type(v) is str and v.isascii() else bucket_value(v)
         if text is None:
             return self.missing
         prefix = self.mmh3_prefix
@@ -86,6 +93,8 @@ def compile_rollout(
     # A rollout may carry its own salt (imported data has one per strategy) and, for algorithms that hash
     # into fewer slots than BUCKETS before scaling, that number of slots.
     salt = r.get("salt", str, salt)
+    if not hashable(salt):
+        r.fail("salt", "must be valid Unicode (no lone surrogates)")
     modulus: int | None = r.get("modulus", int)
     if modulus is not None and not 1 <= modulus <= BUCKETS:
         r.fail("modulus", f"must be between 1 and {BUCKETS}")

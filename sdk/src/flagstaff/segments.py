@@ -41,6 +41,8 @@ class Segment:
         self.rules = rules
 
     def contains(self, value: Any, ctx: Mapping[str, Any], snap: Snapshot, now: float | None) -> bool:
+        if type(value) is list:  # an array attribute: a member if any element is one
+            return any(self.contains(item, ctx, snap, now) for item in value if item is not None)
         key = value if type(value) is str else bucket_value(value)
         if key is not None:
             if key in self.excluded:

@@ -51,7 +51,12 @@ class Snapshot:
     def apply(
         self, kind: str, key: str, data: Mapping[str, Any] | None, version: int, revision: int
     ) -> Snapshot:
-        """A snapshot with one flag or segment upserted (``data``) or deleted (``None``)."""
+        """A snapshot with one flag or segment upserted (``data``) or deleted (``None``).
+
+        A change from before this snapshot's revision is already in it, or was superseded (perhaps by a delete
+        that a full snapshot does not record), so it is ignored; within a revision, versions decide."""
+        if revision < self.revision:
+            return self
         current = (self.flags if kind == "flag" else self.segments).get(key)
         newest = max(current.version if current is not None else -1, self.deleted.get((kind, key), -1))
         if version <= newest:
@@ -170,11 +175,12 @@ def _compile_flag_or_broken(raw: object, key: str, problems: list[Problem]) -> F
     if isinstance(raw, Mapping) and raw.get("key") != key:
         problems.append(Problem(join(path, "key"), f"must equal its key in 'flags' ({key!r})"))
     fatal = [p for p in problems[start:] if p.fatal]
-    return broken_flag(key, fatal) if fatal else flag
+    return broken_flag(key, fatal, flag.version) if fatal else flag
 
 
 def _propagate_now(snapshot: Snapshot) -> None:
-    # A segment rule on the current time makes every flag that may consult segments need the clock.
+    # A segment rule on the current time makes every flag that may consult segments need the clock. This marks
+    # compiled flags that older snapshots share, and only ever turns it on: an extra clock read is harmless.
     if any(s.uses_now for s in snapshot.segments.values()):
         for flag in snapshot.flags.values():
             flag.uses_now = True

@@ -37,9 +37,13 @@ class TestSource:
         variations: list[Any] = [value]
         targets: list[dict[str, Any]] = []
         for context_key, special in (for_keys or {}).items():
-            if special not in variations:
+            # Compared with their types: True == 1 in Python, but they are different flag values.
+            index = next(
+                (i for i, v in enumerate(variations) if type(v) is type(special) and v == special), None
+            )
+            if index is None:
                 variations.append(special)
-            index = variations.index(special)
+                index = len(variations) - 1
             targets.append({"variation": index, "values": [context_key]})
         self.set_flag(
             {
