@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+import flagstaff
 from app.services import environment_snapshot, flag_checks, lookups, wire_format
 from app.services.change_transaction import Actor, ChangeTransaction, ChangeWriter
 from app.services.errors import InvalidInput, NotFound, VersionMismatch
@@ -183,7 +184,8 @@ class FlagConfigService:
                 return FlagState(before, environment.revision - 1, changed=False)
             after = {**before, **values, "version": config.version + 1}
             flag_checks.check_flag(after)
-            if _REFERENCING_FIELDS & set(changes):
+            # Reading the whole environment costs O(flags); only a flag naming others can break a reference.
+            if _REFERENCING_FIELDS & set(changes) and flagstaff.has_references(after):
                 flag_checks.check_references(
                     environment_snapshot.build(change.session, environment, flags={flag_key: after}), flag_key
                 )

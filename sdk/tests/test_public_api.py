@@ -27,6 +27,7 @@ def test_public_names_are_exactly_these() -> None:
             "Status",
             "bucket",
             "evaluate",
+        "has_references",
             "load_snapshot",
             "validate_flag",
             "validate_references",

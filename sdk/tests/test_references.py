@@ -142,3 +142,17 @@ def test_an_unknown_flag_key_has_no_references() -> None:
 def test_odd_shapes_never_raise(data: Any) -> None:
     for flag_key in (None, "a", "b"):
         assert isinstance(flagstaff.validate_references(data, flag_key), list)
+
+
+def test_has_references_tells_whether_a_flag_names_prerequisites_or_segments() -> None:
+    plain = {
+        "key": "a",
+        "rules": [{"id": "r", "clauses": [{"attribute": "c", "op": "in", "values": ["NL"]}]}],
+    }
+    with_segment = {"key": "a", "rules": [{"id": "r", "clauses": [{"op": "segment_match", "values": ["s"]}]}]}
+    with_prerequisite = {"key": "a", "prerequisites": [{"flag": "b", "variation": 0}]}
+
+    assert not flagstaff.has_references(plain)
+    assert flagstaff.has_references(with_segment)
+    assert flagstaff.has_references(with_prerequisite)
+    assert not flagstaff.has_references(["not", "a", "flag"])

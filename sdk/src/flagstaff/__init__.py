@@ -13,7 +13,7 @@ from flagstaff.client import Client, DataSource, StaticDataSource
 from flagstaff.evaluation import ErrorCode, Evaluation, Reason
 from flagstaff.flags import Flag
 from flagstaff.problems import FormatError, Problem
-from flagstaff.references import validate_references
+from flagstaff.references import has_references, validate_references
 from flagstaff.schema import FLAG_SCHEMA, SEGMENT_SCHEMA, SNAPSHOT_SCHEMA
 from flagstaff.snapshot import (
     FORMAT_VERSION,
@@ -48,6 +48,7 @@ __all__ = [
     "Status",
     "bucket",
     "evaluate",
+    "has_references",
     "load_snapshot",
     "validate_flag",
     "validate_references",

@@ -49,6 +49,12 @@ def validate_references(data: object, flag_key: str | None = None) -> list[Probl
     return problems
 
 
+def has_references(flag: object) -> bool:
+    """Whether a raw flag names prerequisites or segments. A flag that names none cannot break a reference
+    by changing its targeting, so a writer can skip reading the rest of the environment."""
+    return bool(_prerequisites(flag) or _segment_references(flag, ""))
+
+
 def _table(data: object, name: str) -> Mapping[Any, Any]:
     table = data.get(name) if isinstance(data, Mapping) else None
     return table if isinstance(table, Mapping) else {}
