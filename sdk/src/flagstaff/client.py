@@ -10,13 +10,13 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
 
 from flagstaff.evaluation import ErrorCode, Evaluation, Reason, error
-from flagstaff.flags import Flag
+from flagstaff.flags import Flag, is_kind
 from flagstaff.snapshot import evaluate
 from flagstaff.store import ChangeListener, FlagStore, State, Status
 
@@ -149,7 +149,7 @@ class Client:
                     result = error(ErrorCode.PROVIDER_NOT_READY, "no flag data has arrived yet", default)
                 else:
                     result = error(ErrorCode.FLAG_NOT_FOUND, f"no flag {key!r}", default)
-            elif default is not None and flag.kind and not _accepts(flag.kind, default):
+            elif default is not None and flag.kind and not is_kind(default, flag.kind):
                 result = error(
                     ErrorCode.TYPE_MISMATCH,
                     f"flag {key!r} is a {flag.kind} flag; the default {default!r} is not a {flag.kind}",
@@ -224,16 +224,3 @@ class StaticDataSource:
 
     def close(self) -> None:
         pass
-
-
-_KIND_CHECKS: dict[str, Callable[[Any], bool]] = {
-    "boolean": lambda v: isinstance(v, bool),
-    "string": lambda v: isinstance(v, str),
-    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
-    "json": lambda v: True,
-}
-
-
-def _accepts(kind: str, default: Any) -> bool:
-    check = _KIND_CHECKS.get(kind)
-    return check is None or check(default)

@@ -231,12 +231,13 @@ def _variations(r: Reader, kind: str) -> list[Any]:
     if len(values) > MAX_VARIATIONS:
         r.fail("variations", f"at most {MAX_VARIATIONS} variations")
     for i, v in enumerate(values):
-        if not _is_kind(v, kind):
+        if not is_kind(v, kind):
             r.fail(join("variations", i), f"a {kind} flag's variations must be {kind}s, not {type_name(v)}")
     return values
 
 
-def _is_kind(v: object, kind: str) -> bool:
+def is_kind(v: object, kind: str) -> bool:
+    """Whether ``v`` is a value of a flag of this kind (``json``: any value)."""
     if kind == "boolean":
         return isinstance(v, bool)
     if kind == "string":

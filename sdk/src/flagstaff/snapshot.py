@@ -184,9 +184,3 @@ def _propagate_now(snapshot: Snapshot) -> None:
     if any(s.uses_now for s in snapshot.segments.values()):
         for flag in snapshot.flags.values():
             flag.uses_now = True
-
-
-def require_valid(problems: list[Problem]) -> None:
-    """Raise ``FormatError`` if any problem was found (fatal or not): for writers, which must be strict."""
-    if problems:
-        raise FormatError(problems)
