@@ -1,7 +1,7 @@
 """The Unleash client specification, file by file, as an external oracle for the importer and the engine.
 
-Reads ``../shared/conformance/unleash/specifications`` beside the checkout (as CI lays it out) and fails
-loudly when it is missing. One test per expectation; the pass count per file is printed after the module.
+Reads the specification's JSON cases vendored in ``sdk/tests/data/unleash-client-specification`` (Apache-2.0,
+upstream version in its SOURCE.md), so a clone needs nothing beside it. One test per expectation; the pass count per file is printed after the module.
 """
 
 from __future__ import annotations
@@ -15,9 +15,7 @@ import pytest
 
 from flagstaff.unleash.conformance import Case, Loaded, actual, cases, load, spec_files
 
-SPECIFICATIONS = (
-    Path(__file__).resolve().parents[2].parent / "shared" / "conformance" / "unleash" / "specifications"
-)
+SPECIFICATIONS = Path(__file__).resolve().parent / "data" / "unleash-client-specification" / "specifications"
 
 # Cases Flagstaff cannot pass, each with its reason; docs/unleash-compatibility.md lists the same ones.
 EXPECTED_FAILURES: dict[str, str] = {}
@@ -27,7 +25,7 @@ def _all_cases() -> list[Case]:
     if not (SPECIFICATIONS / "index.json").is_file():
         raise FileNotFoundError(
             f"the Unleash client specification is missing: expected {SPECIFICATIONS}/index.json "
-            "(check out the shared data beside this repository, as CI does)"
+            "(it is part of the repository: is the checkout complete?)"
         )
     return [case for path in spec_files(SPECIFICATIONS) for case in cases(path)]
 
