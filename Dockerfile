@@ -13,10 +13,11 @@ WORKDIR /srv/flagstaff
 COPY sdk/ sdk/
 RUN pip install ./sdk
 COPY pyproject.toml README.md ./
-RUN mkdir app && touch app/__init__.py && pip install -e . && rm -r app
+RUN mkdir app && touch app/__init__.py && pip install . && pip uninstall --yes flagstaff-server && rm -r app
 
-# The server runs from this tree (an editable install), beside the migrations/ that `flagstaff serve` applies.
-COPY . .
+# The server itself, installed as a regular package: its migrations ship inside it (app/migrations).
+COPY app/ app/
+RUN pip install --no-deps . && rm -rf app build
 
 RUN useradd --system --uid 10001 --no-create-home --home-dir /srv/flagstaff flagstaff \
     && chown flagstaff /srv/flagstaff

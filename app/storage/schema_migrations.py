@@ -1,6 +1,7 @@
-"""Runs and inspects the Alembic migrations in `migrations/` for one database.
+"""Runs and inspects the Alembic migrations in `app/migrations/` for one database.
 
-The only place that drives Alembic from code; the migration scripts themselves live in `migrations/versions`.
+The only place that drives Alembic from code. The scripts live in `app/migrations/versions`, inside the
+package, so an installed wheel migrates from any working directory.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from sqlalchemy import Engine, text
 
 from app.storage.database import make_engine, normalize_url
 
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
 # Any constant will do: it only has to be the same number in every replica that might migrate at once.
 _ADVISORY_LOCK_ID = 0x466C6167
 

@@ -1,7 +1,8 @@
 """The Unleash client specification, file by file, as an external oracle for the importer and the engine.
 
 Reads the specification's JSON cases vendored in ``sdk/tests/data/unleash-client-specification`` (Apache-2.0,
-upstream version in its SOURCE.md), so a clone needs nothing beside it. One test per expectation; the pass count per file is printed after the module.
+upstream version in its SOURCE.md), so a clone needs nothing beside it. One test per expectation;
+the pass count per file is printed after the module.
 """
 
 from __future__ import annotations

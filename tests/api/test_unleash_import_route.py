@@ -13,7 +13,7 @@ from tests.api.helpers import env_flag_url
 pytestmark = pytest.mark.anyio
 
 SPECIFICATIONS = (
-    Path(__file__).resolve().parents[2] / "sdk" / "tests" / "data" / "unleash-client-specification" / "specifications"
+    Path(__file__).resolve().parents[2] / "sdk/tests/data/unleash-client-specification/specifications"
 )
 
 
