@@ -5,9 +5,11 @@ Nothing is created at import time; `uvicorn app.main:create_app --factory` calls
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI
@@ -32,6 +34,7 @@ from app.api import (
 from app.api.errors import install_error_handlers
 from app.api.request_middleware import RequestMiddleware
 from app.services.bootstrap import bootstrap
+from app.services.change_log_retention import ChangeLogRetention
 from app.services.commit_listener import CommitListener
 from app.services.container import Services, build_services
 from app.services.propagation import PropagationService
@@ -46,14 +49,18 @@ def create_app(settings: Settings | None = None, *, listener: CommitListener | N
     database = Database(settings.database_url)
     streaming = Streaming(settings, database)
     services = build_services(database, listener or streaming.on_commit)
+    hours = settings.change_log_retention_hours
+    retention = ChangeLogRetention(database, timedelta(hours=hours) if hours > 0 else None)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         prepare_database(settings, services)
         await streaming.start()
+        pruning = asyncio.create_task(retention.run(settings.change_log_prune_interval_seconds))
         try:
             yield
         finally:
+            pruning.cancel()
             await streaming.stop()
             database.dispose()
 

@@ -37,6 +37,16 @@ class Settings(BaseSettings):
         True, description="At start-up, create the default project and the first admin key when missing."
     )
 
+    change_log_retention_hours: float = Field(
+        168.0,
+        ge=0,
+        description="Change-log revisions older than this are deleted (0 keeps them forever); an SDK "
+        "resuming from a deleted revision gets a full snapshot instead.",
+    )
+    change_log_prune_interval_seconds: float = Field(
+        3600.0, gt=0, description="How often each process deletes change-log revisions past their retention."
+    )
+
     # -- streaming (docs/streaming.md) ------
     stream_heartbeat_seconds: float = Field(
         15.0, gt=0, description="A comment line on every idle SSE stream."

@@ -1,14 +1,16 @@
 """The per-environment change log: one row per changed flag or segment, ordered by environment revision.
 
-Appended in the same transaction as the change; streaming reads it to resume clients. Never updated.
+Appended in the same transaction as the change; streaming reads it to resume clients. Never updated; old
+revisions are pruned whole, so a revision in the log always has all of its rows.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from app.storage.models import ChangeLogEntry
@@ -47,3 +49,27 @@ def changes_since(session: Session, environment_id: int, revision: int) -> Seque
         .where(ChangeLogEntry.environment_id == environment_id, ChangeLogEntry.revision > revision)
         .order_by(ChangeLogEntry.revision, ChangeLogEntry.id)
     ).all()
+
+
+def prune(session: Session, *, before: datetime) -> int:
+    """Deletes, per environment, every revision up to the newest one committed before `before`; returns the
+    number of rows deleted.
+
+    Whole revisions go, never part of one: a resume replays what the log holds, and a revision with some of
+    its rows missing would be applied incomplete. A client asking to resume from a pruned revision finds a gap
+    and gets a full snapshot instead (`app.streaming.change_feed.resume_events`).
+    """
+    cutoffs = session.execute(
+        select(ChangeLogEntry.environment_id, func.max(ChangeLogEntry.revision))
+        .where(ChangeLogEntry.created_at < before)
+        .group_by(ChangeLogEntry.environment_id)
+    ).all()
+    deleted = 0
+    for environment_id, revision in cutoffs:
+        result = session.execute(
+            delete(ChangeLogEntry).where(
+                ChangeLogEntry.environment_id == environment_id, ChangeLogEntry.revision <= revision
+            )
+        )
+        deleted += int(getattr(result, "rowcount", 0) or 0)
+    return deleted
