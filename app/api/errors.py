@@ -41,6 +41,7 @@ _STATUS: dict[type[errors.ServiceError], int] = {
     errors.NotFound: 404,
     errors.Conflict: 409,
     errors.VersionMismatch: 412,
+    errors.PreconditionRequired: 428,
     errors.InvalidInput: 422,
     errors.PermissionDenied: 403,
 }
