@@ -6,7 +6,14 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from app.api.dependencies import actor, require, services
 from app.api.errors import WRITE_RESPONSES, ApiError
-from app.api.schemas import EnvironmentIn, EnvironmentOut, ProjectIn, ProjectList, ProjectOut
+from app.api.schemas import (
+    EnvironmentIn,
+    EnvironmentList,
+    EnvironmentOut,
+    ProjectIn,
+    ProjectList,
+    ProjectOut,
+)
 from app.auth.roles import Permission, Principal
 from app.services.project_service import EnvironmentView, ProjectView
 
@@ -53,8 +60,9 @@ def delete_project(request: Request, project: str, principal: Principal = _manag
 
 
 @router.get("/{project}/environments", summary="List a project's environments")
-def list_environments(request: Request, project: str, principal: Principal = _read) -> list[EnvironmentOut]:
-    return [_environment(e) for e in services(request).projects.get_project(project).environments]
+def list_environments(request: Request, project: str, principal: Principal = _read) -> EnvironmentList:
+    environments = services(request).projects.get_project(project).environments
+    return EnvironmentList(items=[_environment(e) for e in environments])
 
 
 @router.post("/{project}/environments", status_code=201, summary="Add an environment (gets every flag, off)")

@@ -38,6 +38,10 @@ class EnvironmentOut(BaseModel):
     revision: int
 
 
+class EnvironmentList(BaseModel):
+    items: list[EnvironmentOut]
+
+
 class ProjectIn(Strict):
     key: Text = Field(max_length=64)
     name: Text = Name
