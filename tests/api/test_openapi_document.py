@@ -1,0 +1,30 @@
+"""The OpenAPI document's browsable pages (/docs, /redoc) work offline: every script, style sheet and icon
+they load comes from the server itself."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+
+# Every URL a page loads: attributes, and the OpenAPI document handed to the page's script.
+_URLS = re.compile(
+    r"""(?:src|href)\s*=\s*["']([^"']+)["']|\burl\s*:\s*["']([^"']+)["']|spec-url=["']([^"']+)"""
+)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+async def test_the_docs_pages_load_only_same_origin_assets_that_answer(client: httpx.AsyncClient, page: str):
+    response = await client.get(page)
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
+    html = response.text
+    urls = [next(group for group in found if group) for found in _URLS.findall(html)]
+    assert any(url.endswith(".js") for url in urls), html
+    assert not re.search(r"(?:https?:)?//[a-z0-9.-]+\.[a-z]{2,}", html, re.IGNORECASE), html
+    for url in urls:
+        assert url.startswith("/") and not url.startswith("//"), url
+        asset = await client.get(url)
+        assert asset.status_code == 200, url
+        assert asset.content, url
