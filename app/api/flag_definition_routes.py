@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from app.api.dependencies import actor, if_match_version, require, services
 from app.api.errors import WRITE_RESPONSES, ErrorBody
+from app.api.parameters import FlagKey, ProjectKey
 from app.api.schemas import FlagDefinitionIn, FlagDefinitionOut, FlagDefinitionPage, FlagDefinitionPatch
 from app.auth.roles import Permission, Principal
 from app.services.flag_definition_service import DefinitionChanges, DefinitionInput, FlagDefinitionView
@@ -22,10 +23,10 @@ def definition_out(view: FlagDefinitionView) -> FlagDefinitionOut:
 @router.get("", summary="List flag definitions, by key, optionally by tag")
 def list_flags(
     request: Request,
-    project: str,
-    tag: str | None = Query(None, max_length=200),
+    project: ProjectKey,
+    tag: str | None = Query(None, max_length=200, description="only flags with this tag"),
     after: str | None = Query(None, max_length=200, description="the `next` of the previous page"),
-    limit: int = Query(100, ge=1, le=1000),
+    limit: int = Query(100, ge=1, le=1000, description="flags per page"),
     principal: Principal = _read,
 ) -> FlagDefinitionPage:
     views = services(request).flag_definitions.list(project, tag=tag, after=after, limit=limit + 1)
@@ -34,7 +35,9 @@ def list_flags(
 
 
 @router.get("/{flag}", summary="Read a flag definition")
-def get_flag(request: Request, project: str, flag: str, principal: Principal = _read) -> FlagDefinitionOut:
+def get_flag(
+    request: Request, project: ProjectKey, flag: FlagKey, principal: Principal = _read
+) -> FlagDefinitionOut:
     return definition_out(services(request).flag_definitions.get(project, flag))
 
 
@@ -52,8 +55,8 @@ def get_flag(request: Request, project: str, flag: str, principal: Principal = _
 def put_flag(
     request: Request,
     response: Response,
-    project: str,
-    flag: str,
+    project: ProjectKey,
+    flag: FlagKey,
     body: FlagDefinitionIn,
     if_match: str | None = Header(None, description='the version you last read, e.g. "3"'),
     principal: Principal = _edit,
@@ -88,8 +91,8 @@ def put_flag(
 def patch_flag(
     request: Request,
     response: Response,
-    project: str,
-    flag: str,
+    project: ProjectKey,
+    flag: FlagKey,
     body: FlagDefinitionPatch,
     if_match: str | None = Header(None, description='the version you last read, e.g. "3"'),
     principal: Principal = _edit,
@@ -107,9 +110,9 @@ def patch_flag(
 @router.delete("/{flag}", status_code=204, summary="Delete a flag from every environment")
 def delete_flag(
     request: Request,
-    project: str,
-    flag: str,
-    if_match: str | None = Header(None),
+    project: ProjectKey,
+    flag: FlagKey,
+    if_match: str | None = Header(None, description='the version you last read, e.g. "3"'),
     principal: Principal = _edit,
 ) -> Response:
     services(request).flag_definitions.delete(

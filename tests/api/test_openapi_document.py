@@ -1,17 +1,28 @@
-"""The OpenAPI document's browsable pages (/docs, /redoc) work offline: every script, style sheet and icon
-they load comes from the server itself."""
+"""The OpenAPI document describes every operation and parameter, and its browsable pages (/docs, /redoc) work
+offline: every script, style sheet and icon they load comes from the server itself."""
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
+
+from app.main import create_app
+from app.settings import Settings
 
 # Every URL a page loads: attributes, and the OpenAPI document handed to the page's script.
 _URLS = re.compile(
     r"""(?:src|href)\s*=\s*["']([^"']+)["']|\burl\s*:\s*["']([^"']+)["']|spec-url=["']([^"']+)"""
 )
+
+
+@pytest.fixture(scope="module")
+def document() -> dict[str, Any]:
+    built: FastAPI = create_app(Settings(database_url="sqlite://"))
+    return built.openapi()
 
 
 @pytest.mark.anyio
@@ -28,3 +39,18 @@ async def test_the_docs_pages_load_only_same_origin_assets_that_answer(client: h
         asset = await client.get(url)
         assert asset.status_code == 200, url
         assert asset.content, url
+
+
+def test_every_operation_has_a_summary_and_every_parameter_a_description(document: dict[str, Any]):
+    missing: list[str] = []
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            label = f"{method.upper()} {path}"
+            if not (operation.get("summary") or operation.get("description")):
+                missing.append(f"{label}: no summary or description")
+            missing.extend(
+                f"{label}: {parameter['in']} parameter {parameter['name']!r} has no description"
+                for parameter in operation.get("parameters", [])
+                if not parameter.get("description")
+            )
+    assert missing == []
