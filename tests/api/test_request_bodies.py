@@ -43,6 +43,14 @@ async def test_every_kind_of_body_names_the_missing_content_type(
     assert (await client.get(env_flag_url(project, "production", "typed"))).json()["flag"]["version"] == 1
 
 
+async def test_a_body_without_any_content_type_is_415_too(client: httpx.AsyncClient, project: str):
+    request = client.build_request("PUT", flag_url(project, "bare"), content=b'{"kind": "boolean"}')
+    assert "content-type" not in request.headers
+    response = await client.send(request)
+    assert response.status_code == 415, response.text
+    assert "this request had none" in error_of(response)["message"]
+
+
 async def test_a_json_content_type_with_parameters_or_a_json_suffix_is_accepted(
     client: httpx.AsyncClient, project: str
 ):
