@@ -14,6 +14,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi_offline import FastAPIOffline
 from prometheus_client import CollectorRegistry
 
 from app.api import (
@@ -43,6 +44,8 @@ from app.storage import schema_migrations
 from app.storage.database import Database
 from app.streaming.runtime import Streaming
 
+DOCS_ASSETS = "/docs-assets"
+
 
 def create_app(settings: Settings | None = None, *, listener: CommitListener | None = None) -> FastAPI:
     settings = settings or Settings()
@@ -64,11 +67,15 @@ def create_app(settings: Settings | None = None, *, listener: CommitListener | N
             await streaming.stop()
             database.dispose()
 
-    app = FastAPI(
+    # /docs and /redoc load their scripts and styles from /docs-assets, never a CDN: they work offline.
+    app = FastAPIOffline(
         title="Flagstaff",
         version="0.1.0",
         lifespan=lifespan,
         description="Feature flags: admin API, audit log, kill switch and the SDK snapshot endpoint.",
+        static_url=DOCS_ASSETS,
+        # Swagger UI would otherwise send the document to an online validator for its badge.
+        swagger_ui_parameters={"validatorUrl": None},
     )
     app.state.settings = settings
     app.state.services = services

@@ -18,14 +18,14 @@ _read = Depends(require(Permission.READ))
 @router.get("", summary="Audit entries, newest first")
 def list_audit(
     request: Request,
-    project: str | None = Query(None, max_length=64),
-    environment: str | None = Query(None, max_length=64),
-    flag: str | None = Query(None, max_length=200),
-    actor: str | None = Query(None, max_length=200),
+    project: str | None = Query(None, max_length=64, description="only this project's entries"),
+    environment: str | None = Query(None, max_length=64, description="only this environment's entries"),
+    flag: str | None = Query(None, max_length=200, description="only entries about this flag"),
+    actor: str | None = Query(None, max_length=200, description="only changes by this key name"),
     since: datetime | None = Query(None, description="inclusive, RFC 3339"),
     until: datetime | None = Query(None, description="exclusive, RFC 3339"),
     before: int | None = Query(None, ge=1, le=2**53, description="the `next` of the previous page"),
-    limit: int = Query(100, ge=1, le=1000),
+    limit: int = Query(100, ge=1, le=1000, description="entries per page"),
     principal: Principal = _read,
 ) -> AuditPage:
     if principal.project is not None:

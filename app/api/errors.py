@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.api.body_errors import unreadable_body
 from app.services import errors
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ _STATUS: dict[type[errors.ServiceError], int] = {
     errors.NotFound: 404,
     errors.Conflict: 409,
     errors.VersionMismatch: 412,
+    errors.PreconditionRequired: 428,
     errors.InvalidInput: 422,
     errors.PermissionDenied: 403,
 }
@@ -48,6 +50,7 @@ _DOCUMENTED = {
     403: "The key's role or project does not allow this",
     404: "Unknown project, environment, flag or segment",
     413: "Request body too large",
+    415: "The body was not sent as `Content-Type: application/json`",
     422: "Invalid input; `field` names it",
     503: "The database is unavailable; retry",
 }
@@ -85,8 +88,11 @@ async def _on_service_error(_: Request, exc: Exception) -> JSONResponse:
     return error_response(_STATUS.get(type(exc), 400), exc.code, exc.message, exc.field)
 
 
-async def _on_validation_error(_: Request, exc: Exception) -> JSONResponse:
+async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    unreadable = unreadable_body(exc, request.headers.get("content-type"))
+    if unreadable is not None:
+        return error_response(*unreadable)
     found = list(exc.errors())
     if not found:
         return error_response(422, "invalid", "invalid request")

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Request
 
 from app.api.dependencies import require, services
 from app.api.errors import COMMON_RESPONSES
+from app.api.parameters import EnvironmentKey, ProjectKey
 from app.api.schemas import EvaluateIn, EvaluateOut, EvaluationOut
 from app.auth.roles import Permission, Principal
 
@@ -19,8 +20,8 @@ _read = Depends(require(Permission.READ))
 @router.post("/evaluate", summary="Evaluate one flag (or all) for a context, with reasons")
 def evaluate(
     request: Request,
-    project: str,
-    env: str,
+    project: ProjectKey,
+    env: EnvironmentKey,
     body: EvaluateIn,
     principal: Principal = _read,
 ) -> EvaluateOut:

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 from app.api import propagation_routes, wire_schemas
 from app.api.dependencies import actor, if_match_version, require, services
 from app.api.errors import WRITE_RESPONSES, ApiError
+from app.api.parameters import EnvironmentKey, FlagKey, ProjectKey
 from app.api.schemas import (
     EnvironmentFlag,
     EnvironmentFlagPage,
@@ -86,11 +87,11 @@ def _switch(
 @router.get("", summary="List the environment's flags in wire format")
 def list_flags(
     request: Request,
-    project: str,
-    env: str,
-    tag: str | None = Query(None, max_length=200),
-    after: str | None = Query(None, max_length=200),
-    limit: int = Query(100, ge=1, le=1000),
+    project: ProjectKey,
+    env: EnvironmentKey,
+    tag: str | None = Query(None, max_length=200, description="only flags with this tag"),
+    after: str | None = Query(None, max_length=200, description="the `next` of the previous page"),
+    limit: int = Query(100, ge=1, le=1000, description="flags per page"),
     principal: Principal = _read,
 ) -> EnvironmentFlagPage:
     items, revision = services(request).flag_configs.list(project, env, tag=tag, after=after, limit=limit + 1)
@@ -101,7 +102,12 @@ def list_flags(
 
 @router.get("/{flag}", summary="Read a flag's targeting in this environment")
 def get_flag(
-    request: Request, response: Response, project: str, env: str, flag: str, principal: Principal = _read
+    request: Request,
+    response: Response,
+    project: ProjectKey,
+    env: EnvironmentKey,
+    flag: FlagKey,
+    principal: Principal = _read,
 ) -> EnvironmentFlag:
     return _state(response, services(request).flag_configs.get(project, env, flag))
 
@@ -114,9 +120,9 @@ def get_flag(
 def patch_flag(
     request: Request,
     response: Response,
-    project: str,
-    env: str,
-    flag: str,
+    project: ProjectKey,
+    env: EnvironmentKey,
+    flag: FlagKey,
     body: dict[str, Any] = Body(
         description="any of enabled, off_variation, targets, rules, fallthrough, prerequisites "
         "(wire format), and an optional reason for the audit log",
@@ -140,9 +146,9 @@ def patch_flag(
 def kill_flag(
     request: Request,
     response: Response,
-    project: str,
-    env: str,
-    flag: str,
+    project: ProjectKey,
+    env: EnvironmentKey,
+    flag: FlagKey,
     body: KillIn,
     wait: float | None = propagation_routes.WAIT,
     principal: Principal = _toggle,
@@ -154,9 +160,9 @@ def kill_flag(
 def turn_on(
     request: Request,
     response: Response,
-    project: str,
-    env: str,
-    flag: str,
+    project: ProjectKey,
+    env: EnvironmentKey,
+    flag: FlagKey,
     body: ToggleIn | None = None,
     wait: float | None = propagation_routes.WAIT,
     principal: Principal = _toggle,
@@ -169,9 +175,9 @@ def turn_on(
 def turn_off(
     request: Request,
     response: Response,
-    project: str,
-    env: str,
-    flag: str,
+    project: ProjectKey,
+    env: EnvironmentKey,
+    flag: FlagKey,
     body: ToggleIn | None = None,
     wait: float | None = propagation_routes.WAIT,
     principal: Principal = _toggle,
@@ -183,11 +189,11 @@ def turn_off(
 @router.get("/{flag}/history", summary="Every version of the flag in this environment, newest first")
 def history(
     request: Request,
-    project: str,
-    env: str,
-    flag: str,
+    project: ProjectKey,
+    env: EnvironmentKey,
+    flag: FlagKey,
     before: int | None = Query(None, ge=1, le=2**53, description="the `next` of the previous page"),
-    limit: int = Query(50, ge=1, le=500),
+    limit: int = Query(50, ge=1, le=500, description="versions per page"),
     principal: Principal = _read,
 ) -> HistoryPage:
     versions = services(request).flag_configs.history(project, env, flag, before=before, limit=limit + 1)
@@ -199,9 +205,9 @@ def history(
 def revert(
     request: Request,
     response: Response,
-    project: str,
-    env: str,
-    flag: str,
+    project: ProjectKey,
+    env: EnvironmentKey,
+    flag: FlagKey,
     body: RevertIn,
     if_match: str | None = _IF_MATCH,
     principal: Principal = _edit,

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from app.api.dependencies import actor, require, services
 from app.api.errors import WRITE_RESPONSES
+from app.api.parameters import EnvironmentKey, ProjectKey
 from app.auth.roles import Permission, Principal
 from app.services.unleash_import import import_unleash_document
 
@@ -45,8 +46,8 @@ class ImportOut(BaseModel):
 @router.post("/unleash", summary="Import an Unleash client-features document into this environment")
 def import_unleash(
     request: Request,
-    project: str,
-    env: str,
+    project: ProjectKey,
+    env: EnvironmentKey,
     body: dict[str, Any] = Body(
         description="the document Unleash serves at /api/client/features (features, segments)",
         examples=[_EXAMPLE],

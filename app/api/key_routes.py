@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Request
 
 from app.api.dependencies import actor, require, services
 from app.api.errors import WRITE_RESPONSES
+from app.api.parameters import EnvironmentKey, KeyId, ProjectKey
 from app.api.schemas import (
     AdminKeyCreated,
     AdminKeyIn,
@@ -47,18 +48,20 @@ def create_admin_key(request: Request, body: AdminKeyIn, principal: Principal = 
 
 
 @router.delete("/admin-keys/{key_id}", summary="Revoke an admin key")
-def revoke_admin_key(request: Request, key_id: str, principal: Principal = _manage) -> AdminKeyOut:
+def revoke_admin_key(request: Request, key_id: KeyId, principal: Principal = _manage) -> AdminKeyOut:
     return _admin(services(request).keys.revoke_admin_key(actor(request, principal), principal, key_id))
 
 
 @router.get(_SDK_KEYS, summary="List the environment's SDK keys")
-def list_sdk_keys(request: Request, project: str, env: str, principal: Principal = _manage) -> SdkKeyList:
+def list_sdk_keys(
+    request: Request, project: ProjectKey, env: EnvironmentKey, principal: Principal = _manage
+) -> SdkKeyList:
     return SdkKeyList(items=[_sdk(view) for view in services(request).keys.list_sdk_keys(project, env)])
 
 
 @router.post(_SDK_KEYS, status_code=201, summary="Create an SDK key; several may be active, for rotation")
 def create_sdk_key(
-    request: Request, project: str, env: str, body: SdkKeyIn, principal: Principal = _manage
+    request: Request, project: ProjectKey, env: EnvironmentKey, body: SdkKeyIn, principal: Principal = _manage
 ) -> SdkKeyCreated:
     view, secret = services(request).keys.create_sdk_key(actor(request, principal), project, env, body.name)
     return SdkKeyCreated(**_sdk(view).model_dump(), secret=secret)
@@ -66,6 +69,6 @@ def create_sdk_key(
 
 @router.delete(_SDK_KEYS + "/{key_id}", summary="Revoke an SDK key")
 def revoke_sdk_key(
-    request: Request, project: str, env: str, key_id: str, principal: Principal = _manage
+    request: Request, project: ProjectKey, env: EnvironmentKey, key_id: KeyId, principal: Principal = _manage
 ) -> SdkKeyOut:
     return _sdk(services(request).keys.revoke_sdk_key(actor(request, principal), project, env, key_id))

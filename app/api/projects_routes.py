@@ -6,7 +6,15 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from app.api.dependencies import actor, require, services
 from app.api.errors import WRITE_RESPONSES, ApiError
-from app.api.schemas import EnvironmentIn, EnvironmentOut, ProjectIn, ProjectList, ProjectOut
+from app.api.parameters import EnvironmentKey, ProjectKey
+from app.api.schemas import (
+    EnvironmentIn,
+    EnvironmentList,
+    EnvironmentOut,
+    ProjectIn,
+    ProjectList,
+    ProjectOut,
+)
 from app.auth.roles import Permission, Principal
 from app.services.project_service import EnvironmentView, ProjectView
 
@@ -42,24 +50,25 @@ def create_project(request: Request, body: ProjectIn, principal: Principal = _ma
 
 
 @router.get("/{project}", summary="Read a project and its environments")
-def get_project(request: Request, project: str, principal: Principal = _read) -> ProjectOut:
+def get_project(request: Request, project: ProjectKey, principal: Principal = _read) -> ProjectOut:
     return _project(services(request).projects.get_project(project))
 
 
 @router.delete("/{project}", status_code=204, summary="Delete a project and everything in it")
-def delete_project(request: Request, project: str, principal: Principal = _manage) -> Response:
+def delete_project(request: Request, project: ProjectKey, principal: Principal = _manage) -> Response:
     services(request).projects.delete_project(actor(request, principal), project)
     return Response(status_code=204)
 
 
 @router.get("/{project}/environments", summary="List a project's environments")
-def list_environments(request: Request, project: str, principal: Principal = _read) -> list[EnvironmentOut]:
-    return [_environment(e) for e in services(request).projects.get_project(project).environments]
+def list_environments(request: Request, project: ProjectKey, principal: Principal = _read) -> EnvironmentList:
+    environments = services(request).projects.get_project(project).environments
+    return EnvironmentList(items=[_environment(e) for e in environments])
 
 
 @router.post("/{project}/environments", status_code=201, summary="Add an environment (gets every flag, off)")
 def create_environment(
-    request: Request, project: str, body: EnvironmentIn, principal: Principal = _manage
+    request: Request, project: ProjectKey, body: EnvironmentIn, principal: Principal = _manage
 ) -> EnvironmentOut:
     return _environment(
         services(request).projects.create_environment(actor(request, principal), project, body.key, body.name)
@@ -67,11 +76,15 @@ def create_environment(
 
 
 @router.get("/{project}/environments/{env}", summary="Read an environment and its revision")
-def get_environment(request: Request, project: str, env: str, principal: Principal = _read) -> EnvironmentOut:
+def get_environment(
+    request: Request, project: ProjectKey, env: EnvironmentKey, principal: Principal = _read
+) -> EnvironmentOut:
     return _environment(services(request).projects.get_environment(project, env))
 
 
 @router.delete("/{project}/environments/{env}", status_code=204, summary="Delete an environment")
-def delete_environment(request: Request, project: str, env: str, principal: Principal = _manage) -> Response:
+def delete_environment(
+    request: Request, project: ProjectKey, env: EnvironmentKey, principal: Principal = _manage
+) -> Response:
     services(request).projects.delete_environment(actor(request, principal), project, env)
     return Response(status_code=204)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query, Request
 
 from app.api.dependencies import require
+from app.api.parameters import EnvironmentKey, ProjectKey
 from app.api.schemas import PropagationOut
 from app.auth.roles import Permission, Principal
 from app.services.propagation import MAX_WAIT_SECONDS, Propagation, PropagationService
@@ -51,6 +52,6 @@ def confirmation(
 
 @router.get("/propagation", summary="How many connected SDK instances have applied the current revision")
 def propagation(
-    request: Request, project: str, env: str, principal: Principal = _read
+    request: Request, project: ProjectKey, env: EnvironmentKey, principal: Principal = _read
 ) -> PropagationOut:
     return _out(_service(request).current(project, env))

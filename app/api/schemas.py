@@ -38,6 +38,10 @@ class EnvironmentOut(BaseModel):
     revision: int
 
 
+class EnvironmentList(BaseModel):
+    items: list[EnvironmentOut]
+
+
 class ProjectIn(Strict):
     key: Text = Field(max_length=64)
     name: Text = Name
@@ -54,14 +58,26 @@ class ProjectList(BaseModel):
     items: list[ProjectOut]
 
 
+_TEMPORARY = "true for a release flag meant to be removed once rolled out; false for a permanent one"
+
+
 class FlagDefinitionIn(Strict):
-    name: Text = Name
+    name: Text = Field("", max_length=200, description="a display name; empty means the flag's key")
     description: Text = Field("", max_length=10_000)
     kind: Text = Field(description="boolean, string, number or json (see the flag format)")
     variations: list[Any] = Field(description="the values this flag can serve, referred to by index")
-    tags: list[Text] = Field(default=[], max_length=50)
-    temporary: bool = True
+    tags: list[Text] = Field(default=[], max_length=50, description="labels to filter lists by (`?tag=`)")
+    temporary: bool = Field(True, description=_TEMPORARY)
     salt: Text | None = Field(None, description="bucketing salt; defaults to the flag key")
+
+
+class FlagDefinitionPatch(Strict):
+    """The descriptive fields of a definition; an absent (or null) field is left as it is."""
+
+    name: Text | None = Field(None, max_length=200, description="a display name; empty means the flag's key")
+    description: Text | None = Field(None, max_length=10_000)
+    tags: list[Text] | None = Field(None, max_length=50, description="replaces the whole list of tags")
+    temporary: bool | None = Field(None, description=_TEMPORARY)
 
 
 class FlagDefinitionOut(BaseModel):

@@ -55,7 +55,12 @@ def _authenticate(request: Request, authorization: str | None) -> tuple[SdkTarge
 async def stream(
     request: Request,
     authorization: str | None = Depends(sdk_key_header),
-    last_event_id: str | None = Header(None, alias="Last-Event-ID", max_length=32),
+    last_event_id: str | None = Header(
+        None,
+        alias="Last-Event-ID",
+        max_length=32,
+        description="the revision of the last event received; the stream resumes after it",
+    ),
     instance_id: str | None = _INSTANCE,
 ) -> Response:
     runtime = _streaming(request)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 from app.api import wire_schemas
 from app.api.dependencies import actor, if_match_version, require, services
 from app.api.errors import WRITE_RESPONSES
+from app.api.parameters import EnvironmentKey, ProjectKey, SegmentKey
 from app.api.schemas import SegmentOut, SegmentPage
 from app.auth.roles import Permission, Principal
 from app.services.segment_service import SegmentView
@@ -20,6 +21,7 @@ router = APIRouter(
 )
 _read = Depends(require(Permission.READ))
 _edit = Depends(require(Permission.EDIT))
+_IF_MATCH = Header(None, description='the segment version you last read, e.g. "2"')
 
 
 def _out(view: SegmentView) -> SegmentOut:
@@ -29,10 +31,10 @@ def _out(view: SegmentView) -> SegmentOut:
 @router.get("", summary="List segments")
 def list_segments(
     request: Request,
-    project: str,
-    env: str,
-    after: str | None = Query(None, max_length=200),
-    limit: int = Query(100, ge=1, le=1000),
+    project: ProjectKey,
+    env: EnvironmentKey,
+    after: str | None = Query(None, max_length=200, description="the `next` of the previous page"),
+    limit: int = Query(100, ge=1, le=1000, description="segments per page"),
     principal: Principal = _read,
 ) -> SegmentPage:
     views = services(request).segments.list(project, env, after=after, limit=limit + 1)
@@ -42,7 +44,11 @@ def list_segments(
 
 @router.get("/{segment}", summary="Read a segment")
 def get_segment(
-    request: Request, project: str, env: str, segment: str, principal: Principal = _read
+    request: Request,
+    project: ProjectKey,
+    env: EnvironmentKey,
+    segment: SegmentKey,
+    principal: Principal = _read,
 ) -> SegmentOut:
     return _out(services(request).segments.get(project, env, segment))
 
@@ -56,14 +62,14 @@ def get_segment(
 def put_segment(
     request: Request,
     response: Response,
-    project: str,
-    env: str,
-    segment: str,
+    project: ProjectKey,
+    env: EnvironmentKey,
+    segment: SegmentKey,
     body: dict[str, Any] = Body(
         description="included, excluded, rules (wire format), plus optional name and description",
         examples=[{"name": "Beta testers", "included": ["user-7"], "excluded": [], "rules": []}],
     ),
-    if_match: str | None = Header(None),
+    if_match: str | None = _IF_MATCH,
     principal: Principal = _edit,
 ) -> SegmentOut:
     view, created = services(request).segments.put(
@@ -77,10 +83,10 @@ def put_segment(
 @router.delete("/{segment}", status_code=204, summary="Delete a segment no flag uses")
 def delete_segment(
     request: Request,
-    project: str,
-    env: str,
-    segment: str,
-    if_match: str | None = Header(None),
+    project: ProjectKey,
+    env: EnvironmentKey,
+    segment: SegmentKey,
+    if_match: str | None = _IF_MATCH,
     principal: Principal = _edit,
 ) -> Response:
     services(request).segments.delete(

@@ -35,6 +35,12 @@ class VersionMismatch(ServiceError):
     code = "version_mismatch"
 
 
+class PreconditionRequired(ServiceError):
+    """A write that would replace an object did not say which version it replaces (`If-Match`)."""
+
+    code = "precondition_required"
+
+
 class InvalidInput(ServiceError):
     code = "invalid"
 

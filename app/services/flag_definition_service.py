@@ -1,7 +1,9 @@
-"""Use cases for a flag's project-wide definition: put (create or replace), read, list, delete.
+"""Use cases for a flag's project-wide definition: put (create or replace), patch, read, list, delete.
 
-A definition change is a new version of the flag in every environment of the project, each with a revision
-bump, a change-log row and a history row; one audit entry covers the whole change.
+A change to what SDKs evaluate (kind, variations, salt) is a new version of the flag in every environment of
+the project, each with a revision bump, a change-log row and a history row; one audit entry covers the whole
+change. Descriptive fields (name, description, tags, temporary) are the definition's alone: changing them
+moves no environment's revision.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from typing import Any
 
 from app.services import environment_snapshot, flag_checks, lookups, wire_format
 from app.services.change_transaction import Actor, ChangeTransaction, ChangeWriter
-from app.services.errors import InvalidInput, VersionMismatch
+from app.services.errors import Conflict, InvalidInput, PreconditionRequired, VersionMismatch
 from app.storage import flag_repository, project_repository
 from app.storage.database import Database
 from app.storage.models import Environment, FlagConfig, FlagDefinition, utcnow
@@ -28,6 +30,16 @@ class DefinitionInput:
     tags: list[str] = field(default_factory=list)
     temporary: bool = True
     salt: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DefinitionChanges:
+    """What a PATCH may change; None leaves a field as it is."""
+
+    name: str | None = None
+    description: str | None = None
+    tags: list[str] | None = None
+    temporary: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,9 +94,19 @@ class FlagDefinitionService:
             return [_view(row) for row in rows]
 
     def put(
-        self, actor: Actor, project_key: str, flag_key: str, given: DefinitionInput, if_match: int | None
+        self,
+        actor: Actor,
+        project_key: str,
+        flag_key: str,
+        given: DefinitionInput,
+        if_match: int | None,
+        *,
+        may_replace: bool = True,
     ) -> tuple[FlagDefinitionView, bool]:
-        """Creates or replaces; returns the definition and whether it was created."""
+        """Creates or replaces; returns the definition and whether it was created.
+
+        A replacement resets every field `given` leaves out, so with `may_replace` false (an HTTP PUT without
+        If-Match) a live flag is only ever re-put unchanged. A live flag's kind never changes."""
         probe = FlagDefinition(key=flag_key)
         _assign(probe, given, flag_key)
         _check_definition(probe)  # before any query, so a malformed key never reaches the database
@@ -93,7 +115,7 @@ class FlagDefinitionService:
             environments = project_repository.list_environments(change.session, project.id)
             for environment in environments:  # in id order, so concurrent writers lock in the same order
                 change.bump(environment)
-            definition = flag_repository.get_definition(change.session, project.id, flag_key)
+            definition = flag_repository.get_definition(change.session, project.id, flag_key, lock=True)
             live = definition is not None and not definition.deleted
             if if_match is not None and (definition is None or not live or definition.version != if_match):
                 current = definition.version if definition is not None and live else None
@@ -109,6 +131,8 @@ class FlagDefinitionService:
             if before is not None and _same(before, _fields(definition)):
                 change.discard()
                 return _view(definition), False
+            if before is not None:
+                _check_replacement(before, definition, may_replace)
             definition.version = (definition.version or 0) + 1
             definition.deleted = False
             definition.updated_at = utcnow()
@@ -128,13 +152,46 @@ class FlagDefinitionService:
             )
         return _view(definition), not live
 
+    def patch(
+        self, actor: Actor, project_key: str, flag_key: str, changes: DefinitionChanges, if_match: int | None
+    ) -> FlagDefinitionView:
+        """Changes descriptive fields only: SDKs never see them, so no environment's revision moves."""
+        with self.writer.begin(actor) as change:
+            project = lookups.project(change.session, project_key)
+            definition = lookups.flag(change.session, project, flag_key, lock=True)
+            if if_match is not None and definition.version != if_match:
+                raise VersionMismatch(f"flag {flag_key!r} is at version {definition.version}", "If-Match")
+            before = _fields(definition)
+            if changes.name is not None:
+                definition.name = changes.name or flag_key
+            if changes.description is not None:
+                definition.description = changes.description
+            if changes.tags is not None:
+                definition.tags = sorted(set(changes.tags))
+            if changes.temporary is not None:
+                definition.temporary = changes.temporary
+            if _same(before, _fields(definition)):
+                change.discard()
+                return _view(definition)
+            definition.version += 1
+            definition.updated_at = utcnow()
+            change.audit(
+                "flag.update",
+                project=project_key,
+                target_kind="flag",
+                target_key=flag_key,
+                before=before,
+                after=_fields(definition),
+            )
+        return _view(definition)
+
     def delete(self, actor: Actor, project_key: str, flag_key: str, if_match: int | None) -> None:
         with self.writer.begin(actor) as change:
             project = lookups.project(change.session, project_key)
             environments = project_repository.list_environments(change.session, project.id)
             for environment in environments:
                 change.bump(environment)
-            definition = lookups.flag(change.session, project, flag_key)
+            definition = lookups.flag(change.session, project, flag_key, lock=True)
             if if_match is not None and definition.version != if_match:
                 raise VersionMismatch(f"flag {flag_key!r} is at version {definition.version}", "If-Match")
             for environment in environments:
@@ -179,6 +236,26 @@ def _check_definition(definition: FlagDefinition) -> None:
             **wire_format.default_config(kind, variations),
         }
     )
+
+
+def _check_replacement(before: dict[str, Any], definition: FlagDefinition, may_replace: bool) -> None:
+    """Refuses the two replacements that break callers silently: a kind change, and an unasked-for reset."""
+    key, kind = definition.key, before["kind"]
+    if definition.kind != kind:
+        # SDK calls typed for the old kind would all answer their default with TYPE_MISMATCH.
+        raise Conflict(
+            f"flag {key!r} is a {kind} flag and SDKs evaluate it as one; it cannot become a "
+            f"{definition.kind} flag while it exists: delete it and create it again, or use a new key",
+            "kind",
+        )
+    if not may_replace:
+        version = before["version"]
+        raise PreconditionRequired(
+            f"flag {key!r} exists (version {version}) and a PUT replaces all of it, resetting every "
+            f'field the body leaves out: send If-Match: "{version}" to replace it, or PATCH it to change '
+            "single fields",
+            "If-Match",
+        )
 
 
 def _same(before: dict[str, Any], after: dict[str, Any]) -> bool:

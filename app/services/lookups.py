@@ -32,8 +32,8 @@ def environment(session: Session, project_key: str, key: str) -> tuple[Project, 
     return owner, found
 
 
-def flag(session: Session, owner: Project, key: str) -> FlagDefinition:
-    found = flag_repository.get_definition(session, owner.id, key) if _plausible(key) else None
+def flag(session: Session, owner: Project, key: str, *, lock: bool = False) -> FlagDefinition:
+    found = flag_repository.get_definition(session, owner.id, key, lock=lock) if _plausible(key) else None
     if found is None or found.deleted:
         raise NotFound(f"flag {key!r} does not exist in project {owner.key!r}", "flag")
     return found

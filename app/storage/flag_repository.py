@@ -14,11 +14,15 @@ from sqlalchemy.orm import Session
 from app.storage.models import FlagConfig, FlagConfigVersion, FlagDefinition
 
 
-def get_definition(session: Session, project_id: int, key: str) -> FlagDefinition | None:
-    """Returns deleted definitions too: a re-created flag continues their versions."""
-    return session.scalar(
-        select(FlagDefinition).where(FlagDefinition.project_id == project_id, FlagDefinition.key == key)
-    )
+def get_definition(
+    session: Session, project_id: int, key: str, *, lock: bool = False
+) -> FlagDefinition | None:
+    """Returns deleted definitions too: a re-created flag continues their versions.
+
+    `lock` holds the row until the transaction ends (PostgreSQL; SQLite serialises every writer), so two
+    writers of one definition cannot both start from the same version."""
+    query = select(FlagDefinition).where(FlagDefinition.project_id == project_id, FlagDefinition.key == key)
+    return session.scalar(query.with_for_update() if lock else query)
 
 
 def list_definitions(

@@ -24,7 +24,9 @@ async def test_new_flag_is_defined_once_and_off_in_every_environment(client: htt
 async def test_put_replaces_a_definition_and_bumps_its_version(client: httpx.AsyncClient, project: str):
     await create_flag(client, project, "banner")
     response = await client.put(
-        flag_url(project, "banner"), json={**BOOLEAN_FLAG, "name": "Banner", "tags": []}
+        flag_url(project, "banner"),
+        json={**BOOLEAN_FLAG, "name": "Banner", "tags": []},
+        headers={"If-Match": '"1"'},
     )
     assert response.status_code == 200
     assert response.json()["name"] == "Banner" and response.json()["version"] == 2

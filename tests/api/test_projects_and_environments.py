@@ -28,6 +28,20 @@ async def test_a_new_project_has_development_staging_and_production_at_revision_
     assert project in [p["key"] for p in listed]
 
 
+async def test_environments_are_listed_as_items_like_every_other_list(
+    client: httpx.AsyncClient, project: str
+):
+    response = await client.get(f"/api/v1/projects/{project}/environments")
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) == {"items"}
+    assert [(e["key"], e["revision"]) for e in body["items"]] == [
+        ("development", 0),
+        ("staging", 0),
+        ("production", 0),
+    ]
+
+
 async def test_the_bootstrapped_default_project_exists(client: httpx.AsyncClient):
     body = (await client.get("/api/v1/projects/default")).json()
     assert [e["key"] for e in body["environments"]] == ["development", "staging", "production"]

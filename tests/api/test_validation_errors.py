@@ -109,7 +109,9 @@ async def test_a_definition_change_that_breaks_existing_targeting_is_refused(
     await create_flag(client, project, "shrink", {"kind": "string", "variations": ["a", "b", "c"]})
     await client.patch(env_flag_url(project, "staging", "shrink"), json={"fallthrough": {"variation": 2}})
     response = await client.put(
-        flag_url(project, "shrink"), json={"kind": "string", "variations": ["a", "b"]}
+        flag_url(project, "shrink"),
+        json={"kind": "string", "variations": ["a", "b"]},
+        headers={"If-Match": '"1"'},
     )
     assert response.status_code == 422
     assert error_of(response)["field"] == "environments.staging.fallthrough.variation"
@@ -185,7 +187,11 @@ async def test_dropping_a_variation_another_flag_requires_is_refused(client: htt
     assert (
         await client.patch(env_flag_url(project, "production", "dependent"), json=required)
     ).status_code == 200
-    response = await client.put(flag_url(project, "base"), json={"kind": "string", "variations": ["a", "b"]})
+    response = await client.put(
+        flag_url(project, "base"),
+        json={"kind": "string", "variations": ["a", "b"]},
+        headers={"If-Match": "*"},
+    )
     assert response.status_code == 422
     assert error_of(response)["field"] == "flags.dependent.prerequisites[0].variation"
 
