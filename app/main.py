@@ -80,7 +80,9 @@ def create_app(settings: Settings | None = None, *, listener: CommitListener | N
     app.state.settings = settings
     app.state.services = services
     app.state.streaming = streaming
-    app.state.propagation = PropagationService(database, streaming.registry)
+    app.state.propagation = PropagationService(
+        database, streaming.registry, settings.stream_presence_ttl_seconds
+    )
     app.state.metrics = CollectorRegistry()
     install_error_handlers(app)
     # The SDK routes come first: they take nearly all the traffic, and the router tries routes in order.

@@ -69,5 +69,16 @@ class Settings(BaseSettings):
     stream_presence_ttl_seconds: float = Field(
         30.0,
         gt=0,
-        description="An SDK instance counts as connected this long after its stream was last seen.",
+        description=(
+            "An SDK instance counts as connected this long after its stream or poll was last seen; also how "
+            "long after a start (or a loss of Redis) the propagation report says presence is unknown."
+        ),
+    )
+    sdk_ack_rate_per_key: float = Field(
+        1000.0,
+        gt=0,
+        description=(
+            "Acknowledgements accepted per SDK key per second by each server process, in bursts of up to one "
+            "second's worth; more get 429 and the SDK retries."
+        ),
     )

@@ -36,6 +36,8 @@ def _out(result: Propagation) -> PropagationOut:
         unconfirmed=result.unconfirmed,
         slowest_confirmation_ms=result.slowest_confirmation_ms,
         available=result.available,
+        presence=result.presence,
+        note=result.note,
     )
 
 
@@ -43,7 +45,7 @@ def confirmation(
     request: Request, project: str, env: str, revision: int, committed_at: float, wait: float | None
 ) -> PropagationOut | None:
     """For a write route given `?wait=`: blocks until every connected SDK confirmed `revision`, or `wait`
-    seconds passed. `committed_at` is the epoch time the write returned."""
+    seconds passed (all of them while presence is unknown). `committed_at` is when the write returned."""
     if wait is None:
         return None
     service = _service(request)

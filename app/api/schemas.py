@@ -4,7 +4,7 @@ plain JSON objects checked by the SDK's validator)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -105,6 +105,15 @@ class PropagationOut(BaseModel):
         description="from the commit to the latest confirmation so far; null when none confirmed"
     )
     available: bool = Field(True, description="false when confirmations could not be read (Redis down)")
+    presence: Literal["complete", "unknown"] = Field(
+        "complete",
+        description=(
+            "unknown while connected SDKs may be missing from the counts: just after a server start, or "
+            "after Redis lost its data, until SDKs have had a presence TTL to reconnect; or when `available` "
+            "is false"
+        ),
+    )
+    note: str | None = Field(None, description="why presence is unknown, for people; null when complete")
 
 
 class EnvironmentFlag(BaseModel):

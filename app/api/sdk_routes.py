@@ -1,4 +1,5 @@
-"""`GET /sdk/v1/flags`: the SDK key's environment snapshot, from a per-revision cache of serialized bytes.
+"""`GET /sdk/v1/flags`: the SDK key's environment snapshot, from a per-revision cache of serialized bytes; a
+poll naming its instance (`X-Flagstaff-Instance`) counts that instance as present in propagation reports.
 
 The hot path: a cached key and revision answer 304 from memory; otherwise one indexed query, then bytes.
 """
@@ -12,7 +13,10 @@ from starlette.concurrency import run_in_threadpool
 
 from app.api.dependencies import bearer_token, sdk_key_header, services
 from app.api.errors import ErrorBody, error_response
+from app.auth import api_keys
 from app.services.snapshot_service import SdkTarget, SnapshotService
+from app.streaming.ack_registry import INSTANCE_ID
+from app.streaming.runtime import Streaming
 
 router = APIRouter(prefix="/sdk/v1", tags=["sdk"])
 
@@ -64,6 +68,11 @@ async def get_flags(
     request: Request,
     authorization: str | None = Depends(sdk_key_header),
     if_none_match: str | None = Header(None, description='the ETag of the snapshot you hold, e.g. "42"'),
+    instance_id: str | None = Header(
+        None,
+        alias="X-Flagstaff-Instance",
+        description="the SDK instance's id: counts it in propagation reports (ignored unless well formed)",
+    ),
 ) -> Response:
     # Async with explicit thread hops only on a cache miss: the common 304 answer never leaves the event loop.
     token = bearer_token(authorization)
@@ -73,6 +82,10 @@ async def get_flags(
         target = await _shared_check(snapshots, token)
     if target is None:
         return error_response(401, "unauthorized", "an SDK key is required: Authorization: Bearer fs_sdk_...")
+    if instance_id is not None and token and INSTANCE_ID.fullmatch(instance_id):
+        streaming: Streaming = request.app.state.streaming
+        key_id = api_keys.key_id_of(token, api_keys.SDK_PREFIX)
+        streaming.hub.polls.polled(target.environment_id, key_id, instance_id)
     headers = {"Cache-Control": "no-cache"}
     if _matches(if_none_match, target.revision):
         return Response(status_code=304, headers={**headers, "ETag": f'"{target.revision}"'})

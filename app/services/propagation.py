@@ -1,4 +1,5 @@
-"""Confirmation counting for the confirmed kill switch: how many connected SDK instances applied a revision.
+"""Confirmation counting for the confirmed kill switch: how many connected SDK instances applied a revision,
+and whether every connected instance can be known yet.
 
 Reads acknowledgements through the `AckRegistry` role (`app.streaming.ack_registry`); knows nothing of HTTP.
 """
@@ -7,14 +8,16 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Literal
 
 from app.services import lookups
 from app.storage.database import Database
 from app.streaming import change_feed
-from app.streaming.ack_registry import AckRegistry
+from app.streaming.ack_registry import AckRegistry, Presence
 
 MAX_WAIT_SECONDS = 10.0
 _POLL_SECONDS = 0.02
+_UNREADABLE = "acknowledgements could not be read (is Redis reachable?), so the counts are zero"
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,31 +29,43 @@ class Propagation:
     """From the commit to the last confirmation among those confirmed; None when none confirmed yet."""
     available: bool = True
     """False when acknowledgements could not be read (e.g. Redis is down); the counts are then zero."""
+    presence: Literal["complete", "unknown"] = "complete"
+    """"unknown" while connected instances may be missing from the counts (just after a start, or after Redis
+    lost its data, until SDKs had a presence TTL to reconnect); `note` then says why."""
+    note: str | None = None
 
 
 class PropagationService:
-    def __init__(self, database: Database, registry: AckRegistry) -> None:
+    def __init__(self, database: Database, registry: AckRegistry, presence_ttl_seconds: float) -> None:
         self.database = database
         self.registry = registry
+        self.presence_ttl_seconds = presence_ttl_seconds
 
     def report(self, environment_id: int, revision: int, committed_at: float) -> Propagation:
-        instances = self.registry.instances(environment_id, time.time())
-        if instances is None:
-            return Propagation(revision, 0, 0, None, available=False)
+        now = time.time()
+        found = self.registry.instances(environment_id, now)
+        if found is None:
+            return Propagation(revision, 0, 0, None, available=False, presence="unknown", note=_UNREADABLE)
         delays = [
             max(0.0, ack.at - committed_at) * 1000.0
-            for ack in instances.values()
+            for ack in found.instances.values()
             if ack is not None and ack.revision >= revision
         ]
         slowest = round(max(delays), 1) if delays else None
-        return Propagation(revision, len(delays), len(instances) - len(delays), slowest)
+        counts = (revision, len(delays), len(found.instances) - len(delays), slowest)
+        note = self._unknown_presence(found, now)
+        if note is None:
+            return Propagation(*counts)
+        return Propagation(*counts, presence="unknown", note=note)
 
     def wait(self, environment_id: int, revision: int, committed_at: float, timeout: float) -> Propagation:
-        """Polls until every connected instance confirmed `revision` or `timeout` (at most 10 s) passed."""
+        """Polls until every connected instance confirmed `revision` or `timeout` (at most 10 s) passed. While
+        presence is unknown it uses the whole timeout: instances still reconnecting may yet confirm."""
         deadline = time.monotonic() + min(max(timeout, 0.0), MAX_WAIT_SECONDS)
         while True:
             result = self.report(environment_id, revision, committed_at)
-            if result.unconfirmed == 0 or time.monotonic() >= deadline or not result.available:
+            everyone = result.unconfirmed == 0 and result.presence == "complete"
+            if everyone or time.monotonic() >= deadline or not result.available:
                 return result
             time.sleep(_POLL_SECONDS)
 
@@ -69,3 +84,14 @@ class PropagationService:
             environment_id, revision = environment.id, environment.revision
         committed = change_feed.committed_at(self.database, environment_id, revision)
         return self.report(environment_id, revision, committed.timestamp() if committed else time.time())
+
+    def _unknown_presence(self, found: Presence, now: float) -> str | None:
+        """Why the counts may miss connected instances; None once the record covers a whole presence TTL."""
+        age = max(0.0, now - found.since)
+        ttl = self.presence_ttl_seconds
+        if age >= ttl:
+            return None
+        return (
+            f"presence unknown: {found.origin}, {age:.0f} s ago; SDKs may take up to {ttl:g} s to reconnect, "
+            f"and those that have not yet are missing from these counts (complete in {ttl - age:.0f} s)"
+        )

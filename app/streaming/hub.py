@@ -22,6 +22,7 @@ from app.streaming import change_feed
 from app.streaming.ack_registry import AckRegistry
 from app.streaming.broadcaster import Broadcaster
 from app.streaming.events import error_event, reconnect_event
+from app.streaming.poll_presence import PollPresence
 from app.streaming.stream_timer import StreamTimer
 from app.streaming.subscriber import Subscriber
 
@@ -57,6 +58,7 @@ class StreamHub:
         self._broadcaster = broadcaster
         self._registry = registry
         self._options = options
+        self.polls = PollPresence(registry, options.presence_ttl_seconds)
         self._feeds: dict[int, _Feed] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -80,6 +82,7 @@ class StreamHub:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.polls.close()
         await self._broadcaster.close()
 
     def drain(self) -> None:
@@ -168,9 +171,8 @@ class StreamHub:
         feed.subscribers.add(subscriber)
         if instance_id is not None:
             until = time.time() + self._options.presence_ttl_seconds
-            self._spawn(
-                to_thread.run_sync(self._registry.mark_connected, [(environment_id, instance_id)], until)
-            )
+            entry = (environment_id, key_id, instance_id)
+            self._spawn(to_thread.run_sync(self._registry.mark_connected, [entry], until))
         return subscriber
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
@@ -180,7 +182,11 @@ class StreamHub:
         if subscriber.instance_id is not None and self._loop is not None and not self._loop.is_closed():
             self._spawn(
                 to_thread.run_sync(
-                    self._registry.mark_disconnected, subscriber.environment_id, subscriber.instance_id
+                    self._registry.mark_disconnected,
+                    subscriber.environment_id,
+                    subscriber.key_id,
+                    subscriber.instance_id,
+                    time.time(),
                 )
             )
 
@@ -202,11 +208,15 @@ class StreamHub:
             await asyncio.sleep(self._options.poll_seconds)
             try:
                 await self._poll_once()
-                if time.monotonic() - last_presence >= self._options.presence_ttl_seconds / 3:
-                    last_presence = time.monotonic()
-                    await self._refresh_presence()
             except Exception:
                 log.exception("the periodic stream check failed; retrying")
+            # Not after the check above: presence must stay current while the database is down.
+            if time.monotonic() - last_presence >= self._options.presence_ttl_seconds / 3:
+                last_presence = time.monotonic()
+                try:
+                    await self._refresh_presence()
+                except Exception:
+                    log.exception("the presence refresh failed; retrying")
 
     async def _poll_once(self) -> None:
         ready = {environment_id: feed for environment_id, feed in self._feeds.items() if feed.ready.is_set()}
@@ -226,14 +236,19 @@ class StreamHub:
                 del self._feeds[environment_id]  # a later subscriber reads a fresh baseline
 
     async def _refresh_presence(self) -> None:
+        """Extends the presence of every stream (and so keeps the registry's record continuous, even with no
+        stream at all), then forgets instances that left more than a TTL ago."""
         entries = [
-            (s.environment_id, s.instance_id)
+            (s.environment_id, s.key_id, s.instance_id)
             for feed in self._feeds.values()
             for s in feed.subscribers
             if s.instance_id is not None
         ]
         until = time.time() + self._options.presence_ttl_seconds
         await to_thread.run_sync(self._registry.mark_connected, entries, until)
+        self.polls.forget_expired()
+        environments = set(self._feeds) | self.polls.environments()
+        await to_thread.run_sync(self._registry.prune, environments, time.time())
 
     async def _watch_for_exit(self) -> None:
         # uvicorn stops reading requests on SIGTERM but waits for open streams to end; this notices the signal

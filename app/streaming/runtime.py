@@ -1,4 +1,5 @@
-"""Builds the streaming parts for one app from its settings: broadcaster, acknowledgement registry and hub.
+"""Builds the streaming parts for one app from its settings: broadcaster, acknowledgement registry and its
+per-key rate limiter, and hub.
 
 Created by the app factory and started/stopped by its lifespan; nothing here runs at import time.
 """
@@ -10,6 +11,7 @@ from app.storage.database import Database
 from app.streaming.ack_registry import AckRegistry, InProcessAckRegistry, RedisAckRegistry
 from app.streaming.broadcaster import Broadcaster, InProcessBroadcaster
 from app.streaming.hub import HubOptions, StreamHub
+from app.streaming.key_rate_limiter import KeyRateLimiter
 from app.streaming.redis_broadcaster import RedisBroadcaster
 
 
@@ -18,12 +20,14 @@ class Streaming:
         self.settings = settings
         self.database = database
         broadcaster: Broadcaster
+        ttl = settings.stream_presence_ttl_seconds
         if settings.redis_url:
             broadcaster = RedisBroadcaster(settings.redis_url)
-            self.registry: AckRegistry = RedisAckRegistry(settings.redis_url)
+            self.registry: AckRegistry = RedisAckRegistry(settings.redis_url, ttl)
         else:
             broadcaster = InProcessBroadcaster()
-            self.registry = InProcessAckRegistry()
+            self.registry = InProcessAckRegistry(ttl)
+        self.ack_limiter = KeyRateLimiter(settings.sdk_ack_rate_per_key)
         self.hub = StreamHub(
             database,
             broadcaster,
@@ -32,7 +36,7 @@ class Streaming:
                 poll_seconds=settings.stream_poll_seconds,
                 queue_size=settings.stream_queue_size,
                 shutdown_spread_seconds=settings.stream_shutdown_spread_seconds,
-                presence_ttl_seconds=settings.stream_presence_ttl_seconds,
+                presence_ttl_seconds=ttl,
                 heartbeat_seconds=settings.stream_heartbeat_seconds,
                 # A client may pause for a while; one that reads nothing for two heartbeats is gone.
                 send_timeout_seconds=max(10.0, 2 * settings.stream_heartbeat_seconds),
