@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from prometheus_client import CollectorRegistry
 
+from app import server_logging
 from app.api import (
     audit_routes,
     evaluation_routes,
@@ -43,6 +44,7 @@ from app.streaming.runtime import Streaming
 
 def create_app(settings: Settings | None = None, *, listener: CommitListener | None = None) -> FastAPI:
     settings = settings or Settings()
+    server_logging.configure(settings.log_level)
     database = Database(settings.database_url)
     streaming = Streaming(settings, database)
     services = build_services(database, listener or streaming.on_commit)
