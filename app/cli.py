@@ -14,7 +14,7 @@ import httpx
 
 from app import cli_import
 from app.auth.roles import Role
-from app.settings import Settings
+from app.settings import Settings, SettingsError, load_settings
 
 # The operator commands (flags, audit) only speak HTTP: the database layers are imported by the commands that
 # use them, so an operator's command starts in a fraction of a second.
@@ -83,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "migrate":
             from app.storage import schema_migrations
 
-            schema_migrations.upgrade(Settings().database_url, args.to)
+            schema_migrations.upgrade(_settings().database_url, args.to)
             print(f"database migrated to {args.to}")
             return 0
         if args.command == "keys":
@@ -102,6 +102,13 @@ class _Refused(Exception):
     pass
 
 
+def _settings(**overrides: object) -> Settings:
+    try:
+        return load_settings(**overrides)
+    except SettingsError as error:
+        raise _Refused(str(error)) from None
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -111,7 +118,7 @@ def _serve(args: argparse.Namespace) -> int:
     from app.storage.database import Database
 
     overrides = {k: v for k, v in {"host": args.host, "port": args.port}.items() if v is not None}
-    settings = Settings(**overrides)
+    settings = _settings(**overrides)
     database = Database(settings.database_url)
     try:
         prepare_database(settings, build_services(database, ignore_commit))
@@ -138,7 +145,7 @@ def _keys(args: argparse.Namespace) -> int:
     from app.storage import schema_migrations
     from app.storage.database import Database
 
-    settings = Settings()
+    settings = _settings()
     database = Database(settings.database_url)
     if not schema_migrations.is_at_head(database.engine):
         raise _Refused("the database is not migrated: run `flagstaff migrate` first")

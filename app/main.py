@@ -36,14 +36,19 @@ from app.services.bootstrap import bootstrap
 from app.services.commit_listener import CommitListener
 from app.services.container import Services, build_services
 from app.services.propagation import PropagationService
-from app.settings import Settings
+from app.settings import Settings, SettingsError, load_settings
 from app.storage import schema_migrations
 from app.storage.database import Database
 from app.streaming.runtime import Streaming
 
 
 def create_app(settings: Settings | None = None, *, listener: CommitListener | None = None) -> FastAPI:
-    settings = settings or Settings()
+    if settings is None:
+        try:
+            settings = load_settings()
+        except SettingsError as error:
+            # Called by the server runner: refuse to start in one line, not a traceback.
+            raise SystemExit(f"flagstaff: {error}") from None
     server_logging.configure(settings.log_level)
     database = Database(settings.database_url)
     streaming = Streaming(settings, database)

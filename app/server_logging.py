@@ -19,7 +19,7 @@ _SEND_TIMEOUTS = SendTimeoutLogFilter()
 
 def configure(level: str) -> None:
     logger = logging.getLogger("app")
-    logger.setLevel(LOG_LEVELS[level])
+    logger.setLevel(LOG_LEVELS[level.lower()])
     # Without a handler, Python prints only warnings and worse, unformatted. A host that configured logging
     # itself (or a test runner capturing it) has a handler on the root logger, and keeps it to itself.
     if not logger.hasHandlers():

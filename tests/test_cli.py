@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from app.settings import LOG_LEVELS
 from tests.conftest import ADMIN_TOKEN
 
 REPO = Path(__file__).resolve().parents[1]
@@ -34,13 +35,13 @@ def _env(database_url: str, **extra: str) -> dict[str, str]:
     return env
 
 
-def _flagstaff(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def _flagstaff(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "app.cli", *args],
         env=env,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=timeout,
         check=False,
     )
 
@@ -148,3 +149,20 @@ def test_serve_help_lists_every_setting_with_its_environment_variable():
     shown = _flagstaff("serve", "--help", env=_env("sqlite://")).stdout
     for name in Settings.model_fields:
         assert f"FLAGSTAFF_{name.upper()}" in shown
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "complaint"),
+    [
+        ("FLAGSTAFF_ADMIN_TOKEN", "abcde", "must be at least 16 characters, not 5"),
+        ("FLAGSTAFF_LOG_LEVEL", "loud", f"must be one of {', '.join(LOG_LEVELS)}, not 'loud'"),
+    ],
+)
+def test_serve_refuses_a_bad_setting_in_one_line_naming_it(
+    variable: str, value: str, complaint: str, tmp_path: Path
+):
+    env = _env(f"sqlite:///{tmp_path / 'never.db'}", **{variable: value})
+    refused = _flagstaff("serve", "--port", str(_free_port()), env=env, timeout=20)
+    assert refused.returncode == 2, refused.stderr
+    assert refused.stderr == f"flagstaff: {variable}: {complaint}\n"
+    assert not (tmp_path / "never.db").exists()
