@@ -12,8 +12,9 @@ from typing import Any
 
 import httpx
 
-from app import cli_import
+from app import cli_import, cli_migrate
 from app.auth.roles import Role
+from app.cli_errors import EXIT_REFUSED, CliError
 from app.settings import Settings, SettingsError, load_settings
 
 # The operator commands (flags, audit) only speak HTTP: the database layers are imported by the commands that
@@ -42,8 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="overrides FLAGSTAFF_HOST")
     serve.add_argument("--port", type=int, help="overrides FLAGSTAFF_PORT")
 
-    migrate = commands.add_parser("migrate", help="run database migrations (FLAGSTAFF_DATABASE_URL)")
-    migrate.add_argument("--to", default="head", help="target revision (default: head)")
+    cli_migrate.add_parser(commands)
 
     keys = commands.add_parser("keys", help="create API keys directly in the database").add_subparsers(
         dest="keys_command", required=True
@@ -81,11 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve":
             return _serve(args)
         if args.command == "migrate":
-            from app.storage import schema_migrations
-
-            schema_migrations.upgrade(_settings().database_url, args.to)
-            print(f"database migrated to {args.to}")
-            return 0
+            return cli_migrate.run(args, _settings())
         if args.command == "keys":
             return _keys(args)
         if args.command == "import":
@@ -93,20 +89,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "flags":
             return _switch(args)
         return _audit(args)
-    except _Refused as refusal:
+    except CliError as refusal:
         print(f"flagstaff: {refusal}", file=sys.stderr)
-        return 2
-
-
-class _Refused(Exception):
-    pass
+        return EXIT_REFUSED
 
 
 def _settings(**overrides: object) -> Settings:
     try:
         return load_settings(**overrides)
     except SettingsError as error:
-        raise _Refused(str(error)) from None
+        raise CliError(str(error)) from None
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -123,7 +115,7 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         prepare_database(settings, build_services(database, ignore_commit))
     except RuntimeError as error:
-        raise _Refused(str(error)) from None
+        raise CliError(str(error)) from None
     finally:
         database.dispose()
     uvicorn.run(
@@ -148,7 +140,7 @@ def _keys(args: argparse.Namespace) -> int:
     settings = _settings()
     database = Database(settings.database_url)
     if not schema_migrations.is_at_head(database.engine):
-        raise _Refused("the database is not migrated: run `flagstaff migrate` first")
+        raise CliError("the database is not migrated: run `flagstaff migrate` first")
     keys = build_services(database, ignore_commit).keys
     try:
         if args.keys_command == "create-admin":
@@ -162,7 +154,7 @@ def _keys(args: argparse.Namespace) -> int:
             sdk_key, secret = keys.create_sdk_key(Actor(CLI_ACTOR_NAME), args.project, args.env, args.name)
             print(f"SDK key {sdk_key.key_id!r} for {args.project}/{args.env}; shown only now:\n{secret}")
     except ServiceError as error:
-        raise _Refused(error.message) from None
+        raise CliError(error.message) from None
     finally:
         database.dispose()
     return 0
@@ -171,7 +163,7 @@ def _keys(args: argparse.Namespace) -> int:
 def _client() -> httpx.Client:
     url, key = os.environ.get("FLAGSTAFF_URL"), os.environ.get("FLAGSTAFF_API_KEY")
     if not url or not key:
-        raise _Refused("set FLAGSTAFF_URL (e.g. http://127.0.0.1:8000) and FLAGSTAFF_API_KEY (an admin key)")
+        raise CliError("set FLAGSTAFF_URL (e.g. http://127.0.0.1:8000) and FLAGSTAFF_API_KEY (an admin key)")
     return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=10)
 
 
@@ -180,12 +172,12 @@ def _call(method: str, path: str, **kwargs: Any) -> Any:
         try:
             response = client.request(method, path, **kwargs)
         except httpx.HTTPError as error:
-            raise _Refused(f"cannot reach the server: {error}") from None
+            raise CliError(f"cannot reach the server: {error}") from None
     body = response.json() if response.headers.get("content-type", "").startswith("application/json") else {}
     if response.status_code >= 400:
         detail = body.get("error", {}) if isinstance(body, dict) else {}
         message = detail.get("message", response.text)
-        raise _Refused(f"{response.status_code} {detail.get('code', '')}: {message}")
+        raise CliError(f"{response.status_code} {detail.get('code', '')}: {message}")
     return body
 
 

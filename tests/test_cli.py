@@ -5,87 +5,20 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
 from app.settings import LOG_LEVELS
+from tests.cli_helpers import Serve, cli_env, flagstaff, free_port
+from tests.cli_helpers import serve as serve  # the fixture
 from tests.conftest import ADMIN_TOKEN
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def _env(database_url: str, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FLAGSTAFF_")}
-    env.update({"FLAGSTAFF_DATABASE_URL": database_url, "FLAGSTAFF_LOG_LEVEL": "warning", **extra})
-    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
-    return env
-
-
-def _flagstaff(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
-
-class Server:
-    def __init__(self, url: str, output: Path) -> None:
-        self.url, self.output = url, output
-
-
-@pytest.fixture
-def serve(tmp_path: Path) -> Iterator[callable]:  # type: ignore[valid-type]
-    processes: list[subprocess.Popen[bytes]] = []
-
-    def start(database_url: str, **extra: str) -> Server:
-        port = _free_port()
-        output = tmp_path / f"serve-{port}.log"
-        with output.open("wb") as sink:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
-                env=_env(database_url, **extra),
-                stdout=sink,
-                stderr=subprocess.STDOUT,
-            )
-        processes.append(process)
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            assert process.poll() is None, output.read_text()
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    return Server(url, output)
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise AssertionError(f"server did not become ready:\n{output.read_text()}")
-
-    yield start
-    for process in processes:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def test_first_start_migrates_creates_the_default_project_and_prints_an_admin_key_once(
-    serve: callable,
-    tmp_path: Path,  # type: ignore[valid-type]
+    serve: Serve, tmp_path: Path
 ):
     database_url = f"sqlite:///{tmp_path / 'fresh.db'}"
     server = serve(database_url)
@@ -97,8 +30,7 @@ def test_first_start_migrates_creates_the_default_project_and_prints_an_admin_ke
 
 
 def test_operators_kill_and_audit_through_the_cli_against_a_running_server(
-    serve: callable,
-    database_url: str,  # type: ignore[valid-type]
+    serve: Serve, database_url: str
 ):
     server = serve(database_url, FLAGSTAFF_ADMIN_TOKEN=ADMIN_TOKEN)
     headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -114,39 +46,39 @@ def test_operators_kill_and_audit_through_the_cli_against_a_running_server(
         f"{server.url}/api/v1/projects/{project}/environments/production/flags/pay/on", headers=headers
     )
     assert on.json()["flag"]["enabled"] is True
-    env = _env(database_url, FLAGSTAFF_URL=server.url, FLAGSTAFF_API_KEY=ADMIN_TOKEN)
-    killed = _flagstaff(
+    env = cli_env(database_url, FLAGSTAFF_URL=server.url, FLAGSTAFF_API_KEY=ADMIN_TOKEN)
+    killed = flagstaff(
         "flags", "kill", "pay", "--project", project, "--env", "production", "--reason", "5xx", env=env
     )
     assert killed.returncode == 0 and "pay is off" in killed.stdout, killed.stderr
-    audit = _flagstaff("audit", "--project", project, "--flag", "pay", env=env)
+    audit = flagstaff("audit", "--project", project, "--flag", "pay", env=env)
     assert audit.returncode == 0 and "flag.kill" in audit.stdout and 'reason="5xx"' in audit.stdout
-    missing = _flagstaff(
+    missing = flagstaff(
         "flags", "kill", "nope", "--project", project, "--env", "production", "--reason", "x", env=env
     )
     assert missing.returncode == 2 and "404" in missing.stderr
 
 
 def test_keys_are_created_from_the_command_line(database_url: str):
-    env = _env(database_url)
-    admin = _flagstaff("keys", "create-admin", "--name", "ops", "--role", "operator", env=env)
+    env = cli_env(database_url)
+    admin = flagstaff("keys", "create-admin", "--name", "ops", "--role", "operator", env=env)
     assert admin.returncode == 0 and "fs_admin_" in admin.stdout, admin.stderr
-    sdk = _flagstaff("keys", "create-sdk", "--project", "default", "--env", "production", env=env)
+    sdk = flagstaff("keys", "create-sdk", "--project", "default", "--env", "production", env=env)
     assert sdk.returncode == 0 and "fs_sdk_" in sdk.stdout, sdk.stderr
 
 
 def test_serve_refuses_an_unmigrated_database_when_told_not_to_migrate(tmp_path: Path):
-    env = _env(f"sqlite:///{tmp_path / 'empty.db'}", FLAGSTAFF_MIGRATE_ON_START="false")
-    refused = _flagstaff("serve", "--port", str(_free_port()), env=env)
+    env = cli_env(f"sqlite:///{tmp_path / 'empty.db'}", FLAGSTAFF_MIGRATE_ON_START="false")
+    refused = flagstaff("serve", "--port", str(free_port()), env=env)
     assert refused.returncode == 2 and "flagstaff migrate" in refused.stderr
-    migrated = _flagstaff("migrate", env=env)
-    assert migrated.returncode == 0 and "head" in migrated.stdout
+    migrated = flagstaff("migrate", env=env)
+    assert migrated.returncode == 0 and "(the latest)" in migrated.stdout, migrated.stderr
 
 
 def test_serve_help_lists_every_setting_with_its_environment_variable():
     from app.settings import Settings
 
-    shown = _flagstaff("serve", "--help", env=_env("sqlite://")).stdout
+    shown = flagstaff("serve", "--help", env=cli_env("sqlite://")).stdout
     for name in Settings.model_fields:
         assert f"FLAGSTAFF_{name.upper()}" in shown
 
@@ -161,8 +93,8 @@ def test_serve_help_lists_every_setting_with_its_environment_variable():
 def test_serve_refuses_a_bad_setting_in_one_line_naming_it(
     variable: str, value: str, complaint: str, tmp_path: Path
 ):
-    env = _env(f"sqlite:///{tmp_path / 'never.db'}", **{variable: value})
-    refused = _flagstaff("serve", "--port", str(_free_port()), env=env, timeout=20)
+    env = cli_env(f"sqlite:///{tmp_path / 'never.db'}", **{variable: value})
+    refused = flagstaff("serve", "--port", str(free_port()), env=env, timeout=20)
     assert refused.returncode == 2, refused.stderr
     assert refused.stderr == f"flagstaff: {variable}: {complaint}\n"
     assert not (tmp_path / "never.db").exists()
