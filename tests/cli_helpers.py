@@ -14,6 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.streaming.processes import ADMIN_TOKEN
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -44,8 +46,35 @@ def flagstaff(*args: str, env: dict[str, str], timeout: float = 60) -> subproces
 
 
 class Server:
-    def __init__(self, url: str, output: Path) -> None:
-        self.url, self.output = url, output
+    """A running `flagstaff serve` process; `output` holds what it printed."""
+
+    def __init__(self, database_url: str, output_dir: Path, **extra: str) -> None:
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        self.output = output_dir / f"serve-{port}.log"
+        with self.output.open("wb") as sink:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
+                env=cli_env(database_url, **extra),
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"the server exited:\n{self.output.read_text()}")
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        self.stop()
+        raise AssertionError(f"server did not become ready:\n{self.output.read_text()}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
 
 
 Serve = Callable[..., Server]
@@ -54,31 +83,27 @@ Serve = Callable[..., Server]
 @pytest.fixture
 def serve(tmp_path: Path) -> Iterator[Serve]:
     """`serve(database_url, **FLAGSTAFF_variables)` starts `flagstaff serve` and waits until it is ready."""
-    processes: list[subprocess.Popen[bytes]] = []
+    servers: list[Server] = []
 
     def start(database_url: str, **extra: str) -> Server:
-        port = free_port()
-        output = tmp_path / f"serve-{port}.log"
-        with output.open("wb") as sink:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
-                env=cli_env(database_url, **extra),
-                stdout=sink,
-                stderr=subprocess.STDOUT,
-            )
-        processes.append(process)
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            assert process.poll() is None, output.read_text()
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    return Server(url, output)
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise AssertionError(f"server did not become ready:\n{output.read_text()}")
+        servers.append(Server(database_url, tmp_path, **extra))
+        return servers[-1]
 
     yield start
-    for process in processes:
-        process.terminate()
-        process.wait(timeout=10)
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def operator_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One `flagstaff serve` per test module, on a SQLite file of its own, whose first admin key is the
+    streaming tests' (so that their `Admin` helper works); tests isolate themselves by project."""
+    directory = tmp_path_factory.mktemp("operator")
+    server = Server(f"sqlite:///{directory / 'flagstaff.db'}", directory, FLAGSTAFF_ADMIN_TOKEN=ADMIN_TOKEN)
+    yield server
+    server.stop()
+
+
+def operator_env(server: Server, **extra: str) -> dict[str, str]:
+    """The environment of a command talking to `server` with its admin key."""
+    return cli_env("sqlite://", **{"FLAGSTAFF_URL": server.url, "FLAGSTAFF_API_KEY": ADMIN_TOKEN, **extra})
