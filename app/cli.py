@@ -1,24 +1,36 @@
-"""The `flagstaff` command: serve, migrate, key management (directly in the database), and operator commands
-that go through the HTTP API (flags kill/on/off, audit) with FLAGSTAFF_URL and FLAGSTAFF_API_KEY."""
+"""The `flagstaff` command: serve, migrate, key management (directly in the database), and the commands that
+talk to a running server (flags, audit, import) with FLAGSTAFF_URL and FLAGSTAFF_API_KEY.
+
+This module assembles the parser and runs the database-side commands; each other command has a module of
+its own (`cli_migrate`, `cli_flags`, `cli_audit`, `cli_import`).
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from importlib import metadata
 
-import httpx
-
-from app import cli_import
+from app import cli_audit, cli_flags, cli_import, cli_migrate
 from app.auth.roles import Role
-from app.settings import Settings
+from app.cli_errors import EXIT_REFUSED, CliError
+from app.cli_http import KEY_VARIABLE, URL_VARIABLE
+from app.settings import Settings, SettingsError, load_settings
 
-# The operator commands (flags, audit) only speak HTTP: the database layers are imported by the commands that
+# The commands that talk to a server only speak HTTP: the database layers are imported by the commands that
 # use them, so an operator's command starts in a fraction of a second.
 CLI_ACTOR_NAME = "flagstaff-cli"
+_EPILOG = f"""environment variables:
+  serve, migrate and keys work on the database: FLAGSTAFF_DATABASE_URL and the other FLAGSTAFF_* settings
+  (`flagstaff serve --help` lists them all).
+  flags, audit and `import unleash --url` talk to a running server:
+  {URL_VARIABLE:<20} the server's address, e.g. http://127.0.0.1:8000
+  {KEY_VARIABLE:<20} an admin key (fs_admin_...), printed by the server's first start or made by
+                       `flagstaff keys create-admin`
+
+`flagstaff COMMAND --help` describes each command."""
 
 
 def _settings_help() -> str:
@@ -29,48 +41,62 @@ def _settings_help() -> str:
     return "\n".join(lines)
 
 
+def _version() -> str:
+    def installed(distribution: str) -> str:
+        try:
+            return metadata.version(distribution)
+        except metadata.PackageNotFoundError:
+            return "(not installed)"
+
+    return f"flagstaff {installed('flagstaff-server')} (SDK {installed('flagstaff')})"
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="flagstaff", description="Flagstaff feature-flag server")
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="flagstaff",
+        description="Flagstaff, the feature-flag server, and the commands to run and operate it.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=_version(), help="print the version and exit")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = commands.add_parser(
         "serve",
         help="migrate (unless told not to), bootstrap and run the server",
+        description="Migrate the database (unless FLAGSTAFF_MIGRATE_ON_START=false), create the default "
+        "project and the first admin key when missing, and run the server.",
         epilog=_settings_help(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    serve.add_argument("--host", help="overrides FLAGSTAFF_HOST")
-    serve.add_argument("--port", type=int, help="overrides FLAGSTAFF_PORT")
+    serve.add_argument("--host", help="the address to listen on; overrides FLAGSTAFF_HOST")
+    serve.add_argument("--port", type=int, help="the port to listen on; overrides FLAGSTAFF_PORT")
 
-    migrate = commands.add_parser("migrate", help="run database migrations (FLAGSTAFF_DATABASE_URL)")
-    migrate.add_argument("--to", default="head", help="target revision (default: head)")
+    cli_migrate.add_parser(commands)
 
-    keys = commands.add_parser("keys", help="create API keys directly in the database").add_subparsers(
-        dest="keys_command", required=True
-    )
+    keys = commands.add_parser(
+        "keys",
+        help="create API keys directly in the database (FLAGSTAFF_DATABASE_URL)",
+        description="Create API keys directly in the database at FLAGSTAFF_DATABASE_URL, without a server; "
+        "each key is printed once. Admin keys are also made over the API (`POST /api/v1/admin-keys`).",
+    ).add_subparsers(dest="keys_command", required=True, metavar="{create-admin,create-sdk}")
     admin = keys.add_parser("create-admin", help="create an admin key and print it once")
-    admin.add_argument("--name", required=True)
-    admin.add_argument("--role", required=True, choices=[r.value for r in Role])
-    admin.add_argument("--project", help="limit the key to one project (default: all)")
-    sdk = keys.add_parser("create-sdk", help="create an SDK key for one environment and print it once")
-    sdk.add_argument("--project", required=True)
-    sdk.add_argument("--env", required=True)
-    sdk.add_argument("--name", default="sdk")
-
-    flags = commands.add_parser("flags", help="operator switches, through the HTTP API").add_subparsers(
-        dest="flags_command", required=True
+    admin.add_argument("--name", required=True, help="the key's name, which the audit log shows as the actor")
+    admin.add_argument(
+        "--role",
+        required=True,
+        choices=[r.value for r in Role],
+        help="what the key may do: admin (everything), editor (flags and segments), operator (read and "
+        "switch flags), reader (read)",
     )
-    for action in ("kill", "on", "off"):
-        switch = flags.add_parser(action, help=f"{action} a flag in one environment")
-        switch.add_argument("flag")
-        switch.add_argument("--project", default="default")
-        switch.add_argument("--env", required=True)
-        switch.add_argument("--reason", required=action == "kill")
+    admin.add_argument("--project", help="limit the key to one project (default: all projects)")
+    sdk = keys.add_parser("create-sdk", help="create an SDK key for one environment and print it once")
+    sdk.add_argument("--project", required=True, help="the project's key")
+    sdk.add_argument("--env", required=True, help="the environment whose flags the key reads")
+    sdk.add_argument("--name", default="sdk", help="the key's name (default: sdk)")
 
-    audit = commands.add_parser("audit", help="show audit entries, newest first, through the HTTP API")
-    for name in ("project", "env", "flag", "actor", "since", "until"):
-        audit.add_argument(f"--{name}")
-    audit.add_argument("--limit", type=int, default=50)
+    cli_flags.add_parser(commands)
+    cli_audit.add_parser(commands)
     cli_import.add_parser(commands)
     return parser
 
@@ -78,28 +104,37 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        if args.command == "serve":
-            return _serve(args)
-        if args.command == "migrate":
-            from app.storage import schema_migrations
-
-            schema_migrations.upgrade(Settings().database_url, args.to)
-            print(f"database migrated to {args.to}")
-            return 0
-        if args.command == "keys":
-            return _keys(args)
-        if args.command == "import":
-            return cli_import.run(args)
-        if args.command == "flags":
-            return _switch(args)
-        return _audit(args)
-    except _Refused as refusal:
+        status = _run(args)
+        sys.stdout.flush()  # here, so that a reader that has gone is noticed below
+        return status
+    except CliError as refusal:
         print(f"flagstaff: {refusal}", file=sys.stderr)
-        return 2
+        return EXIT_REFUSED
+    except BrokenPipeError:
+        # The reader left (`flagstaff audit | head`): stop quietly, and keep Python from complaining at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
-class _Refused(Exception):
-    pass
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "serve":
+        return _serve(args)
+    if args.command == "migrate":
+        return cli_migrate.run(args, _settings())
+    if args.command == "keys":
+        return _keys(args)
+    if args.command == "import":
+        return cli_import.run(args)
+    if args.command == "flags":
+        return cli_flags.run(args)
+    return cli_audit.run(args)
+
+
+def _settings(**overrides: object) -> Settings:
+    try:
+        return load_settings(**overrides)
+    except SettingsError as error:
+        raise CliError(str(error)) from None
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -111,12 +146,12 @@ def _serve(args: argparse.Namespace) -> int:
     from app.storage.database import Database
 
     overrides = {k: v for k, v in {"host": args.host, "port": args.port}.items() if v is not None}
-    settings = Settings(**overrides)
+    settings = _settings(**overrides)
     database = Database(settings.database_url)
     try:
         prepare_database(settings, build_services(database, ignore_commit))
     except RuntimeError as error:
-        raise _Refused(str(error)) from None
+        raise CliError(str(error)) from None
     finally:
         database.dispose()
     uvicorn.run(
@@ -138,10 +173,10 @@ def _keys(args: argparse.Namespace) -> int:
     from app.storage import schema_migrations
     from app.storage.database import Database
 
-    settings = Settings()
+    settings = _settings()
     database = Database(settings.database_url)
     if not schema_migrations.is_at_head(database.engine):
-        raise _Refused("the database is not migrated: run `flagstaff migrate` first")
+        raise CliError("the database is not migrated: run `flagstaff migrate` first")
     keys = build_services(database, ignore_commit).keys
     try:
         if args.keys_command == "create-admin":
@@ -155,60 +190,9 @@ def _keys(args: argparse.Namespace) -> int:
             sdk_key, secret = keys.create_sdk_key(Actor(CLI_ACTOR_NAME), args.project, args.env, args.name)
             print(f"SDK key {sdk_key.key_id!r} for {args.project}/{args.env}; shown only now:\n{secret}")
     except ServiceError as error:
-        raise _Refused(error.message) from None
+        raise CliError(error.message) from None
     finally:
         database.dispose()
-    return 0
-
-
-def _client() -> httpx.Client:
-    url, key = os.environ.get("FLAGSTAFF_URL"), os.environ.get("FLAGSTAFF_API_KEY")
-    if not url or not key:
-        raise _Refused("set FLAGSTAFF_URL (e.g. http://127.0.0.1:8000) and FLAGSTAFF_API_KEY (an admin key)")
-    return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=10)
-
-
-def _call(method: str, path: str, **kwargs: Any) -> Any:
-    with _client() as client:
-        try:
-            response = client.request(method, path, **kwargs)
-        except httpx.HTTPError as error:
-            raise _Refused(f"cannot reach the server: {error}") from None
-    body = response.json() if response.headers.get("content-type", "").startswith("application/json") else {}
-    if response.status_code >= 400:
-        detail = body.get("error", {}) if isinstance(body, dict) else {}
-        message = detail.get("message", response.text)
-        raise _Refused(f"{response.status_code} {detail.get('code', '')}: {message}")
-    return body
-
-
-def _switch(args: argparse.Namespace) -> int:
-    path = f"/api/v1/projects/{args.project}/environments/{args.env}/flags/{args.flag}/{args.flags_command}"
-    body = _call("POST", path, json={"reason": args.reason} if args.reason else {})
-    state = "unchanged" if not body.get("changed", True) else "done"
-    enabled = "on" if body["flag"]["enabled"] else "off"
-    print(f"{args.flag} is {enabled} in {args.project}/{args.env} ({state}); revision {body['revision']}")
-    return 0
-
-
-def _audit(args: argparse.Namespace) -> int:
-    params = {
-        "project": args.project,
-        "environment": args.env,
-        "flag": args.flag,
-        "actor": args.actor,
-        "since": args.since,
-        "until": args.until,
-        "limit": args.limit,
-    }
-    body = _call("GET", "/api/v1/audit", params={k: v for k, v in params.items() if v is not None})
-    for entry in body["items"]:
-        where = "/".join(part for part in (entry["project"], entry["environment"]) if part)
-        reason = f" reason={json.dumps(entry['reason'])}" if entry["reason"] else ""
-        print(
-            f"{entry['at']}  {entry['actor']:<20} {entry['action']:<18} {where} "
-            f"{entry['target_key'] or ''}{reason}"
-        )
     return 0
 
 

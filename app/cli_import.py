@@ -13,10 +13,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import httpx
-
+from app.cli_http import KEY_VARIABLE, URL_VARIABLE, ServerClient
 from flagstaff import validate_snapshot
 from flagstaff.unleash import import_unleash
+
+# An import of thousands of flags is one request, and the server validates and audits every one.
+_IMPORT_TIMEOUT_SECONDS = 120.0
 
 
 def add_parser(commands: Any) -> None:
@@ -27,15 +29,20 @@ def add_parser(commands: Any) -> None:
     unleash = sources.add_parser(
         "unleash",
         help="import an Unleash client-features document (GET /api/client/features)",
-        description="Write a snapshot file (--out) or import into a server project/environment (--url).",
+        description="Write a snapshot file (--out), or import into a project's environment on a running "
+        f"server (--url, default {URL_VARIABLE}) with an admin key (--api-key, default {KEY_VARIABLE}).",
     )
     unleash.add_argument("file", help="the Unleash document (JSON); '-' reads standard input")
     unleash.add_argument("--out", help="write the Flagstaff snapshot to this file")
-    unleash.add_argument("--url", default=os.environ.get("FLAGSTAFF_URL"), help="server URL (FLAGSTAFF_URL)")
     unleash.add_argument(
-        "--api-key", default=os.environ.get("FLAGSTAFF_API_KEY"), help="admin key (FLAGSTAFF_API_KEY)"
+        "--url",
+        default=os.environ.get(URL_VARIABLE),
+        help=f"import into the server at this URL (default: {URL_VARIABLE})",
     )
-    unleash.add_argument("--project", default="default")
+    unleash.add_argument(
+        "--api-key", default=os.environ.get(KEY_VARIABLE), help=f"an admin key (default: {KEY_VARIABLE})"
+    )
+    unleash.add_argument("--project", default="default", help="the project to import into (default: default)")
     unleash.add_argument("--env", help="the environment to import into (with --url)")
 
 
@@ -84,19 +91,8 @@ def _write_snapshot(document: dict[str, Any], out: Path) -> int:
 def _push(document: dict[str, Any], args: argparse.Namespace) -> int:
     path = f"/api/v1/projects/{args.project}/environments/{args.env}/import/unleash"
     print(f"importing {len(document['features'])} features into {args.project}/{args.env} at {args.url} ...")
-    headers = {"Authorization": f"Bearer {args.api_key}"}
-    try:
-        with httpx.Client(base_url=args.url, headers=headers, timeout=120) as client:
-            response = client.post(path, json=document)
-    except httpx.HTTPError as error:
-        print(f"flagstaff: cannot reach the server: {error}", file=sys.stderr)
-        return 2
-    body = response.json() if response.headers.get("content-type", "").startswith("application/json") else {}
-    if response.status_code >= 400:
-        detail = body.get("error", {}) if isinstance(body, dict) else {}
-        message = detail.get("message", response.text)
-        print(f"flagstaff: {response.status_code} {detail.get('code', '')}: {message}", file=sys.stderr)
-        return 2
+    with ServerClient(args.url, args.api_key, url_source="--url") as client:
+        body = client.request("POST", path, json=document, timeout=_IMPORT_TIMEOUT_SECONDS)
     failed = 0
     for flag in body["flags"]:
         note = f" ({flag['message']})" if flag["message"] else ""

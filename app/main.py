@@ -17,6 +17,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi_offline import FastAPIOffline
 from prometheus_client import CollectorRegistry
 
+from app import server_logging
 from app.api import (
     audit_routes,
     evaluation_routes,
@@ -39,7 +40,7 @@ from app.services.change_log_retention import ChangeLogRetention
 from app.services.commit_listener import CommitListener
 from app.services.container import Services, build_services
 from app.services.propagation import PropagationService
-from app.settings import Settings
+from app.settings import Settings, SettingsError, load_settings
 from app.storage import schema_migrations
 from app.storage.database import Database
 from app.streaming.runtime import Streaming
@@ -48,7 +49,13 @@ DOCS_ASSETS = "/docs-assets"
 
 
 def create_app(settings: Settings | None = None, *, listener: CommitListener | None = None) -> FastAPI:
-    settings = settings or Settings()
+    if settings is None:
+        try:
+            settings = load_settings()
+        except SettingsError as error:
+            # Called by the server runner: refuse to start in one line, not a traceback.
+            raise SystemExit(f"flagstaff: {error}") from None
+    server_logging.configure(settings.log_level)
     database = Database(settings.database_url)
     streaming = Streaming(settings, database)
     services = build_services(database, listener or streaming.on_commit)

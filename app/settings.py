@@ -5,8 +5,15 @@ Holds configuration only; nothing here connects to anything.
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from typing import Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# A guessable first admin key would open the whole server; generated keys are far longer than this.
+ADMIN_TOKEN_MIN_LENGTH = 16
+# The levels uvicorn accepts; the server's own loggers use the same.
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
 
 class Settings(BaseSettings):
@@ -23,12 +30,13 @@ class Settings(BaseSettings):
     )
     admin_token: SecretStr | None = Field(
         None,
-        description="Becomes the first admin key when none exists; if unset one is generated and printed.",
+        description="Becomes the first admin key when none exists; at least "
+        f"{ADMIN_TOKEN_MIN_LENGTH} characters. If unset, one is generated and printed.",
     )
     host: str = Field("127.0.0.1", description="Address `flagstaff serve` listens on.")
     port: int = Field(8000, ge=0, le=65535, description="Port `flagstaff serve` listens on.")
     max_body_bytes: int = Field(1_048_576, ge=1, description="Larger request bodies are refused with 413.")
-    log_level: str = Field("info", description="Log level: debug, info, warning, error.")
+    log_level: str = Field("info", description=f"Log level: {', '.join(LOG_LEVELS)}.")
     migrate_on_start: bool = Field(
         True,
         description="Run pending migrations at start-up; if false, refuse to start until they are run.",
@@ -82,3 +90,40 @@ class Settings(BaseSettings):
             "second's worth; more get 429 and the SDK retries."
         ),
     )
+
+    @field_validator("admin_token", mode="before")
+    @classmethod
+    def _empty_token_is_unset(cls, value: Any) -> Any:
+        # `FLAGSTAFF_ADMIN_TOKEN=` (as compose files and shells pass an unset variable) means "not chosen".
+        return None if value == "" else value
+
+    @field_validator("admin_token")
+    @classmethod
+    def _token_long_enough(cls, token: SecretStr | None) -> SecretStr | None:
+        if token is not None and len(token.get_secret_value()) < ADMIN_TOKEN_MIN_LENGTH:
+            length = len(token.get_secret_value())
+            raise ValueError(f"must be at least {ADMIN_TOKEN_MIN_LENGTH} characters, not {length}")
+        return token
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_log_level(cls, level: str) -> str:
+        if level.lower() not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}, not {level!r}")
+        return level.lower()
+
+
+class SettingsError(ValueError):
+    """A `FLAGSTAFF_*` variable holds a value the server cannot use; the message names it, in one line."""
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """The settings from the environment (and `overrides`), or a SettingsError naming each bad variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        problems = []
+        for found in error.errors():
+            name = "FLAGSTAFF_" + "_".join(str(part) for part in found["loc"]).upper()
+            problems.append(f"{name}: {found['msg'].removeprefix('Value error, ')}")
+        raise SettingsError("; ".join(problems)) from None

@@ -3,88 +3,26 @@ operator commands over HTTP, key creation, and the refusal to start on an unmigr
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
-import socket
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
+from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
+from app import cli
+from app.settings import LOG_LEVELS
+from tests.cli_helpers import Serve, cli_env, flagstaff, free_port
+from tests.cli_helpers import serve as serve  # the fixture
 from tests.conftest import ADMIN_TOKEN
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def _env(database_url: str, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FLAGSTAFF_")}
-    env.update({"FLAGSTAFF_DATABASE_URL": database_url, "FLAGSTAFF_LOG_LEVEL": "warning", **extra})
-    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
-    return env
-
-
-def _flagstaff(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
-class Server:
-    def __init__(self, url: str, output: Path) -> None:
-        self.url, self.output = url, output
-
-
-@pytest.fixture
-def serve(tmp_path: Path) -> Iterator[callable]:  # type: ignore[valid-type]
-    processes: list[subprocess.Popen[bytes]] = []
-
-    def start(database_url: str, **extra: str) -> Server:
-        port = _free_port()
-        output = tmp_path / f"serve-{port}.log"
-        with output.open("wb") as sink:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
-                env=_env(database_url, **extra),
-                stdout=sink,
-                stderr=subprocess.STDOUT,
-            )
-        processes.append(process)
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            assert process.poll() is None, output.read_text()
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    return Server(url, output)
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise AssertionError(f"server did not become ready:\n{output.read_text()}")
-
-    yield start
-    for process in processes:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def test_first_start_migrates_creates_the_default_project_and_prints_an_admin_key_once(
-    serve: callable,
-    tmp_path: Path,  # type: ignore[valid-type]
+    serve: Serve, tmp_path: Path
 ):
     database_url = f"sqlite:///{tmp_path / 'fresh.db'}"
     server = serve(database_url)
@@ -95,10 +33,7 @@ def test_first_start_migrates_creates_the_default_project_and_prints_an_admin_ke
     assert [e["key"] for e in project["environments"]] == ["development", "staging", "production"]
 
 
-def test_operators_kill_and_audit_through_the_cli_against_a_running_server(
-    serve: callable,
-    database_url: str,  # type: ignore[valid-type]
-):
+def test_operators_kill_and_audit_through_the_cli_against_a_running_server(serve: Serve, database_url: str):
     server = serve(database_url, FLAGSTAFF_ADMIN_TOKEN=ADMIN_TOKEN)
     headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
     project = f"cli-{os.getpid()}-{time.monotonic_ns() % 10**8}"
@@ -113,38 +48,96 @@ def test_operators_kill_and_audit_through_the_cli_against_a_running_server(
         f"{server.url}/api/v1/projects/{project}/environments/production/flags/pay/on", headers=headers
     )
     assert on.json()["flag"]["enabled"] is True
-    env = _env(database_url, FLAGSTAFF_URL=server.url, FLAGSTAFF_API_KEY=ADMIN_TOKEN)
-    killed = _flagstaff(
+    env = cli_env(database_url, FLAGSTAFF_URL=server.url, FLAGSTAFF_API_KEY=ADMIN_TOKEN)
+    killed = flagstaff(
         "flags", "kill", "pay", "--project", project, "--env", "production", "--reason", "5xx", env=env
     )
-    assert killed.returncode == 0 and "pay is off" in killed.stdout, killed.stderr
-    audit = _flagstaff("audit", "--project", project, "--flag", "pay", env=env)
-    assert audit.returncode == 0 and "flag.kill" in audit.stdout and 'reason="5xx"' in audit.stdout
-    missing = _flagstaff(
+    assert killed.returncode == 0 and "pay is now killed" in killed.stdout, killed.stderr
+    audit = flagstaff("audit", "--project", project, "--flag", "pay", env=env)
+    assert audit.returncode == 0 and "flag.kill" in audit.stdout and "reason: 5xx" in audit.stdout
+    missing = flagstaff(
         "flags", "kill", "nope", "--project", project, "--env", "production", "--reason", "x", env=env
     )
     assert missing.returncode == 2 and "404" in missing.stderr
 
 
 def test_keys_are_created_from_the_command_line(database_url: str):
-    env = _env(database_url)
-    admin = _flagstaff("keys", "create-admin", "--name", "ops", "--role", "operator", env=env)
+    env = cli_env(database_url)
+    admin = flagstaff("keys", "create-admin", "--name", "ops", "--role", "operator", env=env)
     assert admin.returncode == 0 and "fs_admin_" in admin.stdout, admin.stderr
-    sdk = _flagstaff("keys", "create-sdk", "--project", "default", "--env", "production", env=env)
+    sdk = flagstaff("keys", "create-sdk", "--project", "default", "--env", "production", env=env)
     assert sdk.returncode == 0 and "fs_sdk_" in sdk.stdout, sdk.stderr
 
 
 def test_serve_refuses_an_unmigrated_database_when_told_not_to_migrate(tmp_path: Path):
-    env = _env(f"sqlite:///{tmp_path / 'empty.db'}", FLAGSTAFF_MIGRATE_ON_START="false")
-    refused = _flagstaff("serve", "--port", str(_free_port()), env=env)
+    env = cli_env(f"sqlite:///{tmp_path / 'empty.db'}", FLAGSTAFF_MIGRATE_ON_START="false")
+    refused = flagstaff("serve", "--port", str(free_port()), env=env)
     assert refused.returncode == 2 and "flagstaff migrate" in refused.stderr
-    migrated = _flagstaff("migrate", env=env)
-    assert migrated.returncode == 0 and "head" in migrated.stdout
+    migrated = flagstaff("migrate", env=env)
+    assert migrated.returncode == 0 and "(the latest)" in migrated.stdout, migrated.stderr
 
 
 def test_serve_help_lists_every_setting_with_its_environment_variable():
     from app.settings import Settings
 
-    shown = _flagstaff("serve", "--help", env=_env("sqlite://")).stdout
+    shown = flagstaff("serve", "--help", env=cli_env("sqlite://")).stdout
     for name in Settings.model_fields:
         assert f"FLAGSTAFF_{name.upper()}" in shown
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "complaint"),
+    [
+        ("FLAGSTAFF_ADMIN_TOKEN", "abcde", "must be at least 16 characters, not 5"),
+        ("FLAGSTAFF_LOG_LEVEL", "loud", f"must be one of {', '.join(LOG_LEVELS)}, not 'loud'"),
+    ],
+)
+def test_serve_refuses_a_bad_setting_in_one_line_naming_it(
+    variable: str, value: str, complaint: str, tmp_path: Path
+):
+    env = cli_env(f"sqlite:///{tmp_path / 'never.db'}", **{variable: value})
+    refused = flagstaff("serve", "--port", str(free_port()), env=env, timeout=20)
+    assert refused.returncode == 2, refused.stderr
+    assert refused.stderr == f"flagstaff: {variable}: {complaint}\n"
+    assert not (tmp_path / "never.db").exists()
+
+
+def test_version_names_the_server_and_the_sdk():
+    shown = flagstaff("--version", env=cli_env("sqlite://"))
+    assert shown.returncode == 0, shown.stderr
+    assert (
+        shown.stdout
+        == f"flagstaff {metadata.version('flagstaff-server')} (SDK {metadata.version('flagstaff')})\n"
+    )
+
+
+def _commands(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> dict[tuple[str, ...], Any]:
+    """Every command's parser, by its words: (), ("serve",), ("flags", "kill"), ..."""
+    found: dict[tuple[str, ...], Any] = {path: parser}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                found.update(_commands(sub, (*path, name)))
+    return found
+
+
+def test_every_option_and_argument_has_help_text():
+    missing = [
+        f"{' '.join(words) or 'flagstaff'} {action.option_strings or action.dest}"
+        for words, parser in _commands(cli._parser()).items()
+        for action in parser._actions
+        if not isinstance(action, argparse._SubParsersAction) and not action.help
+    ]
+    assert missing == []
+
+
+@pytest.mark.parametrize(
+    "command",
+    [[], ["flags"], ["flags", "list"], ["flags", "kill"], ["flags", "on"], ["flags", "off"], ["audit"],
+     ["import", "unleash"]],
+)  # fmt: skip
+def test_the_help_of_every_command_that_talks_to_a_server_names_its_variables(command: list[str]):
+    shown = flagstaff(*command, "--help", env=cli_env("sqlite://"))
+    assert shown.returncode == 0, shown.stderr
+    text = " ".join(shown.stdout.split())  # argparse wraps lines anywhere
+    assert "FLAGSTAFF_URL" in text and "FLAGSTAFF_API_KEY" in text

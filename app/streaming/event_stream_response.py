@@ -8,6 +8,7 @@ cancel scope per write).
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncGenerator, Mapping
 
 from starlette.responses import StreamingResponse
@@ -15,10 +16,23 @@ from starlette.types import Receive, Scope, Send
 
 from app.streaming.subscriber import Subscriber
 
+log = logging.getLogger(__name__)
 
-class SendTimeoutError(TimeoutError):
+
+class SendTimeoutError(BaseException):
     """The client stopped reading: a write waited longer than the send timeout. It resumes later with
-    Last-Event-ID."""
+    Last-Event-ID.
+
+    Raised only to make the server drop the connection (ASGI has no other way to abort a started response). A
+    BaseException, like CancelledError, so no error handler answers it with a 500 or logs it as a failure: a
+    slow client is normal operation, reported once, at INFO, before this is raised."""
+
+
+class SendTimeoutLogFilter(logging.Filter):
+    """For the server's error logger (uvicorn's): drops its traceback of a stream the send timeout ended."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], SendTimeoutError))
 
 
 class EventStreamResponse(StreamingResponse):
@@ -52,6 +66,13 @@ class EventStreamResponse(StreamingResponse):
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         except asyncio.CancelledError:
             if subscriber.timed_out and task is not None and task.uncancel() == 0:
+                log.info(
+                    "closed the stream of SDK key %s (instance %s): the client stopped reading %.0f s ago; "
+                    "it resumes with Last-Event-ID",
+                    subscriber.key_id,
+                    subscriber.instance_id or "unnamed",
+                    loop.time() - subscriber.sending_since,
+                )
                 raise SendTimeoutError("the client stopped reading the stream") from None
             raise
         finally:

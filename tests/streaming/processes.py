@@ -104,10 +104,12 @@ class ServerProcess:
         redis_url: str | None = None,
         *,
         uvicorn_args: Sequence[str] = (),
+        output: Path | None = None,
         **settings: str,
     ) -> None:
         self.port = free_port()
         self.uvicorn_args = list(uvicorn_args)
+        self.output = output  # where the server's log goes (appended); the test's stderr when None
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.env = {
             **os.environ,
@@ -131,7 +133,11 @@ class ServerProcess:
             "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning",
             "--timeout-graceful-shutdown", "5", *self.uvicorn_args,
         ]  # fmt: skip
-        self.process = subprocess.Popen(command, cwd=REPO, env=self.env, stdout=subprocess.DEVNULL)
+        if self.output is None:
+            self.process = subprocess.Popen(command, cwd=REPO, env=self.env, stdout=subprocess.DEVNULL)
+            return self
+        with self.output.open("ab") as sink:
+            self.process = subprocess.Popen(command, cwd=REPO, env=self.env, stdout=sink, stderr=sink)
         return self
 
     def wait_ready(self) -> ServerProcess:
