@@ -1,8 +1,12 @@
 """The event-stream grammar the live data source relies on, and its bounds."""
 
+import itertools
+import re
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from flagstaff.sse import SseEvent, SseLimitError, iter_events, iter_lines
 
@@ -31,6 +35,22 @@ def test_an_unterminated_event_at_the_end_of_the_stream_is_dropped() -> None:
 def test_lines_split_at_crlf_lf_and_cr_even_across_chunks() -> None:
     chunks = [b"\xef\xbb\xbfdata: a\r", b"\ndata: b\rdata: c\n", b"\r\n", b"data: d\r", b"data: e\n"]
     assert list(iter_lines(chunks, 100)) == ["data: a", "data: b", "data: c", "", "data: d", "data: e"]
+
+
+@given(
+    lines=st.lists(st.text(st.characters(codec="utf-8", exclude_characters="\r\n\ufeff"), max_size=20)),
+    endings=st.lists(st.sampled_from(["\n", "\r", "\r\n"]), min_size=20, max_size=20),
+    cuts=st.lists(st.integers(min_value=0, max_value=300), max_size=8),
+)
+def test_lines_do_not_depend_on_where_the_chunks_are_cut(
+    lines: list[str], endings: list[str], cuts: list[int]
+) -> None:
+    text = "".join(line + ending for line, ending in zip(lines, endings, strict=False))
+    data = text.encode()
+    bounds = [0, *sorted(min(cut, len(data)) for cut in cuts), len(data)]
+    chunks = [data[a:b] for a, b in itertools.pairwise(bounds)]
+    # CR then LF is one line ending even across a cut, so the reference splits the whole text.
+    assert list(iter_lines(chunks, 1000)) == re.split("\r\n|\r|\n", text)[:-1]
 
 
 def test_a_line_longer_than_its_bound_raises_before_it_is_all_buffered() -> None:

@@ -6,11 +6,9 @@ so a broken or hostile server cannot make the SDK buffer without end.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-_END_OF_LINE = re.compile(rb"\r\n?|\n")
 _BOM = "\ufeff"
 
 
@@ -29,25 +27,37 @@ class SseEvent:
 
 def iter_lines(chunks: Iterable[bytes], max_line_bytes: int) -> Iterator[str]:
     """The lines of a byte stream, split at CRLF, LF or CR; raises ``SseLimitError`` for a longer line."""
-    buffer = bytearray()
+    partial: list[bytes] = []  # the pieces of a line that has not ended yet
+    size = 0
     after_cr = False  # a CR ended the last chunk: an LF opening the next one belongs to it
     first = True
     for chunk in chunks:
-        start = 1 if after_cr and chunk[:1] == b"\n" else 0
-        after_cr = False
-        for end in _END_OF_LINE.finditer(chunk, start):
-            buffer += chunk[start : end.start()]
-            _check_line(buffer, max_line_bytes)
-            line = buffer.decode("utf-8", "replace")
-            buffer.clear()
+        if not chunk:
+            continue
+        if after_cr and chunk[:1] == b"\n":
+            chunk = chunk[1:]
+            if not chunk:
+                after_cr = False
+                continue
+        after_cr = chunk[-1:] == b"\r"
+        lines = chunk.splitlines()  # bytes split at exactly the event stream's line endings
+        tail = b"" if chunk[-1:] in (b"\n", b"\r") else lines.pop()
+        for line in lines:
+            if partial:
+                partial.append(line)
+                line = b"".join(partial)
+                partial, size = [], 0
+            if len(line) > max_line_bytes:
+                raise SseLimitError(_line_too_long(max_line_bytes))
+            text = line.decode("utf-8", "replace")
             if first:
-                line = line.removeprefix(_BOM)
-                first = False
-            yield line
-            start = end.end()
-            after_cr = end.group() == b"\r" and start == len(chunk)
-        buffer += chunk[start:]
-        _check_line(buffer, max_line_bytes)
+                text, first = text.removeprefix(_BOM), False
+            yield text
+        if tail:
+            partial.append(tail)
+            size += len(tail)
+            if size > max_line_bytes:
+                raise SseLimitError(_line_too_long(max_line_bytes))
 
 
 def iter_events(lines: Iterable[str], max_event_bytes: int | None = None) -> Iterator[SseEvent]:
@@ -85,6 +95,5 @@ def iter_events(lines: Iterable[str], max_event_bytes: int | None = None) -> Ite
             retry = int(value)
 
 
-def _check_line(buffer: bytearray, max_line_bytes: int) -> None:
-    if len(buffer) > max_line_bytes:
-        raise SseLimitError(f"a line of the event stream is longer than max_line_bytes ({max_line_bytes})")
+def _line_too_long(max_line_bytes: int) -> str:
+    return f"a line of the event stream is longer than max_line_bytes ({max_line_bytes})"
