@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import logging
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import httpx_sse
+import pytest
 
 from flagstaff import Client
 from tests.streaming.admin import Admin
+from tests.streaming.conftest import FAST_SDK
 from tests.streaming.processes import ServerProcess, free_port, wait_until
 
 
@@ -60,6 +66,41 @@ def test_revoking_the_key_closes_its_stream_and_the_status_says_so(
     status = wait_until(lambda: (s := client.status()).state == "stale" and s, 5, "the revocation to be seen")
     assert "revoked" in (status.last_error or "") or "rejected" in (status.last_error or "")
     assert client.is_enabled("checkout")  # the last known flags keep being served
+
+
+def test_a_wrong_key_ends_wait_until_ready_at_once_and_is_logged_once(
+    server: ServerProcess, make_client: Callable[..., Client], caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="flagstaff"):
+        client = make_client("fs_sdk_000000000000_wrong", server.base_url)
+        started = time.monotonic()
+        ready = client.wait_until_ready(timeout=30)
+        waited = time.monotonic() - started
+        time.sleep(1.5)  # the key is retried every 0.5 s meanwhile
+
+    assert ready is False
+    assert waited < 10  # the 401 ended the wait, not the 30 s timeout
+    assert "rejected" in (client.status().last_error or "")
+    assert len([r for r in caplog.records if "SDK key" in r.getMessage()]) == 1
+
+
+def test_close_ends_the_sdk_threads_while_the_stream_is_open(
+    start_server: Callable[..., ServerProcess], make_client: Callable[..., Client]
+) -> None:
+    # No heartbeat for a minute: only close() itself can wake the thread reading the stream.
+    quiet = start_server(stream_heartbeat_seconds="60")
+    admin = Admin(quiet.base_url)
+    admin.create_flag("checkout")
+    key, _ = admin.sdk_key()
+    admin.close()
+    before = set(threading.enumerate())
+    client = make_client(key, quiet.base_url, options=dataclasses.replace(FAST_SDK, read_timeout=90))
+    assert client.wait_until_ready(5)
+    time.sleep(1)  # let the thread settle into its blocking read
+
+    client.close()
+
+    assert [t.name for t in set(threading.enumerate()) - before if t.name.startswith("flagstaff")] == []
 
 
 def _child_sees_kill(client: Client, result: multiprocessing.SimpleQueue[object], ready: object) -> None:

@@ -12,6 +12,7 @@ from flagstaff.bucketing import bucket
 from flagstaff.client import Client, DataSource, StaticDataSource
 from flagstaff.evaluation import ErrorCode, Evaluation, Reason
 from flagstaff.flags import Flag
+from flagstaff.live_options import LiveOptions
 from flagstaff.problems import FormatError, Problem
 from flagstaff.references import has_references, validate_references
 from flagstaff.schema import FLAG_SCHEMA, SEGMENT_SCHEMA, SNAPSHOT_SCHEMA
@@ -40,6 +41,7 @@ __all__ = [
     "Flag",
     "FlagStore",
     "FormatError",
+    "LiveOptions",
     "Problem",
     "Reason",
     "Snapshot",

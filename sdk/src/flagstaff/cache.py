@@ -9,10 +9,14 @@ import json
 import logging
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 log = logging.getLogger("flagstaff")
+
+# A write takes well under a second; a younger temporary file may be another process's write in progress.
+LEFTOVER_AGE = 60.0
 
 
 def read_cache(path: Path) -> dict[str, Any] | None:
@@ -21,7 +25,7 @@ def read_cache(path: Path) -> dict[str, Any] | None:
         document = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         log.warning("ignoring unreadable flag cache %s: %s", path, exc)
         return None
     return document if isinstance(document, dict) else None
@@ -43,6 +47,22 @@ def write_cache(path: Path, document: dict[str, Any]) -> None:
             raise
     except OSError as exc:  # a full disk must not disturb flag serving
         log.warning("could not write the flag cache %s: %s", path, exc)
+
+
+def remove_leftovers(path: Path) -> None:
+    """Deletes the temporary files left beside ``path`` by writers killed mid-write (see ``write_cache``)."""
+    prefix, cutoff = f".{path.name}.", time.time() - LEFTOVER_AGE
+    try:
+        candidates = [p for p in path.parent.iterdir() if p.name.startswith(prefix) and p.suffix == ".tmp"]
+    except OSError:  # no directory yet: nothing was ever written
+        return
+    for candidate in candidates:
+        try:
+            if candidate.lstat().st_mtime < cutoff:
+                candidate.unlink()
+                log.info("removed %s, left by an interrupted write of the flag cache", candidate)
+        except OSError:  # removed by another process meanwhile, or not ours to remove
+            continue
 
 
 class SnapshotDocument:

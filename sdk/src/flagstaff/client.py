@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from flagstaff.evaluation import ErrorCode, Evaluation, Reason, error
 from flagstaff.flags import Flag, is_kind
+from flagstaff.live_options import LiveOptions
 from flagstaff.snapshot import evaluate
 from flagstaff.store import ChangeListener, FlagStore, State, Status
 
@@ -40,7 +41,8 @@ class Client:
 
     ``Client(sdk_key=..., base_url=...)`` streams from a Flagstaff server; ``Client.from_file`` and
     ``Client.from_dict`` work offline; ``Client(data_source=...)`` takes any other source (see
-    ``flagstaff.testing``). Construction never blocks and never raises for network problems.
+    ``flagstaff.testing``). ``options`` (``LiveOptions``) tunes the server connection's timings and bounds.
+    Construction never blocks and never raises for network problems.
     """
 
     def __init__(
@@ -50,6 +52,7 @@ class Client:
         *,
         data_source: DataSource | None = None,
         cache_path: str | Path | None = None,
+        options: LiveOptions | None = None,
     ) -> None:
         self._store = FlagStore()
         self._warned: set[tuple[str, str]] = set()
@@ -61,7 +64,7 @@ class Client:
                 LiveDataSource,
             )  # imported here: offline users never load the HTTP stack
 
-            data_source = LiveDataSource(sdk_key, base_url, cache_path=cache_path)
+            data_source = LiveDataSource(sdk_key, base_url, cache_path=cache_path, options=options)
         self._source = data_source
         data_source.start(self._store)
 
@@ -177,9 +180,13 @@ class Client:
 
     # -- lifecycle ------
     def wait_until_ready(self, timeout: float = 5.0) -> bool:
-        """Wait up to ``timeout`` seconds for flag data; ``True`` if it is there. Never raises."""
+        """Wait up to ``timeout`` seconds for flag data; ``True`` if it is there. Never raises.
+
+        Returns ``False`` at once when the server refuses the SDK key (``status()`` says so): that will not
+        change within any reasonable timeout."""
         try:
-            return self._store.ready.wait(max(0.0, timeout))
+            self._store.settled.wait(max(0.0, timeout))
+            return self._store.initialized
         except Exception:  # e.g. an interrupted wait; the answer is "not ready"
             return False
 

@@ -1,11 +1,12 @@
 """The server data source: an SSE stream on a background thread; polling and a cache file while it is down.
 
-Writes into the FlagStore only; never blocks or raises into the application, and never evaluates flags.
+Writes into the FlagStore only; never blocks or raises into the application, and never evaluates flags. Its
+thread lives until close(): every failure is caught, shown in the store's status and the log, and retried.
 """
 
 from __future__ import annotations
 
-import json
+import contextlib
 import logging
 import os
 import random
@@ -13,42 +14,44 @@ import threading
 import time
 import uuid
 import weakref
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from flagstaff.cache import SnapshotDocument, read_cache
+from flagstaff.live_options import LiveOptions
+from flagstaff.open_sockets import OpenSockets
 from flagstaff.problems import FormatError
 from flagstaff.reporter import Reporter
-from flagstaff.sse import SseEvent, iter_events
+from flagstaff.sse import SseEvent, iter_events, iter_lines
 from flagstaff.store import FlagStore
+from flagstaff.wire import (
+    Change,
+    MalformedAnswer,
+    brief,
+    change_event,
+    checked_snapshot,
+    error_code,
+    reconnect_delay,
+    snapshot_document,
+)
+
+__all__ = ["LiveDataSource", "LiveOptions"]
 
 log = logging.getLogger("flagstaff")
 
-
-@dataclass(frozen=True, slots=True)
-class LiveOptions:
-    """Timings; the defaults suit production (the server's heartbeat is every 15 s)."""
-
-    read_timeout: float = 40.0  # longer than two heartbeats: a silent connection is a dead one
-    connect_timeout: float = 5.0
-    initial_backoff: float = 1.0
-    max_backoff: float = 30.0
-    healthy_after: float = 60.0  # a stream that lived this long resets the backoff
-    poll_interval: float = 10.0  # polling /sdk/v1/flags while the stream is down
-    auth_retry_interval: float = 60.0  # a rejected key is retried this slowly
-    ack_interval: float = 0.1
-    cache_interval: float = 1.0
+_EXPECTED = (httpx.HTTPError, OSError, ValueError)  # the network, or an answer that cannot be used
+_MAX_LOGGED_REASONS = 100  # distinct reasons logged per outage; the status shows every one
 
 
 class _StreamEnded(Exception):
-    """The stream ended in an orderly way; ``delay`` is how long to wait before reconnecting."""
+    """The stream ended or was refused; ``delay`` is how long to wait before reconnecting."""
 
-    def __init__(self, reason: str, delay: float | None = None) -> None:
+    def __init__(self, reason: str, delay: float | None = None, *, orderly: bool = False) -> None:
         super().__init__(reason)
         self.delay = delay
+        self.orderly = orderly  # the server ended it on purpose: worth an info line, not a warning
 
 
 class _Rejected(Exception):
@@ -75,10 +78,11 @@ class LiveDataSource:
         self._document = SnapshotDocument()
         self._document_lock = threading.Lock()
         self._closed = threading.Event()
-        self._response: httpx.Response | None = None
         self._last_event_id: str | None = None
         self._etag: str | None = None
         self._served_cache = False
+        self._logged: set[str] = set()  # reasons already logged since data last flowed
+        self._key_warned = False
         self._init_runtime()
         _sources.add(self)
 
@@ -90,6 +94,7 @@ class LiveDataSource:
     def _init_runtime(self) -> None:
         self._instance_id = uuid.uuid4().hex
         self._stop = threading.Event()
+        self._sockets = OpenSockets()
         self._headers = {
             "Authorization": f"Bearer {self._sdk_key}",
             "User-Agent": "flagstaff-python",
@@ -103,6 +108,7 @@ class LiveDataSource:
             cache_path=self._cache_path,
             cache_interval=self._options.cache_interval,
             document=self._cache_document,
+            extensions=self._sockets.extensions,
         )
         self._thread = threading.Thread(target=self._run, name="flagstaff-stream", daemon=True)
 
@@ -115,16 +121,16 @@ class LiveDataSource:
     def close(self) -> None:
         self._closed.set()
         self._stop.set()
-        self._interrupt()
+        self._sockets.shut_down()  # wakes a read in progress; every wait is on self._stop
         if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(timeout=2.0)
+            # Only a connection attempt in progress can hold the thread longer, for at most connect_timeout.
+            self._thread.join(timeout=self._options.connect_timeout + 1.0)
         self._reporter.close()
 
     def _after_fork_in_child(self) -> None:
         # Threads do not survive fork and the parent's connections must not be shared: start afresh.
         if self._store is None or self._closed.is_set():
             return
-        self._response = None
         self._document_lock = threading.Lock()
         self._store.reset_after_fork()
         self._init_runtime()
@@ -132,107 +138,119 @@ class LiveDataSource:
 
     # -- the stream thread ------
     def _run(self) -> None:
-        attempt = 0
         timeout = httpx.Timeout(
             connect=self._options.connect_timeout, read=self._options.read_timeout, write=10.0, pool=10.0
         )
-        with httpx.Client(headers=self._headers, timeout=timeout) as http:
-            while not self._stop.is_set():
-                started = time.monotonic()
-                try:
-                    self._stream(http)
-                    delay: float | None = None
-                except _StreamEnded as ended:
-                    self._stale(str(ended))
-                    delay = ended.delay
-                except _Rejected as rejected:
-                    self._stale(str(rejected))
-                    self._sleep(self._options.auth_retry_interval)
-                    continue
-                except (httpx.HTTPError, OSError, ValueError) as exc:
-                    self._stale(f"stream failed: {type(exc).__name__}: {exc}".rstrip(": "))
-                    delay = None
-                except Exception as exc:  # anything else must not end the thread: updates would stop silently
-                    log.warning("unexpected error in the flag stream; reconnecting", exc_info=True)
-                    self._stale(f"stream failed: {type(exc).__name__}: {exc}".rstrip(": "))
-                    delay = None
-                if self._stop.is_set():
-                    break
-                if time.monotonic() - started >= self._options.healthy_after:
-                    attempt = 0
-                if delay is None:
-                    delay = self._backoff(attempt)
-                    attempt += 1
-                self._wait_polling(http, delay)
+        while not self._stop.is_set():
+            try:
+                with httpx.Client(headers=self._headers, timeout=timeout) as http:
+                    self._loop(http)
+            except Exception as exc:  # only a bug gets here; the thread must go on, or updates would stop
+                log.exception("the flag data source failed; restarting it")
+                with contextlib.suppress(Exception):
+                    if self._store is not None and not self._stop.is_set():
+                        self._store.mark_stale(f"internal error: {_describe(exc)}")
+                self._sleep(self._options.max_backoff)
+
+    def _loop(self, http: httpx.Client) -> None:
+        attempt = 0
+        while not self._stop.is_set():
+            try:
+                attempt = self._attempt(http, attempt)
+            except _Rejected as rejected:
+                self._rejected(str(rejected))
+                self._sleep(self._options.auth_retry_interval)
+            except Exception as exc:  # guards the whole iteration, polling included
+                self._failed(exc)
+                self._sleep(self._backoff(attempt))
+                attempt += 1
+
+    def _attempt(self, http: httpx.Client, attempt: int) -> int:
+        """One stream connection, then the wait (polling) before the next; returns the next attempt number."""
+        started = time.monotonic()
+        delay: float | None = None
+        try:
+            self._stream(http)
+        except _StreamEnded as ended:
+            self._report(str(ended), level=logging.INFO if ended.orderly else logging.WARNING)
+            delay = ended.delay
+        except _Rejected:
+            raise
+        except Exception as exc:
+            self._failed(exc)
+        if self._stop.is_set():
+            return attempt
+        if time.monotonic() - started >= self._options.healthy_after:
+            attempt = 0
+        if delay is None:
+            delay = self._backoff(attempt)
+            attempt += 1
+        self._wait_polling(http, delay)
+        return attempt
 
     def _stream(self, http: httpx.Client) -> None:
         headers = {"Accept": "text/event-stream", "Cache-Control": "no-cache"}
         if self._last_event_id is not None:
             headers["Last-Event-ID"] = self._last_event_id
-        with http.stream("GET", f"{self._base_url}/sdk/v1/stream", headers=headers) as response:
-            self._response = response
+        url = f"{self._base_url}/sdk/v1/stream"
+        with http.stream("GET", url, headers=headers, extensions=self._sockets.extensions) as response:
+            if response.status_code in (401, 403):
+                raise _Rejected(f"the server rejected the SDK key ({response.status_code})")
+            if response.status_code != 200:
+                raise _StreamEnded(f"stream refused with status {response.status_code}")
+            lines = iter_lines(response.iter_bytes(), self._options.max_line_bytes)
             try:
-                if response.status_code in (401, 403):
-                    raise _Rejected(f"the server rejected the SDK key ({response.status_code})")
-                if response.status_code != 200:
-                    raise _StreamEnded(f"stream refused with status {response.status_code}")
-                for event in iter_events(response.iter_lines()):
+                for event in iter_events(lines, self._options.max_event_bytes):
                     if self._stop.is_set():
                         return
                     self._handle(event)
-            finally:
-                self._response = None
-        raise _StreamEnded("the server closed the stream")
+            except (_StreamEnded, _Rejected, httpx.HTTPError, OSError):
+                raise
+            except Exception:
+                # Keep the last good data and reconnect for a full snapshot: a resume would replay this event.
+                self._last_event_id = None
+                raise
+        raise _StreamEnded("the server closed the stream", orderly=True)
 
     def _handle(self, event: SseEvent) -> None:
         store = self._store
         assert store is not None
         if event.event == "reconnect":
-            delay_ms = _json_object(event.data).get("delay_ms", 0)
-            raise _StreamEnded("the server asked to reconnect", max(0.0, float(delay_ms) / 1000.0))
+            delay = reconnect_delay(event.data, self._options.max_backoff)
+            raise _StreamEnded("the server asked to reconnect", delay, orderly=True)
         if event.event == "error":
-            code = _json_object(event.data).get("code")
+            code = error_code(event.data)
             if code == "key_revoked":
                 raise _Rejected("the SDK key was revoked")
-            raise _StreamEnded(f"the server reported {code!r}")
-        try:
-            if event.event == "snapshot":
-                document = _json_object(event.data)
-                store.replace(document)
-                with self._document_lock:
-                    self._document.replace(document)
-            elif event.event == "change":
-                self._apply_change(store, _json_object(event.data))
-            else:
-                return  # an event type from a newer server: ignore it
-        except (ValueError, TypeError, KeyError, FormatError) as exc:
-            # Keep the last good data and reconnect for a full snapshot: a resume would replay this event.
-            log.warning("malformed %s event from the server (%s); reconnecting", event.event, exc)
-            self._last_event_id = None
-            raise _StreamEnded(f"malformed {event.event} event: {exc}") from exc
+            raise _StreamEnded(f"the server reported {brief(code)}")
+        if event.event == "snapshot":
+            self._install(snapshot_document(event.data, "snapshot event"), "snapshot event")
+        elif event.event == "change":
+            self._apply_change(store, change_event(event.data))
+        else:
+            return  # an event type from a newer server: ignore it
         if event.id is not None:
             self._last_event_id = event.id
         self._served_cache = False
+        self._logged.clear()
+        self._key_warned = False
         store.mark_current()
         self._reporter.applied(store.snapshot.revision)
 
-    def _apply_change(self, store: FlagStore, change: dict[str, Any]) -> None:
-        revision = int(change["revision"])
-        items = change["changes"]
-        if not isinstance(items, list):
-            raise ValueError("'changes' is not a list")
-        parsed = []
-        for item in items:  # validate the whole event before applying any of it
-            kind, key, version, data = item["kind"], item["key"], int(item["version"]), item.get("data")
-            if kind not in ("flag", "segment") or not isinstance(key, str):
-                raise ValueError(f"malformed change item {item!r}")
-            if not (data is None or isinstance(data, dict)):
-                raise ValueError(f"change item {key!r} has data that is not an object")
-            parsed.append((kind, key, version, data))
-        for kind, key, version, data in parsed:
-            store.apply(kind, key, data, version, revision)
+    def _install(self, document: dict[str, Any], what: str) -> None:
+        assert self._store is not None
+        try:
+            self._store.replace(document)
+        except FormatError as exc:
+            raise MalformedAnswer(f"malformed {what}: {exc}") from exc
+        with self._document_lock:
+            self._document.replace(document)
+
+    def _apply_change(self, store: FlagStore, change: Change) -> None:
+        for item in change.items:
+            store.apply(item.kind, item.key, item.data, item.version, change.revision)
             with self._document_lock:
-                self._document.apply(kind, key, data, version, revision)
+                self._document.apply(item.kind, item.key, item.data, item.version, change.revision)
 
     # -- while the stream is down ------
     def _wait_polling(self, http: httpx.Client, delay: float) -> None:
@@ -245,80 +263,103 @@ class LiveDataSource:
             self._sleep(min(remaining, self._options.poll_interval))
 
     def _poll(self, http: httpx.Client) -> None:
+        """One poll; raises only ``_Rejected``: any other failure is reported and the next poll goes on."""
         headers = {"If-None-Match": self._etag} if self._etag else {}
+        url = f"{self._base_url}/sdk/v1/flags"
         try:
-            response = http.get(f"{self._base_url}/sdk/v1/flags", headers=headers)
+            response = http.get(url, headers=headers, extensions=self._sockets.extensions)
         except httpx.HTTPError as exc:
             self._serve_cache_once(f"server unreachable: {type(exc).__name__}")
             return
         if response.status_code == 304:
             return
+        if response.status_code in (401, 403):
+            raise _Rejected(f"the server rejected the SDK key ({response.status_code})")
         if response.status_code != 200:
             self._serve_cache_once(f"polling refused with status {response.status_code}")
             return
         try:
-            document = response.json()
-            assert self._store is not None
-            self._store.replace(document)
-        except (ValueError, FormatError) as exc:
-            log.warning("malformed flag data from the server: %s", exc)
+            self._install(snapshot_document(response.content, "poll answer"), "poll answer")
+        except Exception as exc:
+            self._failed(exc)
             return
-        with self._document_lock:
-            self._document.replace(document)
+        store = self._store
+        assert store is not None
         self._etag = response.headers.get("ETag")
-        self._last_event_id = str(self._store.snapshot.revision)  # the stream resumes from here
+        self._last_event_id = str(store.snapshot.revision)  # the stream resumes from here
+        self._key_warned = False
         # The stream is still down: the data is current, but say so until the stream is back.
-        self._store.mark_stale("streaming interrupted; polling")
-        self._reporter.applied(self._store.snapshot.revision)
+        store.mark_stale("streaming interrupted; polling")
+        self._reporter.applied(store.snapshot.revision)
 
     def _serve_cache_once(self, reason: str) -> None:
         store = self._store
         if store is None or store.initialized or self._cache_path is None or self._served_cache:
             return
-        document = read_cache(self._cache_path)
-        if document is None:
-            return
+        if not self._cache_path.exists():
+            return  # perhaps later: another process may write it meanwhile
+        self._served_cache = True  # one try per outage: an unusable file is reported once, not at every poll
         try:
-            store.replace(document)
-        except FormatError as exc:
-            log.warning("ignoring an unusable flag cache: %s", exc)
+            document = read_cache(self._cache_path)
+            if document is None:
+                return
+            self._install(checked_snapshot(document, "cache file"), "cache file")
+        except Exception as exc:
+            log.warning("ignoring an unusable flag cache %s: %s", self._cache_path, _describe(exc))
             return
-        self._served_cache = True
-        with self._document_lock:
-            self._document.replace(document)
         store.mark_stale(f"serving cached flags; {reason}")
 
-    # -- helpers ------
-    def _stale(self, reason: str) -> None:
-        if self._store is not None and not self._stop.is_set():
+    # -- reporting ------
+    def _failed(self, exc: BaseException) -> None:
+        expected = isinstance(exc, _EXPECTED)
+        self._report(_describe(exc), exc_info=None if expected else exc)
+
+    def _report(
+        self, reason: str, *, level: int = logging.WARNING, exc_info: BaseException | None = None
+    ) -> None:
+        """The status says every reason; the log says each once until data flows again, so that a long
+        outage does not flood it."""
+        if self._stop.is_set():
+            return  # closing: the errors are our own doing
+        if self._store is not None:
             self._store.mark_stale(reason)
+        if reason not in self._logged and len(self._logged) < _MAX_LOGGED_REASONS:
+            self._logged.add(reason)
+            log.log(level, "flag updates interrupted: %s", reason, exc_info=exc_info)
         self._serve_cache_once(reason)
 
+    def _rejected(self, reason: str) -> None:
+        if self._stop.is_set():
+            return
+        if not self._key_warned:
+            self._key_warned = True
+            log.warning(
+                "%s: no flag updates until it is accepted (retrying every %g s); check the SDK key",
+                reason,
+                self._options.auth_retry_interval,
+            )
+        if self._store is not None:
+            self._store.mark_rejected(reason)
+        self._serve_cache_once(reason)
+
+    # -- helpers ------
     def _backoff(self, attempt: int) -> float:
-        ceiling = min(self._options.max_backoff, self._options.initial_backoff * (2**attempt))
+        # The exponent is bounded: after days of failures 2**attempt would no longer fit in a float.
+        ceiling = min(self._options.max_backoff, self._options.initial_backoff * (2 ** min(attempt, 32)))
         return random.uniform(ceiling / 2, ceiling)  # jitter: replicas' clients must not reconnect in step
 
     def _sleep(self, seconds: float) -> None:
         self._stop.wait(seconds)
-
-    def _interrupt(self) -> None:
-        response = self._response
-        if response is not None:
-            try:
-                response.close()
-            except Exception:  # closing from another thread may race the reader; it ends either way
-                log.debug("closing the stream raised", exc_info=True)
 
     def _cache_document(self) -> dict[str, Any]:
         with self._document_lock:
             return self._document.to_json()
 
 
-def _json_object(data: str) -> dict[str, Any]:
-    value = json.loads(data)
-    if not isinstance(value, dict):
-        raise ValueError("event data is not a JSON object")
-    return value
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, MalformedAnswer | FormatError):
+        return str(exc)  # already says what was wrong with which answer
+    return f"{type(exc).__name__}: {exc}".rstrip(": ")
 
 
 def _restart_in_child() -> None:

@@ -1,6 +1,7 @@
 """The live data source's second thread: reports the applied revision to the server and saves the cache file.
 
 Kept off the stream thread so that neither a slow acknowledgement nor a slow disk delays applying changes.
+Like the stream thread, it never ends before close(): a failed round is logged and the next one goes on.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from flagstaff.cache import write_cache
+from flagstaff.cache import remove_leftovers, write_cache
 
 log = logging.getLogger("flagstaff")
 
@@ -32,6 +33,7 @@ class Reporter:
         cache_path: Path | None,
         cache_interval: float,
         document: Callable[[], dict[str, Any]],
+        extensions: dict[str, Any] | None = None,
     ) -> None:
         self._acks_url = acks_url
         self._headers = headers
@@ -40,11 +42,13 @@ class Reporter:
         self._cache_path = cache_path
         self._cache_interval = cache_interval
         self._document = document
+        self._extensions = extensions or {}
         self._wake = threading.Event()
         self._stopped = threading.Event()
         self._applied = 0
         self._acked = 0
         self._cache_dirty = False
+        self._last_cache_write = 0.0
         self._thread = threading.Thread(target=self._run, name="flagstaff-reporter", daemon=True)
 
     def start(self) -> None:
@@ -64,30 +68,41 @@ class Reporter:
             self._thread.join(timeout=2.0)
 
     def _run(self) -> None:
-        last_cache_write = 0.0
+        if self._cache_path is not None:
+            remove_leftovers(self._cache_path)
+        failing = False
         with httpx.Client(headers=self._headers, timeout=httpx.Timeout(5.0)) as http:
             while not self._stopped.is_set():
                 self._wake.wait(timeout=self._cache_interval)
                 self._wake.clear()
                 if self._stopped.is_set():
                     break
-                revision = self._applied
-                if revision > self._acked:
-                    self._send_ack(http, revision)
-                if self._cache_dirty and time.monotonic() - last_cache_write >= self._cache_interval:
-                    self._cache_dirty = False
-                    last_cache_write = time.monotonic()
-                    if self._cache_path is not None:
-                        write_cache(self._cache_path, self._document())
+                try:
+                    self._round(http)
+                    failing = False
+                except Exception:  # a bug here must not end the thread: acks and the cache would stop
+                    if not failing:  # once per run of failures: a round comes every ack_interval
+                        log.exception("reporting the applied revision failed; going on")
+                    failing = True
                 # Batching: whatever arrives during this pause goes out in the next single request.
                 self._stopped.wait(self._ack_interval)
         if self._cache_dirty and self._cache_path is not None:
             write_cache(self._cache_path, self._document())
 
+    def _round(self, http: httpx.Client) -> None:
+        revision = self._applied
+        if revision > self._acked:
+            self._send_ack(http, revision)
+        if self._cache_dirty and time.monotonic() - self._last_cache_write >= self._cache_interval:
+            self._cache_dirty = False
+            self._last_cache_write = time.monotonic()
+            if self._cache_path is not None:
+                write_cache(self._cache_path, self._document())
+
     def _send_ack(self, http: httpx.Client, revision: int) -> None:
         try:
             body = {"instance_id": self._instance_id, "revision": revision}
-            response = http.post(self._acks_url, json=body)
+            response = http.post(self._acks_url, json=body, extensions=self._extensions)
         except httpx.HTTPError as exc:
             log.debug("could not acknowledge revision %s: %s", revision, exc)
             return

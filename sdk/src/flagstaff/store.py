@@ -41,6 +41,8 @@ class FlagStore:
     def __init__(self) -> None:
         self.snapshot: Snapshot = empty_snapshot()
         self.ready = threading.Event()
+        self.settled = threading.Event()
+        """Set once waiting for data is pointless: it came, the server refused the key, or the store shut."""
         self._lock = threading.Lock()
         self._listeners: list[ChangeListener] = []
         self._status = Status(State.INITIALIZING, time.time(), None)
@@ -88,6 +90,11 @@ class FlagStore:
                 state = State.STALE if self.ready.is_set() else State.INITIALIZING
                 self._status = Status(state, time.time(), self._status.revision, reason)
 
+    def mark_rejected(self, reason: str) -> None:
+        """The server refused the SDK key: retrying will not help soon, so no one should wait for data."""
+        self.mark_stale(reason)
+        self.settled.set()
+
     def mark_current(self) -> None:
         """The data source confirms its data is current (e.g. a resumed stream with nothing new to send)."""
         if not self.ready.is_set():
@@ -102,6 +109,7 @@ class FlagStore:
     def mark_closed(self) -> None:
         with self._lock:
             self._status = Status(State.CLOSED, time.time(), self._status.revision, self._status.last_error)
+        self.settled.set()
 
     def _mark_valid(self, revision: int) -> None:
         if self._status.state is State.CLOSED:
@@ -111,6 +119,7 @@ class FlagStore:
         else:
             self._status = Status(State.VALID, self._status.since, revision)
         self.ready.set()
+        self.settled.set()
 
     def _notify(self, changed: set[str]) -> None:
         if not changed:

@@ -1,0 +1,39 @@
+"""The server data source's settings: timings, retries and the bounds on what it accepts from the server.
+
+Only values, checked when built; kept apart from ``flagstaff.live`` so that naming them loads no HTTP stack.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+
+
+@dataclass(frozen=True, slots=True)
+class LiveOptions:
+    """Every field must be a positive number; the defaults suit production (the server's heartbeat is every
+    15 s). Durations are in seconds."""
+
+    read_timeout: float = 40.0  # longer than two heartbeats: a silent connection is a dead one
+    connect_timeout: float = 5.0  # also the longest close() waits for a connection attempt in progress
+    initial_backoff: float = 1.0
+    max_backoff: float = 30.0  # the longest wait between connections, also when the server asks for longer
+    healthy_after: float = 60.0  # a stream that lived this long resets the backoff
+    poll_interval: float = 10.0  # polling /sdk/v1/flags while the stream is down
+    auth_retry_interval: float = 60.0  # a rejected key is retried this slowly
+    ack_interval: float = 0.1
+    cache_interval: float = 1.0
+    # A snapshot travels as one line, so both bounds must exceed the largest snapshot the server may send.
+    max_line_bytes: int = 64 << 20  # a longer line of the event stream drops the connection
+    max_event_bytes: int = 64 << 20  # so does an event whose data lines add up to more
+
+    def __post_init__(self) -> None:
+        for field in fields(self):
+            value = getattr(self, field.name)
+            integral = field.name.startswith("max_") and field.name.endswith("_bytes")
+            kinds = int if integral else int | float
+            if isinstance(value, bool) or not isinstance(value, kinds) or not 0 < value < math.inf:
+                kind = "integer" if integral else "number"
+                raise ValueError(f"LiveOptions.{field.name} must be a positive {kind}, not {value!r}")
+        if self.initial_backoff > self.max_backoff:
+            raise ValueError("LiveOptions.initial_backoff must not exceed max_backoff")

@@ -1,0 +1,33 @@
+"""The live data source's settings are checked when built: a typo must not become a busy loop or no bound."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from flagstaff import LiveOptions
+
+
+def test_the_defaults_bound_lines_and_events_and_cap_waits() -> None:
+    options = LiveOptions()
+    assert options.max_line_bytes == options.max_event_bytes == 64 << 20
+    assert options.initial_backoff <= options.max_backoff
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [
+        {"poll_interval": 0},
+        {"ack_interval": -1},
+        {"max_backoff": math.inf},
+        {"read_timeout": math.nan},
+        {"connect_timeout": True},
+        {"max_line_bytes": 1.5},
+        {"max_event_bytes": 0},
+        {"initial_backoff": 10.0, "max_backoff": 5.0},
+    ],
+)
+def test_a_setting_that_is_not_a_positive_number_is_refused(setting: dict[str, object]) -> None:
+    with pytest.raises(ValueError, match=next(iter(setting))):
+        LiveOptions(**setting)  # type: ignore[arg-type]
