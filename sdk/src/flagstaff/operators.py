@@ -13,6 +13,7 @@ from functools import lru_cache
 from operator import methodcaller
 from typing import Any
 
+from flagstaff.ignore_case import fold
 from flagstaff.linear_regex import UnsupportedPattern, compile_pattern
 from flagstaff.problems import Reader, join, type_name
 from flagstaff.semver import parse_semver
@@ -41,7 +42,7 @@ def build_test(op: str, values: list[Any], ci: bool, r: Reader) -> Test | None:
         needles = strings(values, r)
         if needles is None:
             return None
-        return _string_test(op, tuple(s.casefold() for s in needles) if ci else tuple(needles), ci)
+        return _string_test(op, tuple(fold(s) for s in needles) if ci else tuple(needles), ci)
     if op == "matches":
         return _regex_test(values, ci, r)
     if op in NUMBER_OPS:
@@ -92,7 +93,7 @@ def _in_test(values: list[Any], ci: bool, r: Reader) -> Test | None:
     booleans: set[bool] = set()
     for i, v in enumerate(values):
         if isinstance(v, str):
-            strings.add(v.casefold() if ci else v)
+            strings.add(fold(v) if ci else v)
         elif isinstance(v, bool):
             booleans.add(v)
         elif _is_number(v):
@@ -103,12 +104,12 @@ def _in_test(values: list[Any], ci: bool, r: Reader) -> Test | None:
     frozen_strings, frozen_numbers = frozenset(strings), frozenset(numbers)
     if not numbers and not booleans:
         if ci:
-            return lambda v: isinstance(v, str) and v.casefold() in frozen_strings
+            return lambda v: isinstance(v, str) and fold(v) in frozen_strings
         return lambda v: type(v) is str and v in frozen_strings
 
     def test(v: Any) -> bool:
         if isinstance(v, str):
-            return (v.casefold() if ci else v) in frozen_strings
+            return (fold(v) if ci else v) in frozen_strings
         if isinstance(v, bool):  # before numbers: True == 1 in Python, never in a flag
             return v in booleans
         return _is_number(v) and v in frozen_numbers
@@ -118,12 +119,17 @@ def _in_test(values: list[Any], ci: bool, r: Reader) -> Test | None:
 
 def _string_test(op: str, needles: tuple[str, ...], ci: bool) -> Test:
     if op == "contains":
-        if ci:
-            return lambda v: isinstance(v, str) and any(n in v.casefold() for n in needles)
-        return lambda v: isinstance(v, str) and any(n in v for n in needles)
+
+        def contains(v: Any) -> bool:
+            if not isinstance(v, str):
+                return False
+            text = fold(v) if ci else v
+            return any(n in text for n in needles)
+
+        return contains
     method = str.startswith if op == "starts_with" else str.endswith
     if ci:
-        return lambda v: isinstance(v, str) and method(v.casefold(), needles)
+        return lambda v: isinstance(v, str) and method(fold(v), needles)
     return lambda v: isinstance(v, str) and method(v, needles)
 
 
