@@ -1,4 +1,4 @@
-"""The string operators: one case-insensitive rule for all five."""
+"""The string operators: one case-insensitive rule for all five, and the cap on the text they examine."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import flagstaff
+from flagstaff.operators import MAX_STRING_ATTRIBUTE_LENGTH
 
 STRING_OPS = ("in", "starts_with", "ends_with", "contains", "matches")
 
@@ -98,3 +99,54 @@ def test_every_string_operator_agrees_with_its_regular_expression_ignoring_case(
             assert _matches(_clause(op, value, ci=ci), attribute) == _matches(
                 {**as_regex, "case_insensitive": ci}, attribute
             ), (op, ci)
+
+
+HUGE = "x" * 20_000
+
+
+def test_a_20000_character_attribute_is_not_examined_by_a_regex_clause() -> None:
+    assert len(HUGE) > MAX_STRING_ATTRIBUTE_LENGTH
+    clause = {"attribute": "a", "op": "matches", "values": ["^x+$"]}
+    assert _matches(clause, "x" * 100)
+    assert not _matches(clause, HUGE)
+    assert not _matches({**clause, "case_insensitive": True}, HUGE)
+
+
+@pytest.mark.parametrize("op", STRING_OPS)
+@pytest.mark.parametrize("ci", [False, True])
+def test_a_string_just_over_the_cap_matches_no_string_operator(op: str, ci: bool) -> None:
+    at_cap = "x" * MAX_STRING_ATTRIBUTE_LENGTH
+    value = at_cap if op == "in" else "x"
+    assert _matches(_clause(op, value, ci=ci), at_cap)
+    assert not _matches(_clause(op, value, ci=ci), at_cap + "x")
+    assert not _matches(_clause(op, value, ci=ci), [at_cap + "x"])
+    assert _matches(_clause(op, value, ci=ci), [at_cap + "x", at_cap])
+
+
+@pytest.mark.parametrize("op", STRING_OPS)
+@pytest.mark.parametrize("options", [{"negate": True}, {"negate": True, "match_missing": True}])
+def test_an_unexamined_string_satisfies_no_clause_not_even_a_negated_one(
+    op: str, options: dict[str, Any]
+) -> None:
+    # As for a missing attribute: a value the engine did not look at cannot make a clause true.
+    clause = _clause(op, "y", **options)
+    assert _matches(clause, "x")
+    assert not _matches(clause, HUGE)
+    assert not _matches(clause, ["x", HUGE])
+    assert _matches(clause, ["x", "z"])
+
+
+def test_an_overlong_value_for_another_operator_is_not_capped_here() -> None:
+    # Numbers, versions, times and addresses have their own short limits; the cap is about text search.
+    assert not _matches({"attribute": "a", "op": "semver_gte", "values": ["1.0.0"], "negate": True}, "1.2.3")
+    assert _matches({"attribute": "a", "op": "semver_gte", "values": ["1.0.0"], "negate": True}, HUGE)
+
+
+@pytest.mark.parametrize("op", ["in", "starts_with", "ends_with", "contains"])
+def test_a_clause_value_longer_than_the_cap_is_reported_as_never_matching(op: str) -> None:
+    value = "x" * (MAX_STRING_ATTRIBUTE_LENGTH + 1)
+    problems = flagstaff.validate_flag(_flag({"attribute": "a", "op": op, "values": ["ok", value]}))
+
+    assert [(p.path, p.fatal) for p in problems] == [("rules[0].clauses[0].values[1]", False)]
+    assert "never" in problems[0].message
+    assert _matches({"attribute": "a", "op": op, "values": ["ok", value]}, "ok")
