@@ -163,8 +163,8 @@ def _compile_clause(raw: object, path: str, problems: list[Problem], in_segment:
 def _attribute_matcher(
     attribute: str, test: Test, string_test: Test, negate: bool, *, capped: bool, check_length: bool
 ) -> Matcher:
-    """``capped``: the operator examines no string over the cap; ``check_length``: ``string_test`` needs that
-    checked first (``test`` always checks it itself)."""
+    """``capped``: a string operator, which examines no string over the cap; ``check_length``: ``string_test``
+    does not refuse such a string itself (``test`` always does)."""
     use_now = attribute == NOW_ATTRIBUTE
     refuse_unexamined = capped and negate
     limit = MAX_STRING_ATTRIBUTE_LENGTH
@@ -175,11 +175,10 @@ def _attribute_matcher(
             if not use_now or now is None:
                 return False  # missing attribute: false whatever ``negate`` says
             v = now
-        if refuse_unexamined and (len(v) > limit if type(v) is str else unexamined(v)):
+        matched = (_any(test, v) if type(v) is list else test(v)) != negate
+        if matched and refuse_unexamined and (len(v) > limit if type(v) is str else unexamined(v)):
             return False  # like a missing attribute: what was not examined cannot satisfy a negation
-        if type(v) is list:
-            return _any(test, v) != negate
-        return test(v) != negate
+        return matched
 
     if negate or use_now:
         return match
@@ -187,10 +186,11 @@ def _attribute_matcher(
     if check_length:
 
         def plain_within_limit(ctx: Context, snap: Snapshot, now: float | None) -> bool:
-            # As ``plain`` below, with the length check the C-level ``string_test`` cannot make.
+            # As ``plain`` below, with the length check the C-level ``string_test`` cannot make. Checked only
+            # after a match, so the usual miss costs nothing more: these C tests cost at most a C-speed scan.
             v = ctx.get(attribute)
             if type(v) is str:
-                return len(v) <= limit and string_test(v)
+                return string_test(v) and len(v) <= limit
             if v is None:
                 return False
             if type(v) is list:
