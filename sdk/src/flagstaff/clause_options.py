@@ -6,6 +6,7 @@ Each wraps a compiled test or matcher, so clauses that do not use an option pay 
 from __future__ import annotations
 
 import math
+import re
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -15,6 +16,10 @@ if TYPE_CHECKING:
 
 PARSE_NUMBER_OPS = frozenset({"in", "lt", "lte", "gt", "gte"})
 MAX_NUMBER_TEXT = 64
+# JSON's number grammar (RFC 8259), the spelling of the clause's own values: ASCII digits, no "+", no leading
+# zero, no bare "." at either end, nothing around it. Python's float() reads far more ("1_000", " 12", other
+# scripts' digits, "nan", "infinity"), none of which an attribute should match by accident.
+_JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 
 
 def parsing_numbers(test: Test) -> Test:
@@ -28,14 +33,16 @@ def parsing_numbers(test: Test) -> Test:
     return parsed
 
 
-def parse_number(text: str) -> float | None:
-    """The finite decimal number ``text`` spells, or ``None``."""
-    if len(text) > MAX_NUMBER_TEXT:
+def parse_number(text: str) -> int | float | None:
+    """The finite number ``text`` spells as a JSON number, or ``None``. An integer is exact, not a float."""
+    if len(text) > MAX_NUMBER_TEXT or not text.isascii():
         return None
-    try:
-        number = float(text)
-    except ValueError:
+    digits = text[1:] if text[:1] == "-" else text
+    if digits.isdigit():  # the usual integer, without the regex
+        return int(text) if digits[0] != "0" or len(digits) == 1 else None
+    if _JSON_NUMBER.fullmatch(text) is None:
         return None
+    number = float(text)
     return number if math.isfinite(number) else None
 
 

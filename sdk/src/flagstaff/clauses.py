@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from flagstaff.clause_options import PARSE_NUMBER_OPS, matching_missing, parsing_numbers
 from flagstaff.operators import (
+    MAX_STRING_ATTRIBUTE_LENGTH,
     OPERATORS,
     STRING_OPS,
     Test,
@@ -19,6 +20,7 @@ from flagstaff.operators import (
     semver_string_test,
     string_test_in_c,
     strings,
+    unexamined,
 )
 from flagstaff.problems import Problem, Reader
 
@@ -144,17 +146,28 @@ def _compile_clause(raw: object, path: str, problems: list[Problem], in_segment:
     test = build_test(op, values, ci, r)
     if test is None:
         return never
-    if parse_numbers:
+    if parse_numbers:  # strings are read as numbers, within their own short limit, not searched
         test = parsing_numbers(test)
-        matcher = _attribute_matcher(attribute, test, test, negate)
+        matcher = _attribute_matcher(attribute, test, test, negate, capped=False, check_length=False)
     else:
-        string_test = string_test_in_c(op, values, ci) or semver_string_test(op, values) or test
-        matcher = _attribute_matcher(attribute, test, string_test, negate)
+        string_test, check_length = string_test_in_c(op, values, ci) or (
+            semver_string_test(op, values) or test,
+            False,
+        )
+        matcher = _attribute_matcher(
+            attribute, test, string_test, negate, capped=op in STRING_OPS, check_length=check_length
+        )
     return matching_missing(matcher, attribute, attribute == NOW_ATTRIBUTE) if match_missing else matcher
 
 
-def _attribute_matcher(attribute: str, test: Test, string_test: Test, negate: bool) -> Matcher:
+def _attribute_matcher(
+    attribute: str, test: Test, string_test: Test, negate: bool, *, capped: bool, check_length: bool
+) -> Matcher:
+    """``capped``: a string operator, which examines no string over the cap; ``check_length``: ``string_test``
+    does not refuse such a string itself (``test`` always does)."""
     use_now = attribute == NOW_ATTRIBUTE
+    refuse_unexamined = capped and negate
+    limit = MAX_STRING_ATTRIBUTE_LENGTH
 
     def match(ctx: Context, snap: Snapshot, now: float | None) -> bool:
         v = ctx.get(attribute)
@@ -162,12 +175,29 @@ def _attribute_matcher(attribute: str, test: Test, string_test: Test, negate: bo
             if not use_now or now is None:
                 return False  # missing attribute: false whatever ``negate`` says
             v = now
-        if type(v) is list:
-            return _any(test, v) != negate
-        return test(v) != negate
+        matched = (_any(test, v) if type(v) is list else test(v)) != negate
+        if matched and refuse_unexamined and (len(v) > limit if type(v) is str else unexamined(v)):
+            return False  # like a missing attribute: what was not examined cannot satisfy a negation
+        return matched
 
     if negate or use_now:
         return match
+
+    if check_length:
+
+        def plain_within_limit(ctx: Context, snap: Snapshot, now: float | None) -> bool:
+            # As ``plain`` below, with the length check the C-level ``string_test`` cannot make. Checked only
+            # after a match, so the usual miss costs nothing more: these C tests cost at most a C-speed scan.
+            v = ctx.get(attribute)
+            if type(v) is str:
+                return string_test(v) and len(v) <= limit
+            if v is None:
+                return False
+            if type(v) is list:
+                return _any(test, v)
+            return test(v)
+
+        return plain_within_limit
 
     def plain(ctx: Context, snap: Snapshot, now: float | None) -> bool:
         # The common shape (no negate, no clock) in the fewest steps: it runs for every rule of every check.

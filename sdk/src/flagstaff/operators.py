@@ -1,6 +1,7 @@
 """Clause operators: for each, a test of one attribute value, built once from the clause's values.
 
 Tests never raise on odd values: a value of the wrong type, or one that does not parse, simply does not match.
+The string operators examine no string longer than ``MAX_STRING_ATTRIBUTE_LENGTH``.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from collections.abc import Callable
 from datetime import datetime
 from functools import lru_cache
 from operator import methodcaller
-from typing import Any
+from typing import Any, Final
 
+from flagstaff.ignore_case import fold
 from flagstaff.linear_regex import UnsupportedPattern, compile_pattern
 from flagstaff.problems import Reader, join, type_name
 from flagstaff.semver import parse_semver
@@ -33,6 +35,11 @@ OPERATORS = frozenset(
     {*STRING_OPS, *NUMBER_OPS, *TIME_OPS, *SEMVER_OPS, "in_cidr", "exists", "segment_match"}
 )
 
+MAX_STRING_ATTRIBUTE_LENGTH: Final = 4096
+"""The longest string the string operators examine. A longer one matches none of them, and a clause over it is
+false even when negated: a regex search costs time in proportion to the text, so a huge attribute must not
+reach one. 4,096 characters holds any email address, user agent or ordinary URL."""
+
 
 def build_test(op: str, values: list[Any], ci: bool, r: Reader) -> Test | None:
     if op == "in":
@@ -41,7 +48,8 @@ def build_test(op: str, values: list[Any], ci: bool, r: Reader) -> Test | None:
         needles = strings(values, r)
         if needles is None:
             return None
-        return _string_test(op, tuple(s.casefold() for s in needles) if ci else tuple(needles), ci)
+        _report_unmatchable(needles, r)
+        return _string_test(op, tuple(fold(s) for s in needles) if ci else tuple(needles), ci)
     if op == "matches":
         return _regex_test(values, ci, r)
     if op in NUMBER_OPS:
@@ -86,13 +94,27 @@ def _compare(convert: Callable[[Any], Any], cmp: Callable[[Any, Any], bool], tar
     return many
 
 
+def _report_unmatchable(values: list[Any], r: Reader) -> None:
+    for i, v in enumerate(values):
+        if isinstance(v, str) and len(v) > MAX_STRING_ATTRIBUTE_LENGTH:
+            r.fail(
+                join("values", i),
+                f"longer than the {MAX_STRING_ATTRIBUTE_LENGTH} characters a string operator examines;"
+                " it can never match",
+                fatal=False,
+            )
+
+
 def _in_test(values: list[Any], ci: bool, r: Reader) -> Test | None:
+    _report_unmatchable(values, r)
     strings: set[str] = set()
     numbers: set[int | float] = set()
     booleans: set[bool] = set()
+    limit = MAX_STRING_ATTRIBUTE_LENGTH
     for i, v in enumerate(values):
         if isinstance(v, str):
-            strings.add(v.casefold() if ci else v)
+            if len(v) <= limit:  # no examined attribute can equal a longer one, so it need not be held
+                strings.add(fold(v) if ci else v)
         elif isinstance(v, bool):
             booleans.add(v)
         elif _is_number(v):
@@ -103,12 +125,14 @@ def _in_test(values: list[Any], ci: bool, r: Reader) -> Test | None:
     frozen_strings, frozen_numbers = frozenset(strings), frozenset(numbers)
     if not numbers and not booleans:
         if ci:
-            return lambda v: isinstance(v, str) and v.casefold() in frozen_strings
+            return lambda v: isinstance(v, str) and len(v) <= limit and fold(v) in frozen_strings
         return lambda v: type(v) is str and v in frozen_strings
 
     def test(v: Any) -> bool:
         if isinstance(v, str):
-            return (v.casefold() if ci else v) in frozen_strings
+            if ci:
+                return len(v) <= limit and fold(v) in frozen_strings
+            return v in frozen_strings
         if isinstance(v, bool):  # before numbers: True == 1 in Python, never in a flag
             return v in booleans
         return _is_number(v) and v in frozen_numbers
@@ -117,14 +141,20 @@ def _in_test(values: list[Any], ci: bool, r: Reader) -> Test | None:
 
 
 def _string_test(op: str, needles: tuple[str, ...], ci: bool) -> Test:
+    limit = MAX_STRING_ATTRIBUTE_LENGTH
     if op == "contains":
-        if ci:
-            return lambda v: isinstance(v, str) and any(n in v.casefold() for n in needles)
-        return lambda v: isinstance(v, str) and any(n in v for n in needles)
+
+        def contains(v: Any) -> bool:
+            if not isinstance(v, str) or len(v) > limit:
+                return False
+            text = fold(v) if ci else v
+            return any(n in text for n in needles)
+
+        return contains
     method = str.startswith if op == "starts_with" else str.endswith
     if ci:
-        return lambda v: isinstance(v, str) and method(v.casefold(), needles)
-    return lambda v: isinstance(v, str) and method(v, needles)
+        return lambda v: isinstance(v, str) and len(v) <= limit and method(fold(v), needles)
+    return lambda v: isinstance(v, str) and len(v) <= limit and method(v, needles)
 
 
 def _regex_test(values: list[Any], ci: bool, r: Reader) -> Test | None:
@@ -138,7 +168,8 @@ def _regex_test(values: list[Any], ci: bool, r: Reader) -> Test | None:
         except UnsupportedPattern as exc:
             r.fail(join("values", i), f"invalid regular expression: {exc}")
             return None
-    return lambda v: isinstance(v, str) and any(p.search(v) for p in patterns)
+    limit = MAX_STRING_ATTRIBUTE_LENGTH
+    return lambda v: isinstance(v, str) and len(v) <= limit and any(p.search(v) for p in patterns)
 
 
 def _cidr_test(values: list[Any], r: Reader) -> Test | None:
@@ -166,20 +197,31 @@ def strings(values: list[Any], r: Reader) -> list[str] | None:
     return values
 
 
-def string_test_in_c(op: str, values: list[Any], ci: bool) -> Test | None:
-    """For a string attribute, a test made only of C-level calls where the operator allows one.
+def string_test_in_c(op: str, values: list[Any], ci: bool) -> tuple[Test, bool] | None:
+    """For a string attribute, a test made only of C-level calls where the operator allows one, and whether
+    the caller must itself refuse a string longer than ``MAX_STRING_ATTRIBUTE_LENGTH`` (a C-level call cannot).
 
     Matchers run for every rule of every flag check; skipping a Python frame per clause is most of their cost.
     """
     if ci or not all(isinstance(v, str) for v in values):
         return None
     if op == "in":
-        return frozenset(values).__contains__
+        # No longer string is held, so a longer attribute is not found: no length check needed.
+        return frozenset(v for v in values if len(v) <= MAX_STRING_ATTRIBUTE_LENGTH).__contains__, False
     if op in ("starts_with", "ends_with"):
-        return methodcaller("startswith" if op == "starts_with" else "endswith", tuple(values))
+        return methodcaller("startswith" if op == "starts_with" else "endswith", tuple(values)), True
     if op == "contains" and len(values) == 1:
-        return methodcaller("__contains__", values[0])
+        return methodcaller("__contains__", values[0]), True
     return None
+
+
+def unexamined(v: object) -> bool:
+    """Whether the string operators leave ``v`` unexamined: a string over the cap, or a list holding one."""
+    if isinstance(v, str):
+        return len(v) > MAX_STRING_ATTRIBUTE_LENGTH
+    if type(v) is list:
+        return any(isinstance(x, str) and len(x) > MAX_STRING_ATTRIBUTE_LENGTH for x in v)
+    return False
 
 
 def semver_string_test(op: str, values: list[Any]) -> Test | None:
