@@ -199,7 +199,8 @@ def strings(values: list[Any], r: Reader) -> list[str] | None:
 
 def string_test_in_c(op: str, values: list[Any], ci: bool) -> tuple[Test, bool] | None:
     """For a string attribute, a test made only of C-level calls where the operator allows one, and whether
-    the caller must itself refuse a string longer than ``MAX_STRING_ATTRIBUTE_LENGTH`` (a C-level call cannot).
+    the caller must itself refuse a string longer than ``MAX_STRING_ATTRIBUTE_LENGTH`` (C-level calls
+    cannot).
 
     Matchers run for every rule of every flag check; skipping a Python frame per clause is most of their cost.
     """
