@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 from prometheus_client import CollectorRegistry
 
@@ -29,6 +29,7 @@ from app.api import (
     segment_routes,
     wire_schemas,
 )
+from app.api.body_guard import check_json_body
 from app.api.errors import install_error_handlers
 from app.api.request_middleware import RequestMiddleware
 from app.services.bootstrap import bootstrap
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None, *, listener: CommitListener | N
         version="0.1.0",
         lifespan=lifespan,
         description="Feature flags: admin API, audit log, kill switch and the SDK snapshot endpoint.",
+        dependencies=[Depends(check_json_body)],
     )
     app.state.settings = settings
     app.state.services = services

@@ -28,6 +28,13 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address `flagstaff serve` listens on.")
     port: int = Field(8000, ge=0, le=65535, description="Port `flagstaff serve` listens on.")
     max_body_bytes: int = Field(1_048_576, ge=1, description="Larger request bodies are refused with 413.")
+    # At most the 128 levels a stored value may have (app/storage/stored_values.py), so any body fits.
+    max_json_depth: int = Field(
+        32,
+        ge=8,
+        le=128,
+        description="A JSON request body nesting objects and lists deeper than this is refused with 422.",
+    )
     log_level: str = Field("info", description="Log level: debug, info, warning, error.")
     migrate_on_start: bool = Field(
         True,

@@ -14,6 +14,7 @@ from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, Operationa
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.services import errors
+from flagstaff.json_values import printable_path
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,9 @@ WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 def error_response(status: int, code: str, message: str, field: str | None = None) -> JSONResponse:
-    body = ErrorBody(error=ErrorDetail(code=code, message=message, field=field))
+    # Messages and fields may quote the input; a lone surrogate in it must not make the error itself fail.
+    field = None if field is None else printable_path(field)
+    body = ErrorBody(error=ErrorDetail(code=code, message=printable_path(message), field=field))
     return JSONResponse(body.model_dump(), status_code=status)
 
 
@@ -98,6 +101,9 @@ async def _on_validation_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def _on_http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if isinstance(exc.__cause__, RecursionError):
+        # FastAPI reports a body too deeply nested for the JSON parser as a 400 caused by the parser's error.
+        return error_response(422, "invalid", "the body nests objects and lists too deeply to be read")
     code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(exc.status_code, "http_error")
     response = error_response(exc.status_code, code, str(exc.detail))
     if exc.headers:
