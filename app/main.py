@@ -46,7 +46,7 @@ def create_app(settings: Settings | None = None, *, listener: CommitListener | N
     settings = settings or Settings()
     database = Database(settings.database_url)
     streaming = Streaming(settings, database)
-    services = build_services(database, listener or streaming.on_commit)
+    services = build_services(database, listener or streaming.on_commit, settings)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -56,6 +56,7 @@ def create_app(settings: Settings | None = None, *, listener: CommitListener | N
             yield
         finally:
             await streaming.stop()
+            services.evaluations.close()
             database.dispose()
 
     app = FastAPI(

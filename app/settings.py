@@ -44,6 +44,26 @@ class Settings(BaseSettings):
         True, description="At start-up, create the default project and the first admin key when missing."
     )
 
+    # -- server-side evaluation (POST .../evaluate) ------
+    evaluate_max_attributes: int = Field(
+        100, ge=1, description="A context with more attributes than this is refused with 422."
+    )
+    evaluate_max_value_length: int = Field(
+        1024,
+        ge=1,
+        description="A context string longer than this (in characters), or list with more items, is refused.",
+    )
+    evaluate_concurrency: int = Field(
+        1,
+        ge=1,
+        description="Evaluations run at once, in worker processes: writes and kills never wait for them.",
+    )
+    evaluate_queue_size: int = Field(
+        8,
+        ge=0,
+        description="Evaluations that may wait for a worker; more are refused with 503 and Retry-After.",
+    )
+
     # -- streaming (docs/streaming.md) ------
     stream_heartbeat_seconds: float = Field(
         15.0, gt=0, description="A comment line on every idle SSE stream."

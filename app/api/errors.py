@@ -43,6 +43,7 @@ _STATUS: dict[type[errors.ServiceError], int] = {
     errors.VersionMismatch: 412,
     errors.InvalidInput: 422,
     errors.PermissionDenied: 403,
+    errors.Busy: 503,
 }
 _DOCUMENTED = {
     401: "No key, or an unknown or revoked one",
@@ -50,7 +51,7 @@ _DOCUMENTED = {
     404: "Unknown project, environment, flag or segment",
     413: "Request body too large",
     422: "Invalid input; `field` names it",
-    503: "The database is unavailable; retry",
+    503: "The database is unavailable, or (evaluate) too many evaluations are queued; retry",
 }
 # Listed on every operation, so clients (and the schema tests) know every status they can get.
 COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -85,7 +86,10 @@ async def _on_api_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def _on_service_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, errors.ServiceError)
-    return error_response(_STATUS.get(type(exc), 400), exc.code, exc.message, exc.field)
+    response = error_response(_STATUS.get(type(exc), 400), exc.code, exc.message, exc.field)
+    if isinstance(exc, errors.Busy):
+        response.headers["Retry-After"] = "1"
+    return response
 
 
 async def _on_validation_error(_: Request, exc: Exception) -> JSONResponse:
