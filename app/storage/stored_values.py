@@ -51,13 +51,34 @@ def readable_json(stored: str | bytes) -> Any:
     cannot be sent back (a lone surrogate becomes U+FFFD; a value nested too deeply becomes `CUT`)."""
     text = stored if isinstance(stored, str) else bytes(stored).decode("utf-8")  # psycopg hands over bytes
     value = json.loads(text)
-    # Fast paths on the stored text: a lone surrogate can only arrive as a \\udXXX escape (stored JSON is
-    # ASCII, and PostgreSQL holds only valid UTF-8), and a text with few brackets cannot nest deeply.
-    suspect = "\\ud" in text or "\\uD" in text
-    deep = text.count("[") + text.count("{") > MAX_READ_DEPTH
-    if not (suspect or deep) or unstorable(value, "", MAX_READ_DEPTH) is None:
-        return value
-    return _repaired(value, 1)
+    # Reads are many, so both checks start from the text: one with few brackets cannot nest deeply, and a
+    # surrogate can only arrive as a \\udXXX escape (stored JSON is ASCII; PostgreSQL holds only valid UTF-8).
+    if text.count("[") + text.count("{") > MAX_READ_DEPTH and _deeper_than(value, MAX_READ_DEPTH):
+        return _repaired(value, 1)
+    if ("\\ud" in text or "\\uD" in text) and not _encodable(value):
+        return _repaired(value, 1)
+    return value
+
+
+def _encodable(value: Any) -> bool:
+    """Whether `value` has a UTF-8 form: no lone surrogate anywhere (a pair of escapes is one character)."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    stack: list[tuple[Any, int]] = [(value, 1)] if isinstance(value, dict | list) else []
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        for item in node.values() if type(node) is dict else node:
+            if type(item) is dict or type(item) is list:
+                stack.append((item, depth + 1))
+    return False
 
 
 def _repaired(value: Any, depth: int) -> Any:

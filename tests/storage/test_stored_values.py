@@ -24,6 +24,7 @@ def _nested(levels: int, leaf: Any = 1) -> Any:
     [
         {"rules": [{"id": "r", "clauses": [{"attribute": "a", "op": "in", "values": ["NL", 1, True]}]}]},
         ["caf\u00e9", "\U0001f600", {"\u65e5\u672c": "\u8a9e"}],  # stored as \\u escapes and surrogate pairs
+        ["\\ud800 is text here: a backslash, then ud800"],
         _nested(MAX_READ_DEPTH),
         None,
         "text",
