@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi_offline import FastAPIOffline
 from prometheus_client import CollectorRegistry
@@ -33,6 +33,7 @@ from app.api import (
     segment_routes,
     wire_schemas,
 )
+from app.api.body_guard import check_json_body
 from app.api.errors import install_error_handlers
 from app.api.request_middleware import RequestMiddleware
 from app.services.bootstrap import bootstrap
@@ -58,7 +59,7 @@ def create_app(settings: Settings | None = None, *, listener: CommitListener | N
     server_logging.configure(settings.log_level)
     database = Database(settings.database_url)
     streaming = Streaming(settings, database)
-    services = build_services(database, listener or streaming.on_commit)
+    services = build_services(database, listener or streaming.on_commit, settings)
     hours = settings.change_log_retention_hours
     retention = ChangeLogRetention(database, timedelta(hours=hours) if hours > 0 else None)
 
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None, *, listener: CommitListener | N
         finally:
             pruning.cancel()
             await streaming.stop()
+            services.evaluations.close()
             database.dispose()
 
     # /docs and /redoc load their scripts and styles from /docs-assets, never a CDN: they work offline.
@@ -83,6 +85,7 @@ def create_app(settings: Settings | None = None, *, listener: CommitListener | N
         static_url=DOCS_ASSETS,
         # Swagger UI would otherwise send the document to an online validator for its badge.
         swagger_ui_parameters={"validatorUrl": None},
+        dependencies=[Depends(check_json_body)],
     )
     app.state.settings = settings
     app.state.services = services

@@ -36,6 +36,13 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address `flagstaff serve` listens on.")
     port: int = Field(8000, ge=0, le=65535, description="Port `flagstaff serve` listens on.")
     max_body_bytes: int = Field(1_048_576, ge=1, description="Larger request bodies are refused with 413.")
+    # At most the 128 levels a stored value may have (app/storage/stored_values.py), so any body fits.
+    max_json_depth: int = Field(
+        32,
+        ge=8,
+        le=128,
+        description="A JSON request body nesting objects and lists deeper than this is refused with 422.",
+    )
     log_level: str = Field("info", description=f"Log level: {', '.join(LOG_LEVELS)}.")
     migrate_on_start: bool = Field(
         True,
@@ -53,6 +60,26 @@ class Settings(BaseSettings):
     )
     change_log_prune_interval_seconds: float = Field(
         3600.0, gt=0, description="How often each process deletes change-log revisions past their retention."
+    )
+
+    # -- server-side evaluation (POST .../evaluate) ------
+    evaluate_max_attributes: int = Field(
+        100, ge=1, description="A context with more attributes than this is refused with 422."
+    )
+    evaluate_max_value_length: int = Field(
+        1024,
+        ge=1,
+        description="A context string longer than this (in characters), or list with more items, is refused.",
+    )
+    evaluate_concurrency: int = Field(
+        1,
+        ge=1,
+        description="Evaluations run at once, in worker processes: writes and kills never wait for them.",
+    )
+    evaluate_queue_size: int = Field(
+        8,
+        ge=0,
+        description="Evaluations that may wait for a worker; more are refused with 503 and Retry-After.",
     )
 
     # -- streaming (docs/streaming.md) ------

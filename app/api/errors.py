@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.api.body_errors import unreadable_body
 from app.services import errors
+from flagstaff.json_values import printable_path
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ _STATUS: dict[type[errors.ServiceError], int] = {
     errors.PreconditionRequired: 428,
     errors.InvalidInput: 422,
     errors.PermissionDenied: 403,
+    errors.Busy: 503,
 }
 _DOCUMENTED = {
     401: "No key, or an unknown or revoked one",
@@ -52,7 +54,7 @@ _DOCUMENTED = {
     413: "Request body too large",
     415: "The body was not sent as `Content-Type: application/json`",
     422: "Invalid input; `field` names it",
-    503: "The database is unavailable; retry",
+    503: "The database is unavailable, or (evaluate) too many evaluations are queued; retry",
 }
 # Listed on every operation, so clients (and the schema tests) know every status they can get.
 COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -66,7 +68,9 @@ WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 def error_response(status: int, code: str, message: str, field: str | None = None) -> JSONResponse:
-    body = ErrorBody(error=ErrorDetail(code=code, message=message, field=field))
+    # Messages and fields may quote the input; a lone surrogate in it must not make the error itself fail.
+    field = None if field is None else printable_path(field)
+    body = ErrorBody(error=ErrorDetail(code=code, message=printable_path(message), field=field))
     return JSONResponse(body.model_dump(), status_code=status)
 
 
@@ -85,7 +89,10 @@ async def _on_api_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def _on_service_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, errors.ServiceError)
-    return error_response(_STATUS.get(type(exc), 400), exc.code, exc.message, exc.field)
+    response = error_response(_STATUS.get(type(exc), 400), exc.code, exc.message, exc.field)
+    if isinstance(exc, errors.Busy):
+        response.headers["Retry-After"] = "1"
+    return response
 
 
 async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -104,6 +111,9 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
 
 async def _on_http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if isinstance(exc.__cause__, RecursionError):
+        # FastAPI reports a body too deeply nested for the JSON parser as a 400 caused by the parser's error.
+        return error_response(422, "invalid", "the body nests objects and lists too deeply to be read")
     code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(exc.status_code, "http_error")
     response = error_response(exc.status_code, code, str(exc.detail))
     if exc.headers:

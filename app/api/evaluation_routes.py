@@ -1,4 +1,5 @@
-"""Server-side evaluation, for previews and for clients that cannot evaluate locally."""
+"""Server-side evaluation, for previews and for clients that cannot evaluate locally (bounded: see
+`app.services.evaluation_service`)."""
 
 from __future__ import annotations
 
@@ -18,15 +19,16 @@ _read = Depends(require(Permission.READ))
 
 
 @router.post("/evaluate", summary="Evaluate one flag (or all) for a context, with reasons")
-def evaluate(
+async def evaluate(
     request: Request,
     project: ProjectKey,
     env: EnvironmentKey,
     body: EvaluateIn,
     principal: Principal = _read,
 ) -> EvaluateOut:
-    revision, results = services(request).snapshots.evaluate(project, env, body.context, body.flag)
+    # Async: waiting for an evaluation worker holds none of the threads that writes and kills need.
+    revision, results = await services(request).evaluations.evaluate(project, env, body.context, body.flag)
     return EvaluateOut(
         revision=revision,
-        results={key: EvaluationOut.model_validate(result.to_dict()) for key, result in results.items()},
+        results={key: EvaluationOut.model_validate(result) for key, result in results.items()},
     )

@@ -15,10 +15,12 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.services.commit_listener import CommitListener
+from app.services.errors import InvalidInput
 from app.storage import audit_repository, change_log, project_repository
 from app.storage.change_log import EntityKind
 from app.storage.database import Database
 from app.storage.models import AuditEntry, Environment, FlagConfigVersion
+from app.storage.stored_values import UnstorableValue
 
 log = logging.getLogger(__name__)
 
@@ -126,15 +128,19 @@ class ChangeWriter:
             change = ChangeTransaction(session, actor)
             try:
                 yield change
+                if change.discarded:
+                    # Detach first: a rollback would expire the rows the caller is about to return.
+                    session.expunge_all()
+                    session.rollback()
+                    return
+                session.commit()
+            except UnstorableValue as error:
+                # Every flush checks what it writes; input checks should have refused this before.
+                session.rollback()
+                raise InvalidInput(error.message, error.path) from error
             except BaseException:
                 session.rollback()
                 raise
-            if change.discarded:
-                # Detach first: a rollback would expire the rows the caller is about to return.
-                session.expunge_all()
-                session.rollback()
-                return
-            session.commit()
         for environment_id, revision in sorted(change.revisions.items()):
             try:
                 self.listener(environment_id, revision)

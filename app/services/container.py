@@ -7,12 +7,14 @@ from dataclasses import dataclass
 from app.services.audit_service import AuditService
 from app.services.change_transaction import ChangeWriter
 from app.services.commit_listener import CommitListener
+from app.services.evaluation_service import EvaluationLimits, EvaluationService
 from app.services.flag_config_service import FlagConfigService
 from app.services.flag_definition_service import FlagDefinitionService
 from app.services.key_service import KeyService
 from app.services.project_service import ProjectService
 from app.services.segment_service import SegmentService
 from app.services.snapshot_service import SnapshotService
+from app.settings import Settings
 from app.storage.database import Database
 
 
@@ -25,11 +27,14 @@ class Services:
     flag_configs: FlagConfigService
     segments: SegmentService
     snapshots: SnapshotService
+    evaluations: EvaluationService
     audit: AuditService
     keys: KeyService
 
 
-def build_services(database: Database, listener: CommitListener) -> Services:
+def build_services(
+    database: Database, listener: CommitListener, settings: Settings | None = None
+) -> Services:
     snapshots = SnapshotService(database)
 
     def on_commit(environment_id: int, revision: int) -> None:
@@ -45,6 +50,7 @@ def build_services(database: Database, listener: CommitListener) -> Services:
         flag_configs=FlagConfigService(database, writer),
         segments=SegmentService(database, writer),
         snapshots=snapshots,
+        evaluations=EvaluationService(snapshots, EvaluationLimits.of(settings or Settings())),
         audit=AuditService(database),
         keys=KeyService(database, writer, on_sdk_key_revoked=snapshots.poll_cache.forget_key),
     )

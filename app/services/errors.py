@@ -58,5 +58,11 @@ class PermissionDenied(ServiceError):
     code = "forbidden"
 
 
+class Busy(ServiceError):
+    """Too much work of this kind is in progress; the caller should retry shortly. Nothing was done."""
+
+    code = "busy"
+
+
 def _strip(path: str, prefix: str) -> str:
     return path[len(prefix) :] if prefix and path.startswith(prefix) else path

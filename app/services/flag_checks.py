@@ -15,6 +15,13 @@ def check_flag(wire: dict[str, Any], prefix: str = "") -> None:
         raise InvalidInput.from_problems(problems, prefix)
 
 
+def check_evaluable(wire: dict[str, Any]) -> None:
+    """Only the problems that would leave SDKs unable to evaluate the flag (see `Problem.fatal`)."""
+    problems = [p for p in flagstaff.validate_flag(wire) if p.fatal]
+    if problems:
+        raise InvalidInput.from_problems(problems)
+
+
 def check_segment(wire: dict[str, Any]) -> None:
     problems = flagstaff.validate_segment(wire)
     if problems:

@@ -183,7 +183,12 @@ class FlagConfigService:
                 change.discard()
                 return FlagState(before, environment.revision - 1, changed=False)
             after = {**before, **values, "version": config.version + 1}
-            flag_checks.check_flag(after)
+            if set(changes) == {"enabled"}:
+                # Switching changes no targeting: a flag stored before a newer limit stays switchable.
+                if changes["enabled"]:
+                    flag_checks.check_evaluable(after)
+            else:
+                flag_checks.check_flag(after)
             # Reading the whole environment costs O(flags); only a flag naming others can break a reference.
             if _REFERENCING_FIELDS & set(changes) and flagstaff.has_references(after):
                 flag_checks.check_references(

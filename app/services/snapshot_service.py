@@ -1,17 +1,15 @@
-"""Serves environment snapshots: pre-serialized bytes for SDKs, compiled snapshots for server evaluation.
+"""Serves environment snapshots as pre-serialized bytes, to SDKs and to the evaluation workers.
 
-Both are cached per (environment, revision); a revision never changes meaning, so nothing is ever invalidated,
-only replaced by a newer revision.
+Cached per (environment, revision); a revision never changes meaning, so nothing is ever invalidated, only
+replaced by a newer revision.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-import time
 from typing import Any
 
-import flagstaff
 from app.auth import api_keys
 from app.services import environment_snapshot, lookups
 from app.services.errors import NotFound
@@ -25,7 +23,6 @@ class SnapshotService:
     def __init__(self, database: Database) -> None:
         self.database = database
         self._bodies: dict[int, tuple[int, bytes]] = {}
-        self._compiled: dict[int, flagstaff.Snapshot] = {}
         self._build_lock = threading.Lock()
         self.poll_cache = SdkPollCache()
 
@@ -67,22 +64,18 @@ class SnapshotService:
                 self._bodies[environment_id] = built
             return built
 
-    def evaluate(
-        self, project_key: str, environment_key: str, context: dict[str, Any], flag_key: str | None
-    ) -> tuple[int, dict[str, flagstaff.Evaluation]]:
+    def evaluation_input(
+        self, project_key: str, environment_key: str, flag_key: str | None
+    ) -> tuple[int, int, bytes]:
+        """The environment's id and its snapshot as served to SDKs (revision and bytes), once the project, the
+        environment and the flag (if named) are found to exist."""
         with self.database.transaction() as session:
             project, environment = lookups.environment(session, project_key, environment_key)
             if flag_key is not None:
                 lookups.flag(session, project, flag_key)
             environment_id, revision = environment.id, environment.revision
-        snapshot = self._compiled.get(environment_id)
-        if snapshot is None or snapshot.revision < revision:
-            snapshot = flagstaff.load_snapshot(self._load(environment_id))
-            self._compiled[environment_id] = snapshot
-        now = time.time()
-        if flag_key is not None:
-            return snapshot.revision, {flag_key: snapshot.evaluate(flag_key, context, now)}
-        return snapshot.revision, snapshot.evaluate_all(context, now)
+        revision, body = self.serialized(environment_id, revision)
+        return environment_id, revision, body
 
     def _load(self, environment_id: int) -> dict[str, Any]:
         with self.database.transaction(consistent_read=True) as session:

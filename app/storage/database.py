@@ -12,6 +12,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.storage.stored_values import check_flushed_rows, readable_json
+
 
 def normalize_url(url: str) -> str:
     """Lets operators write `postgresql://` and still get the psycopg 3 driver we ship."""
@@ -23,10 +25,14 @@ def normalize_url(url: str) -> str:
 def make_engine(url: str) -> Engine:
     url = normalize_url(url)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, json_deserializer=readable_json
+        )
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=10, max_overflow=20, json_deserializer=readable_json
+    )
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -53,6 +59,8 @@ class Database:
     def __init__(self, url: str) -> None:
         self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # Nothing that could not be sent back is ever written, whichever service writes it.
+        event.listen(self._sessions, "before_flush", check_flushed_rows)
 
     @property
     def is_postgresql(self) -> bool:

@@ -9,6 +9,7 @@ import pytest
 
 import flagstaff
 from flagstaff import Client, ErrorCode, FlagStore, Reason
+from flagstaff.json_values import MAX_JSON_DEPTH
 from flagstaff.testing import TestSource
 
 LONE_SURROGATE = json.loads('"\\ud800"')  # valid JSON, not valid Unicode
@@ -157,3 +158,60 @@ def test_the_test_source_keeps_true_and_1_apart() -> None:
     source.set("n", 1, for_keys={"u": True})
     assert client.variation("n", {"key": "u"}) is True
     assert client.variation("n", {"key": "v"}) == 1
+
+
+def _nested(levels: int) -> Any:
+    value: Any = "leaf"
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize(
+    ("flag", "path"),
+    [
+        (_flag(targets=[{"variation": 0, "values": ["x" + LONE_SURROGATE]}]), "targets[0].values[0]"),
+        (_flag(rules=[{"id": LONE_SURROGATE, "clauses": [], "serve": {"variation": 0}}]), "rules[0].id"),
+        (_rule({"attribute": "a", "op": "in", "values": [LONE_SURROGATE]}), "rules[0].clauses[0].values[0]"),
+        (
+            _rule({"attribute": "a", "op": "matches", "values": [LONE_SURROGATE]}),
+            "rules[0].clauses[0].values[0]",
+        ),
+        (_rule({"attribute": LONE_SURROGATE, "op": "exists"}), "rules[0].clauses[0].attribute"),
+        (
+            _flag(kind="string", variations=["a", LONE_SURROGATE], fallthrough={"variation": 0}),
+            "variations[1]",
+        ),
+        (
+            _flag(kind="json", variations=[{LONE_SURROGATE: 1}], fallthrough={"variation": 0}),
+            "variations[0].\\ud800",
+        ),
+    ],
+)
+def test_text_that_is_not_valid_unicode_is_a_problem_wherever_it_is(flag: dict[str, Any], path: str) -> None:
+    problems = flagstaff.validate_flag(flag)
+    assert [p.path for p in problems] == [path], problems
+    assert "Unicode" in problems[0].message
+
+
+def test_a_segment_member_that_is_not_valid_unicode_is_a_problem() -> None:
+    segment = {"key": "s", "version": 1, "included": ["ok", LONE_SURROGATE]}
+    assert [p.path for p in flagstaff.validate_segment(segment)] == ["included[1]"]
+
+
+def test_json_nested_deeper_than_the_limit_is_a_problem_however_deep() -> None:
+    # The flag is level 1, `variations` level 2: a variation may nest MAX_JSON_DEPTH - 2 more levels.
+    ok = _flag(kind="json", variations=[_nested(MAX_JSON_DEPTH - 2)], fallthrough={"variation": 0})
+    assert flagstaff.validate_flag(ok) == []
+    for levels in (MAX_JSON_DEPTH - 1, 300, 100_000):  # far past the recursion limit: reported, not raised
+        deep = _flag(kind="json", variations=[_nested(levels)], fallthrough={"variation": 0})
+        problems = flagstaff.validate_flag(deep)
+        assert [p.path for p in problems] == ["variations[0]" + "[0]" * (MAX_JSON_DEPTH - 2)], levels
+        assert f"{MAX_JSON_DEPTH} levels" in problems[0].message
+
+
+def test_a_flag_with_unstorable_values_still_evaluates_when_loaded() -> None:
+    # An SDK serves what an older server stored; only validators (and so servers) refuse it.
+    flag = _flag(targets=[{"variation": 0, "values": [LONE_SURROGATE]}])
+    client = Client.from_dict(_snapshot(flag))
+    assert client.evaluate("f", {"key": LONE_SURROGATE}).value is True

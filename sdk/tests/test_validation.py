@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 import flagstaff
-from flagstaff import FormatError
+from flagstaff import FormatError, limits
 
 GOOD: dict[str, Any] = {
     "key": "checkout",
@@ -170,3 +170,78 @@ def test_the_json_schema_describes_every_flag_field() -> None:
 
     assert set(flagstaff.FLAG_SCHEMA["properties"]) == FLAG_FIELDS
     assert flagstaff.SNAPSHOT_SCHEMA["properties"]["format"] == {"const": 1}
+
+
+def test_the_json_schema_states_the_limits_it_can_express() -> None:
+    assert flagstaff.FLAG_SCHEMA["properties"]["variations"]["maxItems"] == limits.MAX_VARIATIONS
+    assert flagstaff.FLAG_SCHEMA["properties"]["rules"]["maxItems"] == limits.MAX_RULES
+    assert flagstaff.SEGMENT_SCHEMA["properties"]["rules"]["maxItems"] == limits.MAX_RULES
+
+
+def _rules(count: int, clause: dict[str, Any], clauses_per_rule: int = 1) -> list[dict[str, Any]]:
+    return [
+        {"id": f"r{i}", "clauses": [clause] * clauses_per_rule, "serve": {"variation": 0}}
+        for i in range(count)
+    ]
+
+
+COUNTRY = {"attribute": "country", "op": "in", "values": ["NL"]}
+
+
+@pytest.mark.parametrize(
+    ("rules", "field", "words"),
+    [
+        (_rules(limits.MAX_RULES + 1, COUNTRY), "rules", f"at most {limits.MAX_RULES} rules"),
+        (
+            _rules(limits.MAX_CLAUSES // 4 + 1, COUNTRY, clauses_per_rule=4),
+            f"rules[{limits.MAX_CLAUSES // 4}].clauses",
+            f"at most {limits.MAX_CLAUSES} clauses",
+        ),
+        (
+            _rules(
+                2, {"attribute": "id", "op": "in", "values": list(range(limits.MAX_CLAUSE_VALUES // 2 + 1))}
+            ),
+            "rules[1].clauses[0].values",
+            f"at most {limits.MAX_CLAUSE_VALUES} clause values",
+        ),
+        (
+            _rules(limits.MAX_REGEX_PATTERNS + 1, {"attribute": "email", "op": "matches", "values": ["@x$"]}),
+            f"rules[{limits.MAX_REGEX_PATTERNS}].clauses[0].values",
+            f"at most {limits.MAX_REGEX_PATTERNS} regular expressions",
+        ),
+    ],
+)
+def test_a_flag_over_a_format_limit_is_reported_at_the_field_that_crosses_it(
+    rules: list[dict[str, Any]], field: str, words: str
+) -> None:
+    problems = flagstaff.validate_flag(_with(["rules"], rules))
+
+    assert [(p.path, p.fatal) for p in problems] == [(field, False)], problems
+    assert words in problems[0].message
+
+
+def test_a_flag_at_every_limit_has_no_problems() -> None:
+    regex = {"attribute": "email", "op": "matches", "values": ["@x$"] * limits.MAX_REGEX_PATTERNS}
+    many = {"attribute": "id", "op": "in", "values": list(range(limits.MAX_CLAUSE_VALUES - 50))}
+    rules = _rules(limits.MAX_RULES - 1, {"attribute": "country", "op": "exists"}, clauses_per_rule=2)
+    rules.append({"id": "last", "clauses": [regex, many], "serve": {"variation": 0}})
+    assert sum(len(r["clauses"]) for r in rules) == limits.MAX_CLAUSES
+    assert flagstaff.validate_flag(_with(["rules"], rules)) == []
+
+
+def test_segments_have_the_same_limits() -> None:
+    segment = {"key": "s", "version": 1, "rules": [{"id": f"r{i}", "clauses": []} for i in range(501)]}
+    assert [p.path for p in flagstaff.validate_segment(segment)] == ["rules"]
+
+
+def test_a_stored_flag_over_a_limit_still_evaluates() -> None:
+    # Limits came after flags: an SDK keeps serving a flag that a server stored before them.
+    flag = _with(["rules"], _rules(limits.MAX_RULES + 1, COUNTRY))
+    snapshot = flagstaff.load_snapshot(
+        {"format": 1, "revision": 1, "flags": {"checkout": flag}, "segments": {}}
+    )
+    result = snapshot.evaluate("checkout", {"key": "k", "country": "NL"})
+    assert (result.reason, result.rule_id) == (flagstaff.Reason.TARGETING_MATCH, "r0")
+    assert "flags.checkout.rules" in _paths(
+        flagstaff.validate_snapshot({"format": 1, "revision": 1, "flags": {"checkout": flag}, "segments": {}})
+    )

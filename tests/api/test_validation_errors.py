@@ -8,10 +8,21 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from app.main import create_app
 from app.settings import Settings
-from tests.api.helpers import BOOLEAN_FLAG, create_flag, env_flag_url, error_of, flag_url
+from flagstaff import limits
+from tests.api.helpers import (
+    BOOLEAN_FLAG,
+    create_flag,
+    env_flag_url,
+    environment_row,
+    error_of,
+    flag_row,
+    flag_url,
+    store_json,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -216,3 +227,76 @@ async def test_an_unreachable_database_is_503_not_500(tmp_path: Path):
         response = await http.get("/api/v1/projects", headers={"Authorization": "Bearer fs_admin_x"})
     app.state.services.database.dispose()
     assert response.status_code == 503 and error_of(response)["code"] == "unavailable"
+
+
+def _rules(count: int, clauses: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"id": f"r{i}", "clauses": clauses, "serve": {"variation": 0}} for i in range(count)]
+
+
+EXISTS = {"attribute": "plan", "op": "exists"}
+
+
+@pytest.mark.parametrize(
+    ("rules", "field"),
+    [
+        (_rules(limits.MAX_RULES + 1, []), "rules"),
+        (_rules(limits.MAX_CLAUSES // 10 + 1, [EXISTS] * 10), f"rules[{limits.MAX_CLAUSES // 10}].clauses"),
+        (
+            _rules(1, [{"attribute": "id", "op": "in", "values": list(range(limits.MAX_CLAUSE_VALUES + 1))}]),
+            "rules[0].clauses[0].values",
+        ),
+        (
+            _rules(
+                limits.MAX_REGEX_PATTERNS + 1, [{"attribute": "email", "op": "matches", "values": ["@x$"]}]
+            ),
+            f"rules[{limits.MAX_REGEX_PATTERNS}].clauses[0].values",
+        ),
+    ],
+)
+async def test_targeting_over_a_format_limit_is_refused_naming_the_field(
+    client: httpx.AsyncClient, project: str, rules: list[dict[str, Any]], field: str
+):
+    error = await _patch_error(client, project, {"rules": rules})
+    assert error["field"] == field and "at most" in error["message"]
+    segment = await client.put(
+        f"/api/v1/projects/{project}/environments/production/segments/s",
+        json={"rules": [{"id": r["id"], "clauses": r["clauses"]} for r in rules]},
+    )
+    assert segment.status_code == 422 and error_of(segment)["field"] == field
+
+
+async def test_a_flag_stored_before_the_limits_can_be_switched_but_not_edited_until_within_them(
+    app: FastAPI, client: httpx.AsyncClient, project: str
+):
+    await create_flag(client, project, "legacy")
+    environment = environment_row(project, "production")
+    where = f"flag_id = {flag_row(project, 'legacy')} AND environment_id = {environment}"
+    store_json(app, "flag_configs", "rules", where, _rules(limits.MAX_RULES + 100, [EXISTS]))
+    url = env_flag_url(project, "production", "legacy")
+
+    assert (await client.post(f"{url}/on")).status_code == 200
+    assert (await client.post(f"{url}/kill", json={"reason": "incident"})).status_code == 200
+    edit = await client.patch(url, json={"fallthrough": {"variation": 1}})
+    assert edit.status_code == 422 and error_of(edit)["field"] == "rules"
+    fixed = await client.patch(url, json={"rules": _rules(2, [EXISTS]), "fallthrough": {"variation": 1}})
+    assert fixed.status_code == 200, fixed.text
+
+
+@pytest.mark.parametrize(
+    ("context", "field"),
+    [
+        ({f"a{i}": i for i in range(101)}, "context"),
+        ({"key": "u", "user_agent": "x" * 20_000}, "context.user_agent"),
+        ({"key": "u", "groups": ["g"] * 1025}, "context.groups"),
+        ({"key": "u", "groups": ["g", "x" * 1025]}, "context.groups[1]"),
+    ],
+)
+async def test_an_evaluation_context_over_its_bounds_is_refused(
+    client: httpx.AsyncClient, project: str, context: dict[str, Any], field: str
+):
+    await create_flag(client, project, "f")
+    response = await client.post(
+        f"/api/v1/projects/{project}/environments/production/evaluate", json={"context": context}
+    )
+    assert response.status_code == 422, response.text
+    assert error_of(response)["field"] == field

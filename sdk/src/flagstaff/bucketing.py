@@ -9,6 +9,8 @@ from collections.abc import Callable
 
 import mmh3
 
+from flagstaff.json_values import valid_text
+
 BUCKETS = 100_000
 """Buckets per rollout: weights are thousandths of a percent, so 100% == 100_000."""
 
@@ -55,13 +57,7 @@ def bucket(salt: str, value: str) -> int:
 def hashable(text: str) -> bool:
     """Whether ``text`` is valid Unicode. JSON can carry a lone surrogate (``"\\ud800"``), which has no UTF-8
     form, and mmh3 crashes the whole process on it instead of raising: such text is never hashed."""
-    if text.isascii():
-        return True
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
+    return valid_text(text)
 
 
 ALGORITHMS: dict[str, BucketerFactory] = {DEFAULT_ALGORITHM: mmh3_v1}

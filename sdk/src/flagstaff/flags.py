@@ -15,6 +15,7 @@ from flagstaff.clauses import NOW_ATTRIBUTE, Matcher, all_of, compile_clause
 from flagstaff.coverage import compile_coverage
 from flagstaff.evaluation import ErrorCode, Evaluation, Reason, error
 from flagstaff.keys import check_key
+from flagstaff.limits import MAX_VARIATIONS
 from flagstaff.problems import Problem, Reader, join, type_name
 from flagstaff.rollouts import Rollout, compile_rollout
 
@@ -48,7 +49,6 @@ TARGET_FIELDS = frozenset({"variation", "values"})
 RULE_FIELDS = frozenset({"id", "clauses", "serve", "coverage"})
 SERVE_FIELDS = frozenset({"variation", "rollout"})
 PREREQUISITE_FIELDS = frozenset({"flag", "variation"})
-MAX_VARIATIONS = 1000
 
 Serve = Evaluation | Rollout
 Rule = tuple[Matcher, Serve]

@@ -13,6 +13,7 @@ from typing import Any
 
 from flagstaff.evaluation import ErrorCode, Evaluation, error
 from flagstaff.flags import Flag, broken_flag, compile_flag
+from flagstaff.limits import check_limits
 from flagstaff.problems import FormatError, Problem, Reader, join
 from flagstaff.references import validate_references
 from flagstaff.segments import Segment, compile_segment
@@ -133,12 +134,14 @@ def validate_flag(data: object) -> list[Problem]:
     """Problems in one flag on its own (see ``validate_snapshot`` for references between flags)."""
     problems: list[Problem] = []
     compile_flag(data, "", problems)
+    check_limits(data, "", problems, "flag")
     return problems
 
 
 def validate_segment(data: object) -> list[Problem]:
     problems: list[Problem] = []
     compile_segment(data, "", problems)
+    check_limits(data, "", problems, "segment")
     return problems
 
 
@@ -157,12 +160,16 @@ def _load(data: object, problems: list[Problem], *, strict: bool) -> Snapshot:
         flag_problems: list[Problem] = []
         flags[key] = _compile_flag_or_broken(raw, key, flag_problems)
         problems.extend(flag_problems)
+        if strict:  # loading skips these: limits are for writers, an SDK serves what it was given
+            check_limits(raw, join("flags", key), problems, "flag")
     segments: dict[str, Segment] = {}
     for key, raw in r.get("segments", dict, {}).items():
         path = join("segments", key)
         segments[key] = compile_segment(raw, path, problems)
         if strict and isinstance(raw, Mapping) and raw.get("key") != key:
             problems.append(Problem(join(path, "key"), f"must equal its key in 'segments' ({key!r})"))
+        if strict:
+            check_limits(raw, path, problems, "segment")
     snapshot = Snapshot(revision, flags, segments)
     _propagate_now(snapshot)
     return snapshot
