@@ -37,13 +37,13 @@ from app.services.container import Services, build_services
 from app.services.propagation import PropagationService
 from app.settings import Settings
 from app.storage import schema_migrations
-from app.storage.database import Database
+from app.storage.database import Database, DatabaseLimits
 from app.streaming.runtime import Streaming
 
 
 def create_app(settings: Settings | None = None, *, listener: CommitListener | None = None) -> FastAPI:
     settings = settings or Settings()
-    database = Database(settings.database_url)
+    database = open_database(settings)
     streaming = Streaming(settings, database)
     services = build_services(database, listener or streaming.on_commit)
 
@@ -88,6 +88,16 @@ def create_app(settings: Settings | None = None, *, listener: CommitListener | N
     app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes, registry=app.state.metrics)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def open_database(settings: Settings) -> Database:
+    """The database with the settings' bounds on every wait: past one, a request answers 503."""
+    limits = DatabaseLimits(
+        connect_timeout_seconds=settings.database_connect_timeout_seconds,
+        statement_timeout_seconds=settings.database_statement_timeout_seconds,
+        pool_timeout_seconds=settings.database_pool_timeout_seconds,
+    )
+    return Database(settings.database_url, limits)
 
 
 def prepare_database(settings: Settings, services: Services) -> None:

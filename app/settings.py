@@ -28,6 +28,20 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address `flagstaff serve` listens on.")
     port: int = Field(8000, ge=0, le=65535, description="Port `flagstaff serve` listens on.")
     max_body_bytes: int = Field(1_048_576, ge=1, description="Larger request bodies are refused with 413.")
+
+    # -- database bounds (docs/api.md, Limits): past any of them a request answers 503 ------
+    database_connect_timeout_seconds: int = Field(
+        3, ge=2, description="PostgreSQL: opening a connection gives up after this many whole seconds."
+    )
+    database_statement_timeout_seconds: float = Field(
+        5.0,
+        gt=0,
+        description="One statement may run this long (a server that answers nothing gets 1 s more); "
+        "on SQLite, how long a write waits for the database lock.",
+    )
+    database_pool_timeout_seconds: float = Field(
+        3.0, gt=0, description="How long a request waits for a free connection of the pool."
+    )
     log_level: str = Field("info", description="Log level: debug, info, warning, error.")
     migrate_on_start: bool = Field(
         True,
