@@ -35,6 +35,7 @@ from app.services.bootstrap import bootstrap
 from app.services.commit_listener import CommitListener
 from app.services.container import Services, build_services
 from app.services.propagation import PropagationService
+from app.services.readiness import ReadinessProbe
 from app.settings import Settings
 from app.storage import schema_migrations
 from app.storage.database import Database, DatabaseLimits
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None, *, listener: CommitListener | N
     app.state.services = services
     app.state.streaming = streaming
     app.state.propagation = PropagationService(database, streaming.registry)
+    app.state.readiness = ReadinessProbe(database, settings.readiness_timeout_seconds)
     app.state.metrics = CollectorRegistry()
     install_error_handlers(app)
     # The SDK routes come first: they take nearly all the traffic, and the router tries routes in order.

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     database_pool_timeout_seconds: float = Field(
         3.0, gt=0, description="How long a request waits for a free connection of the pool."
     )
+    readiness_timeout_seconds: float = Field(
+        1.0, gt=0, description="`/readyz` reports the database unavailable when its check takes longer."
+    )
     log_level: str = Field("info", description="Log level: debug, info, warning, error.")
     migrate_on_start: bool = Field(
         True,
