@@ -19,13 +19,22 @@ from tests.streaming.admin import ENV, Admin
 from tests.streaming.processes import ServerProcess, wait_until
 from tests.throwaway_postgres import ThrowawayPostgres, established_connections_to
 
-# Short bounds, so a test waits a few seconds for the server to give up, not the defaults' several.
+# Short bounds, so a test waits a few seconds for the server to give up, not the defaults' several; each is
+# still longer than the readiness timeout, so a readiness answer that waited for the database would show.
 SHORT_TIMEOUTS = {
     "database_connect_timeout_seconds": "2",
     "database_statement_timeout_seconds": "1",
     "database_pool_timeout_seconds": "1",
     "readiness_timeout_seconds": "1",
 }
+# Longer bounds, so that no stuck write gives up while the test asks liveness, metrics and readiness.
+PATIENT_TIMEOUTS = {
+    "database_connect_timeout_seconds": "5",
+    "database_statement_timeout_seconds": "5",
+    "database_pool_timeout_seconds": "5",
+    "readiness_timeout_seconds": "1",
+}
+NO_ANSWER = "the database did not answer within 1 s"
 # A hang detector, far above every bound above: a request still unanswered by then is stuck for good.
 STUCK_AFTER = 20.0
 # More concurrent writes than the connection pool and the server's worker threads (40) can hold.
@@ -55,6 +64,16 @@ def admin(module_server: ServerProcess) -> Iterator[Admin]:
     client.close()
 
 
+@pytest.fixture
+def patient_admin(cluster: ThrowawayPostgres) -> Iterator[Admin]:
+    server = ServerProcess(cluster.url, **PATIENT_TIMEOUTS).start()
+    client = Admin(server.base_url)
+    client.http.timeout = httpx.Timeout(STUCK_AFTER)
+    yield client
+    client.close()
+    server.kill()
+
+
 def _kill(admin: Admin, flag: str) -> httpx.Response:
     url = env_flag_url(admin.project, ENV, flag, "kill")
     return admin.http.post(url, json={"reason": "checkout errors"})
@@ -80,14 +99,15 @@ def test_readyz_reports_the_frozen_database_as_unavailable(cluster: ThrowawayPos
         response = admin.http.get("/readyz")
     assert response.status_code == 503, response.text
     body: dict[str, Any] = response.json()
-    assert body["status"] == "unavailable"
-    assert body["database"] == "unavailable"
-    assert body["reason"]
+    # The check gave up at the readiness timeout, before the database bounds (2 s and more) could end it.
+    assert body == {"status": "unavailable", "database": "unavailable", "reason": NO_ANSWER}
+    assert response.headers["Retry-After"] == "1"
 
 
 def test_healthz_and_metrics_answer_while_writes_exhaust_the_pool_on_a_frozen_database(
-    cluster: ThrowawayPostgres, admin: Admin
+    cluster: ThrowawayPostgres, patient_admin: Admin
 ) -> None:
+    admin = patient_admin
     admin.create_flag("checkout")
     http = admin.http
     with cluster.frozen(), ThreadPoolExecutor(WRITERS) as writers:
@@ -101,13 +121,16 @@ def test_healthz_and_metrics_answer_while_writes_exhaust_the_pool_on_a_frozen_da
         health = http.get("/healthz")
         metrics = http.get("/metrics")
         ready = http.get("/readyz")
+        # Answered while every write still waits: not by a worker thread that a write gave up.
+        still_stuck = sum(not write.done() for write in writes)
         answers = [write.result() for write in writes]
     assert health.status_code == 200, health.text
     assert health.json() == {"status": "ok"}
     assert metrics.status_code == 200, metrics.text
     assert "flagstaff_http_requests_total" in metrics.text
     assert ready.status_code == 503, ready.text
-    assert ready.json()["database"] == "unavailable"
+    assert ready.json() == {"status": "unavailable", "database": "unavailable", "reason": NO_ANSWER}
+    assert still_stuck == WRITERS
     for answer in answers:
         _assert_unavailable(answer)
 
