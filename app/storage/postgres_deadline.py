@@ -30,6 +30,11 @@ class _Watchdog:
     deadline, which wakes the waiting thread with a connection error instead of leaving it blocked."""
 
     def __init__(self) -> None:
+        self._start_afresh()
+        # A forked child has none of its parent's threads, and its own connections to watch.
+        os.register_at_fork(after_in_child=self._start_afresh)
+
+    def _start_afresh(self) -> None:
         self._changed = threading.Condition()
         self._armed: set[_Round] = set()
         self._wakes_at = float("inf")
@@ -51,6 +56,7 @@ class _Watchdog:
     def disarm(self, armed: _Round) -> None:
         with self._changed:
             self._armed.discard(armed)
+        os.close(armed.fileno)  # only now: the watchdog may use it until the round is out of its set
 
     def _run(self) -> None:
         with self._changed:
@@ -66,15 +72,15 @@ class _Watchdog:
 
 
 def _shut_down(fileno: int) -> None:
-    # A duplicate descriptor, so that the connection's own stays open (its owner closes it): shutdown acts on
-    # the socket itself, so every pending and later read of it returns at once.
-    duplicate = socket.socket(fileno=os.dup(fileno))
+    # Shutdown acts on the socket itself, not on one descriptor: every pending and later read of the
+    # connection's own descriptor returns at once.
+    duplicate = socket.socket(fileno=fileno)
     try:
         duplicate.shutdown(socket.SHUT_RDWR)
     except OSError:  # already disconnected
         pass
     finally:
-        duplicate.close()
+        duplicate.detach()  # the descriptor stays the round's, closed when it is disarmed
 
 
 _WATCHDOG = _Watchdog()
@@ -90,7 +96,9 @@ class DeadlineConnection(psycopg.Connection[Any]):
         # Every exchange with the server goes through here; connecting does not (connect_timeout bounds it).
         if self.round_trip_seconds <= 0:
             return super().wait(gen, *args, **kwargs)
-        armed = _WATCHDOG.arm(self.round_trip_seconds, self.pgconn.socket)
+        # A descriptor of the round's own: should libpq close the connection's (a lost connection) just as the
+        # deadline passes, the watchdog still shuts down this socket and never one that reused the number.
+        armed = _WATCHDOG.arm(self.round_trip_seconds, os.dup(self.pgconn.socket))
         try:
             result = super().wait(gen, *args, **kwargs)
         except psycopg.Error as error:

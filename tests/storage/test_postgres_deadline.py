@@ -1,5 +1,5 @@
-"""The client's deadline on PostgreSQL round trips, against a throwaway cluster frozen with SIGSTOP: a round trip
-that overruns it fails and leaves the connection closed; round trips that finish in time are left alone."""
+"""The client's deadline on PostgreSQL round trips, against a throwaway cluster frozen with SIGSTOP: a round
+trip that overruns it fails and leaves the connection closed; round trips finished in time are left alone."""
 
 from __future__ import annotations
 
