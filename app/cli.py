@@ -140,14 +140,13 @@ def _settings(**overrides: object) -> Settings:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from app.main import prepare_database
+    from app.main import open_database, prepare_database
     from app.services.commit_listener import ignore_commit
     from app.services.container import build_services
-    from app.storage.database import Database
 
     overrides = {k: v for k, v in {"host": args.host, "port": args.port}.items() if v is not None}
     settings = _settings(**overrides)
-    database = Database(settings.database_url)
+    database = open_database(settings)
     try:
         prepare_database(settings, build_services(database, ignore_commit))
     except RuntimeError as error:

@@ -41,9 +41,10 @@ from app.services.change_log_retention import ChangeLogRetention
 from app.services.commit_listener import CommitListener
 from app.services.container import Services, build_services
 from app.services.propagation import PropagationService
+from app.services.readiness import ReadinessProbe
 from app.settings import Settings, SettingsError, load_settings
 from app.storage import schema_migrations
-from app.storage.database import Database
+from app.storage.database import Database, DatabaseLimits
 from app.streaming.runtime import Streaming
 
 DOCS_ASSETS = "/docs-assets"
@@ -57,7 +58,7 @@ def create_app(settings: Settings | None = None, *, listener: CommitListener | N
             # Called by the server runner: refuse to start in one line, not a traceback.
             raise SystemExit(f"flagstaff: {error}") from None
     server_logging.configure(settings.log_level)
-    database = Database(settings.database_url)
+    database = open_database(settings)
     streaming = Streaming(settings, database)
     services = build_services(database, listener or streaming.on_commit, settings)
     hours = settings.change_log_retention_hours
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None, *, listener: CommitListener | N
     app.state.propagation = PropagationService(
         database, streaming.registry, settings.stream_presence_ttl_seconds
     )
+    app.state.readiness = ReadinessProbe(database, settings.readiness_timeout_seconds)
     app.state.metrics = CollectorRegistry()
     install_error_handlers(app)
     # The SDK routes come first: they take nearly all the traffic, and the router tries routes in order.
@@ -114,6 +116,16 @@ def create_app(settings: Settings | None = None, *, listener: CommitListener | N
     app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes, registry=app.state.metrics)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def open_database(settings: Settings) -> Database:
+    """The database with the settings' bounds on every wait: past one, a request answers 503."""
+    limits = DatabaseLimits(
+        connect_timeout_seconds=settings.database_connect_timeout_seconds,
+        statement_timeout_seconds=settings.database_statement_timeout_seconds,
+        pool_timeout_seconds=settings.database_pool_timeout_seconds,
+    )
+    return Database(settings.database_url, limits)
 
 
 def prepare_database(settings: Settings, services: Services) -> None:

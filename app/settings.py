@@ -43,6 +43,23 @@ class Settings(BaseSettings):
         le=128,
         description="A JSON request body nesting objects and lists deeper than this is refused with 422.",
     )
+
+    # -- database bounds (docs/api.md, Limits): past any of them a request answers 503 ------
+    database_connect_timeout_seconds: int = Field(
+        3, ge=2, description="PostgreSQL: opening a connection gives up after this many whole seconds."
+    )
+    database_statement_timeout_seconds: float = Field(
+        5.0,
+        gt=0,
+        description="One statement may run this long (a server that answers nothing gets 1 s more); "
+        "on SQLite, how long a write waits for the database lock.",
+    )
+    database_pool_timeout_seconds: float = Field(
+        3.0, gt=0, description="How long a request waits for a free connection of the pool."
+    )
+    readiness_timeout_seconds: float = Field(
+        1.0, gt=0, description="`/readyz` reports the database unavailable when its check takes longer."
+    )
     log_level: str = Field("info", description=f"Log level: {', '.join(LOG_LEVELS)}.")
     migrate_on_start: bool = Field(
         True,

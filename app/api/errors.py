@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.api.body_errors import unreadable_body
@@ -134,7 +135,8 @@ async def _on_integrity_error(_: Request, exc: Exception) -> JSONResponse:
 
 
 async def _on_database_unavailable(_: Request, exc: Exception) -> JSONResponse:
-    # Not the caller's fault and worth retrying: the database is down, restarting, or (SQLite) long locked.
+    # Not the caller's fault and worth retrying: the database is down, restarting, stalled past the connect or
+    # statement timeout, has no pooled connection free within the pool timeout, or (SQLite) stayed locked.
     log.warning("database unavailable: %s", exc)
     response = error_response(503, "unavailable", "the database is unavailable; retry shortly")
     response.headers["Retry-After"] = "1"
@@ -155,4 +157,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(IntegrityError, _on_integrity_error)
     app.add_exception_handler(OperationalError, _on_database_unavailable)
     app.add_exception_handler(InterfaceError, _on_database_unavailable)
+    app.add_exception_handler(PoolTimeout, _on_database_unavailable)
     app.add_exception_handler(Exception, _on_unexpected)

@@ -1,4 +1,9 @@
-"""Liveness (`/healthz`), readiness (`/readyz`: database reachable, migrations at head) and `/metrics`."""
+"""Liveness (`/healthz`), readiness (`/readyz`: database reachable, migrations at head) and `/metrics`.
+
+Liveness and metrics are answered on the event loop (`async`, no synchronous dependency): when the database
+stalls and every worker thread waits on it, they still answer, so an orchestrator does not restart a healthy
+process.
+"""
 
 from __future__ import annotations
 
@@ -6,29 +11,30 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from app.api.dependencies import services
-from app.services.readiness import not_ready_reason
+from app.services.readiness import ReadinessProbe
 
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/healthz", summary="The process is up")
-def healthz() -> dict[str, str]:
+@router.get("/healthz", summary="The process is up (never touches the database)")
+async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
 @router.get(
     "/readyz",
-    summary="Ready to serve: database reachable and migrated",
-    responses={503: {"description": "Not ready; `reason` says why"}},
+    summary="Ready to serve: database reachable and migrated (answers within the readiness timeout)",
+    responses={503: {"description": "Not ready; `database` is the database's state, `reason` says why"}},
 )
-def readyz(request: Request) -> JSONResponse:
-    reason = not_ready_reason(services(request).database)
-    if reason is not None:
-        return JSONResponse({"status": "unavailable", "reason": reason}, status_code=503)
-    return JSONResponse({"status": "ok"})
+async def readyz(request: Request) -> JSONResponse:
+    probe: ReadinessProbe = request.app.state.readiness
+    readiness = await probe.check()
+    if not readiness.ready:
+        body = {"status": "unavailable", "database": readiness.database, "reason": readiness.reason}
+        return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
+    return JSONResponse({"status": "ok", "database": readiness.database})
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
-def metrics(request: Request) -> Response:
+async def metrics(request: Request) -> Response:
     return Response(generate_latest(request.app.state.metrics), media_type=CONTENT_TYPE_LATEST)

@@ -88,6 +88,6 @@ async def test_history_lists_every_version_and_revert_restores_one_as_a_new_vers
 
 async def test_health_readiness_and_metrics(client: httpx.AsyncClient):
     assert (await client.get("/healthz")).json() == {"status": "ok"}
-    assert (await client.get("/readyz")).json() == {"status": "ok"}
+    assert (await client.get("/readyz")).json() == {"status": "ok", "database": "ok"}
     metrics = await client.get("/metrics")
     assert metrics.status_code == 200 and "flagstaff_http_requests_total" in metrics.text
