@@ -30,7 +30,8 @@ from app.api import (
     wire_schemas,
 )
 from app.api.errors import install_error_handlers
-from app.api.request_middleware import RequestMiddleware
+from app.api.request_middleware import AccessLog, RequestMiddleware
+from app.api.sdk_poll import SdkPollFront
 from app.services.bootstrap import bootstrap
 from app.services.commit_listener import CommitListener
 from app.services.container import Services, build_services
@@ -85,7 +86,15 @@ def create_app(settings: Settings | None = None, *, listener: CommitListener | N
         health_routes,
     ):
         app.include_router(module.router)
-    app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes, registry=app.state.metrics)
+    # The last added runs first: request id, metrics and access log wrap the poll front, which answers most
+    # SDK polls from memory before FastAPI's routing and dependency injection would run.
+    app.add_middleware(SdkPollFront, snapshots=services.snapshots)
+    app.add_middleware(
+        RequestMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        registry=app.state.metrics,
+        access_log=AccessLog(settings.access_log, settings.access_log_sdk_sample_rate),
+    )
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -1,6 +1,8 @@
-"""`GET /sdk/v1/flags`: the SDK key's environment snapshot, from a per-revision cache of serialized bytes.
+"""`GET /sdk/v1/flags`: the SDK key's environment snapshot, from a per-revision cache of serialized bytes
+(JSON and gzip).
 
-The hot path: a cached key and revision answer 304 from memory; otherwise one indexed query, then bytes.
+The hot path is `sdk_poll.SdkPollFront`, which answers from memory before a request reaches this route; the
+route serves the rest (and documents the endpoint): one shared key check, then the answer from `sdk_poll`.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.api.dependencies import bearer_token, sdk_key_header, services
 from app.api.errors import ErrorBody, error_response
+from app.api.sdk_poll import accepts_gzip, poll_answer
 from app.services.snapshot_service import SdkTarget, SnapshotService
 
 router = APIRouter(prefix="/sdk/v1", tags=["sdk"])
@@ -40,20 +43,13 @@ def _finished(
         done.exception()  # marks a failure as seen when every waiter has gone; the waiters re-raise it
 
 
-def _matches(if_none_match: str | None, revision: int) -> bool:
-    if not if_none_match:
-        return False
-    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
-    return "*" in tags or f'"{revision}"' in tags
-
-
 @router.get(
     "/flags",
-    summary="The environment's snapshot in wire format; ETag is the revision",
+    summary="The environment's snapshot in wire format; ETag is the revision; gzip when accepted",
     response_class=Response,
     responses={
         200: {
-            "description": "The snapshot (docs/flag-format.md)",
+            "description": "The snapshot (docs/flag-format.md); gzip-encoded when Accept-Encoding allows it",
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Snapshot"}}},
         },
         304: {"description": "Unchanged since the revision in If-None-Match"},
@@ -64,8 +60,9 @@ async def get_flags(
     request: Request,
     authorization: str | None = Depends(sdk_key_header),
     if_none_match: str | None = Header(None, description='the ETag of the snapshot you hold, e.g. "42"'),
+    accept_encoding: str | None = Header(None, description="`gzip` for the compressed snapshot"),
 ) -> Response:
-    # Async with explicit thread hops only on a cache miss: the common 304 answer never leaves the event loop.
+    # Async with explicit thread hops only on a cache miss.
     token = bearer_token(authorization)
     snapshots = services(request).snapshots
     target = snapshots.poll_cache.target(token) if token else None
@@ -73,11 +70,13 @@ async def get_flags(
         target = await _shared_check(snapshots, token)
     if target is None:
         return error_response(401, "unauthorized", "an SDK key is required: Authorization: Bearer fs_sdk_...")
-    headers = {"Cache-Control": "no-cache"}
-    if _matches(if_none_match, target.revision):
-        return Response(status_code=304, headers={**headers, "ETag": f'"{target.revision}"'})
-    found = snapshots.cached_body(target.environment_id, target.revision)
-    if found is None:
-        found = await run_in_threadpool(snapshots.serialized, target.environment_id, target.revision)
-    revision, body = found
-    return Response(body, media_type="application/json", headers={**headers, "ETag": f'"{revision}"'})
+    gzip = accepts_gzip(accept_encoding)
+    body = snapshots.cached_body(target.environment_id, target.revision)
+    answer = poll_answer(target, body, if_none_match, gzip)
+    if answer is None:
+        body = await run_in_threadpool(snapshots.serialized, target.environment_id, target.revision)
+        answer = poll_answer(target, body, if_none_match, gzip)
+    assert answer is not None  # with a body there is always an answer
+    response = Response(status_code=answer.status)
+    response.body, response.raw_headers = answer.body, answer.headers
+    return response

@@ -1,0 +1,138 @@
+"""The answer to `GET /sdk/v1/flags` (status, headers, body), and the ASGI front that sends it from memory
+before the framework sees the request, so the poll path costs about what a bare ASGI app does.
+
+Only answers memory holds go out here; a poll that needs the database (an unknown key, an expired revision, a
+snapshot not yet built) passes through to the route in `sdk_routes`, which builds its answer with the same
+`poll_answer`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from app.api.dependencies import bearer_token
+from app.services.snapshot_bytes import SnapshotBytes
+from app.services.snapshot_service import SdkTarget, SnapshotService
+
+POLL_PATH = "/sdk/v1/flags"
+# Every answer depends on Accept-Encoding, the 304 too (its ETag names the encoding): caches must key on it.
+_COMMON = ((b"cache-control", b"no-cache"), (b"vary", b"Accept-Encoding"))
+
+
+@dataclass(frozen=True, slots=True)
+class _RouteTemplate:
+    """What the request metrics read from `scope["route"]`, which the router would have set."""
+
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class PollAnswer:
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+
+
+def matches(if_none_match: str | None, revision: int) -> bool:
+    """Weak comparison, as RFC 9110 prescribes for If-None-Match: `"7"` and `W/"7"` are the same revision."""
+    if not if_none_match:
+        return False
+    tag = f'"{revision}"'
+    for given in if_none_match.split(","):
+        given = given.strip().removeprefix("W/")
+        if given == tag or given == "*":
+            return True
+    return False
+
+
+@lru_cache(maxsize=256)  # a fleet's SDKs send a handful of distinct values
+def accepts_gzip(accept_encoding: str | None) -> bool:
+    """Whether `Accept-Encoding` admits gzip (by name, `x-gzip` or `*`) with a quality above zero."""
+    if not accept_encoding:
+        return False
+    wildcard = False
+    for item in accept_encoding.split(","):
+        coding, _, parameters = item.partition(";")
+        coding = coding.strip().lower()
+        if coding in ("gzip", "x-gzip"):
+            return _quality(parameters) > 0
+        if coding == "*":
+            wildcard = _quality(parameters) > 0
+    return wildcard
+
+
+def _quality(parameters: str) -> float:
+    for parameter in parameters.split(";"):
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "q":
+            try:
+                return float(value.strip())
+            except ValueError:
+                return 0.0  # unreadable: identity is always acceptable, so fall back to it
+    return 1.0
+
+
+def poll_answer(
+    target: SdkTarget, body: SnapshotBytes | None, if_none_match: str | None, gzip: bool
+) -> PollAnswer | None:
+    """The answer for a key at `target`, or None when it needs the snapshot's bytes and `body` is None.
+
+    The identity body's ETag is `"R"` (R the revision) and the gzip body's `W/"R"`: a strong tag names one
+    sequence of bytes, and the two encodings of a revision are equivalent but not the same bytes."""
+    if matches(if_none_match, target.revision):
+        return PollAnswer(304, [(b"etag", _etag(target.revision, gzip)), *_COMMON], b"")
+    if body is None:
+        return None
+    content = body.gzip if gzip else body.identity
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", b"%d" % len(content)),
+        (b"etag", _etag(body.revision, gzip)),
+        *_COMMON,
+    ]
+    if gzip:
+        headers.append((b"content-encoding", b"gzip"))
+    return PollAnswer(200, headers, content)
+
+
+def _etag(revision: int, gzip: bool) -> bytes:
+    return b'W/"%d"' % revision if gzip else b'"%d"' % revision
+
+
+class SdkPollFront:
+    """ASGI middleware: answers the polls memory can answer; passes everything else on untouched."""
+
+    def __init__(self, app: ASGIApp, *, snapshots: SnapshotService) -> None:
+        self.app = app
+        self.snapshots = snapshots
+        self.route = _RouteTemplate(POLL_PATH)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == POLL_PATH and scope["method"] == "GET":
+            answer = self._from_memory(scope["headers"])
+            if answer is not None:
+                scope["route"] = self.route
+                start = {"type": "http.response.start", "status": answer.status, "headers": answer.headers}
+                await send(start)
+                await send({"type": "http.response.body", "body": answer.body})
+                return
+        await self.app(scope, receive, send)
+
+    def _from_memory(self, headers: list[tuple[bytes, bytes]]) -> PollAnswer | None:
+        authorization = if_none_match = accept_encoding = None
+        for name, value in headers:
+            if name == b"authorization":
+                authorization = value.decode("latin-1")
+            elif name == b"if-none-match":
+                if_none_match = value.decode("latin-1")
+            elif name == b"accept-encoding":
+                accept_encoding = value.decode("latin-1")
+        token = bearer_token(authorization)
+        target = self.snapshots.poll_cache.target(token) if token else None
+        if target is None:
+            return None
+        body = self.snapshots.cached_body(target.environment_id, target.revision)
+        return poll_answer(target, body, if_none_match, accepts_gzip(accept_encoding))
