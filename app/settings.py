@@ -29,6 +29,16 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=0, le=65535, description="Port `flagstaff serve` listens on.")
     max_body_bytes: int = Field(1_048_576, ge=1, description="Larger request bodies are refused with 413.")
     log_level: str = Field("info", description="Log level: debug, info, warning, error.")
+    access_log: bool = Field(
+        True,
+        description="One line per HTTP request on the `flagstaff.access` logger (at info); false for none.",
+    )
+    access_log_sdk_sample_rate: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Share of `/sdk/` requests (polls, streams, acks) logged when access_log is on: 0 to 1.",
+    )
     migrate_on_start: bool = Field(
         True,
         description="Run pending migrations at start-up; if false, refuse to start until they are run.",
