@@ -77,7 +77,6 @@ class LiveDataSource:
         self._closed = threading.Event()
         self._response: httpx.Response | None = None
         self._last_event_id: str | None = None
-        self._etag: str | None = None
         self._served_cache = False
         self._init_runtime()
         _sources.add(self)
@@ -166,6 +165,10 @@ class LiveDataSource:
                 self._wait_polling(http, delay)
 
     def _stream(self, http: httpx.Client) -> None:
+        if self._last_event_id is None:
+            # The stream's first event would be the whole snapshot, uncompressed: take it from /sdk/v1/flags
+            # in gzip instead, and open the stream from its revision (Last-Event-ID).
+            self._fetch(http)
         headers = {"Accept": "text/event-stream", "Cache-Control": "no-cache"}
         if self._last_event_id is not None:
             headers["Last-Event-ID"] = self._last_event_id
@@ -245,31 +248,39 @@ class LiveDataSource:
             self._sleep(min(remaining, self._options.poll_interval))
 
     def _poll(self, http: httpx.Client) -> None:
-        headers = {"If-None-Match": self._etag} if self._etag else {}
+        if self._fetch(http):
+            assert self._store is not None
+            # The stream is still down: the data is current, but say so until the stream is back.
+            self._store.mark_stale("streaming interrupted; polling")
+
+    def _fetch(self, http: httpx.Client) -> bool:
+        """`GET /sdk/v1/flags` in gzip; True when it brought a new snapshot, now in the store."""
+        headers = {"Accept-Encoding": "gzip"}
+        if self._last_event_id is not None:
+            # The revision held (the stream's last event id, or the last fetch's): unchanged, it is a 304.
+            headers["If-None-Match"] = f'"{self._last_event_id}"'
         try:
             response = http.get(f"{self._base_url}/sdk/v1/flags", headers=headers)
         except httpx.HTTPError as exc:
             self._serve_cache_once(f"server unreachable: {type(exc).__name__}")
-            return
+            return False
         if response.status_code == 304:
-            return
+            return False
         if response.status_code != 200:
             self._serve_cache_once(f"polling refused with status {response.status_code}")
-            return
+            return False
         try:
             document = response.json()
             assert self._store is not None
             self._store.replace(document)
         except (ValueError, FormatError) as exc:
             log.warning("malformed flag data from the server: %s", exc)
-            return
+            return False
         with self._document_lock:
             self._document.replace(document)
-        self._etag = response.headers.get("ETag")
         self._last_event_id = str(self._store.snapshot.revision)  # the stream resumes from here
-        # The stream is still down: the data is current, but say so until the stream is back.
-        self._store.mark_stale("streaming interrupted; polling")
         self._reporter.applied(self._store.snapshot.revision)
+        return True
 
     def _serve_cache_once(self, reason: str) -> None:
         store = self._store
