@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from prometheus_client import CollectorRegistry
+from starlette.types import Receive, Scope, Send
 
 from app.api import (
     audit_routes,
@@ -30,7 +31,8 @@ from app.api import (
     wire_schemas,
 )
 from app.api.errors import install_error_handlers
-from app.api.request_middleware import AccessLog, RequestMiddleware
+from app.api.request_middleware import RequestMiddleware
+from app.api.request_records import AccessLog, RequestRecorder
 from app.api.sdk_poll import SdkPollFront
 from app.services.bootstrap import bootstrap
 from app.services.commit_listener import CommitListener
@@ -40,6 +42,19 @@ from app.settings import Settings
 from app.storage import schema_migrations
 from app.storage.database import Database
 from app.streaming.runtime import Streaming
+
+
+class FlagstaffApp(FastAPI):
+    """FastAPI with the SDK poll front ahead of all it does per request (its telemetry check, middleware
+    stack, routing and dependency injection): most polls are answered from memory in a few microseconds."""
+
+    poll_front: SdkPollFront | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        front = self.poll_front
+        if front is not None and await front.answer(scope, send):
+            return
+        await super().__call__(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None, *, listener: CommitListener | None = None) -> FastAPI:
@@ -58,7 +73,7 @@ def create_app(settings: Settings | None = None, *, listener: CommitListener | N
             await streaming.stop()
             database.dispose()
 
-    app = FastAPI(
+    app = FlagstaffApp(
         title="Flagstaff",
         version="0.1.0",
         lifespan=lifespan,
@@ -86,15 +101,11 @@ def create_app(settings: Settings | None = None, *, listener: CommitListener | N
         health_routes,
     ):
         app.include_router(module.router)
-    # The last added runs first: request id, metrics and access log wrap the poll front, which answers most
-    # SDK polls from memory before FastAPI's routing and dependency injection would run.
-    app.add_middleware(SdkPollFront, snapshots=services.snapshots)
-    app.add_middleware(
-        RequestMiddleware,
-        max_body_bytes=settings.max_body_bytes,
-        registry=app.state.metrics,
-        access_log=AccessLog(settings.access_log, settings.access_log_sdk_sample_rate),
+    recorder = RequestRecorder(
+        app.state.metrics, AccessLog(settings.access_log, settings.access_log_sdk_sample_rate)
     )
+    app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes, recorder=recorder)
+    app.poll_front = SdkPollFront(services.snapshots, recorder)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

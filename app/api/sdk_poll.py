@@ -1,5 +1,5 @@
-"""The answer to `GET /sdk/v1/flags` (status, headers, body), and the ASGI front that sends it from memory
-before the framework sees the request, so the poll path costs about what a bare ASGI app does.
+"""The answer to `GET /sdk/v1/flags` (status, headers, body), and the front that sends it from memory before
+the framework sees the request, so the poll path costs about what a bare ASGI app does.
 
 Only answers memory holds go out here; a poll that needs the database (an unknown key, an expired revision, a
 snapshot not yet built) passes through to the route in `sdk_routes`, which builds its answer with the same
@@ -8,25 +8,20 @@ snapshot not yet built) passes through to the route in `sdk_routes`, which build
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope, Send
 
 from app.api.dependencies import bearer_token
+from app.api.request_records import RequestRecorder, request_id
 from app.services.snapshot_bytes import SnapshotBytes
 from app.services.snapshot_service import SdkTarget, SnapshotService
 
 POLL_PATH = "/sdk/v1/flags"
 # Every answer depends on Accept-Encoding, the 304 too (its ETag names the encoding): caches must key on it.
 _COMMON = ((b"cache-control", b"no-cache"), (b"vary", b"Accept-Encoding"))
-
-
-@dataclass(frozen=True, slots=True)
-class _RouteTemplate:
-    """What the request metrics read from `scope["route"]`, which the router would have set."""
-
-    path: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,36 +98,39 @@ def _etag(revision: int, gzip: bool) -> bytes:
 
 
 class SdkPollFront:
-    """ASGI middleware: answers the polls memory can answer; passes everything else on untouched."""
+    """Answers the polls memory can answer, with the request's id and records as the middleware would give
+    them; `answer` returns False for everything else, untouched, for the application to serve."""
 
-    def __init__(self, app: ASGIApp, *, snapshots: SnapshotService) -> None:
-        self.app = app
+    def __init__(self, snapshots: SnapshotService, recorder: RequestRecorder) -> None:
         self.snapshots = snapshots
-        self.route = _RouteTemplate(POLL_PATH)
+        self.recorder = recorder
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] == POLL_PATH and scope["method"] == "GET":
-            answer = self._from_memory(scope["headers"])
-            if answer is not None:
-                scope["route"] = self.route
-                start = {"type": "http.response.start", "status": answer.status, "headers": answer.headers}
-                await send(start)
-                await send({"type": "http.response.body", "body": answer.body})
-                return
-        await self.app(scope, receive, send)
-
-    def _from_memory(self, headers: list[tuple[bytes, bytes]]) -> PollAnswer | None:
+    async def answer(self, scope: Scope, send: Send) -> bool:
+        if scope["type"] != "http" or scope["path"] != POLL_PATH or scope["method"] != "GET":
+            return False
+        started = time.perf_counter()
         authorization = if_none_match = accept_encoding = None
-        for name, value in headers:
+        given = ""
+        for name, value in scope["headers"]:
             if name == b"authorization":
                 authorization = value.decode("latin-1")
             elif name == b"if-none-match":
                 if_none_match = value.decode("latin-1")
             elif name == b"accept-encoding":
                 accept_encoding = value.decode("latin-1")
+            elif name == b"x-request-id":
+                given = value.decode("latin-1")
         token = bearer_token(authorization)
         target = self.snapshots.poll_cache.target(token) if token else None
         if target is None:
-            return None
+            return False
         body = self.snapshots.cached_body(target.environment_id, target.revision)
-        return poll_answer(target, body, if_none_match, accepts_gzip(accept_encoding))
+        found = poll_answer(target, body, if_none_match, accepts_gzip(accept_encoding))
+        if found is None:
+            return False
+        identifier = request_id(given)
+        headers = [*found.headers, (b"x-request-id", identifier.encode())]
+        await send({"type": "http.response.start", "status": found.status, "headers": headers})
+        await send({"type": "http.response.body", "body": found.body})
+        self.recorder.record(scope, POLL_PATH, found.status, time.perf_counter() - started, identifier)
+        return True

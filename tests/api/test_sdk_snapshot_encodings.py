@@ -190,3 +190,19 @@ def _flag(index: int) -> dict[str, Any]:
         "salt": f"flag-{index:04d}",
         "version": 2,
     }
+
+
+async def test_polls_answered_from_memory_are_counted_in_the_request_metrics(
+    client: httpx.AsyncClient, project: str
+):
+    key = await _environment_with_flags(client, project, 1)
+
+    def counted(text: str) -> float:
+        label = 'flagstaff_http_requests_total{method="GET",route="/sdk/v1/flags",status="304"}'
+        return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith(label))
+
+    before = counted((await client.get("/metrics")).text)
+    for _ in range(5):
+        answer = await _raw_get(client, key, **{"If-None-Match": "*"})
+        assert answer.status_code == 304 and len(answer.headers["x-request-id"]) == 32
+    assert counted((await client.get("/metrics")).text) == before + 5
