@@ -108,11 +108,13 @@ def main() -> None:
         ServerProcess(url, redis.url, uvicorn_args=UVICORN_ARGS, **STREAM_DEFAULTS).launch() for _ in "ab"
     ]
     nginx: LocalNginx | None = None
+    nginx_version = "nginx"
     rows: list[tuple[str, str]] = []
     try:
         for server in servers:
             server.wait_ready()
         nginx = LocalNginx([s.port for s in servers], workdir, args.streams).start()
+        nginx_version = nginx.version
         admin = Admin(f"http://127.0.0.1:{nginx.port}")
         admin.create_flag("checkout")
         key, _ = admin.sdk_key()
@@ -163,7 +165,7 @@ def main() -> None:
 
     print(f"- Command: `{' '.join(['python', 'bench/fleet_bench.py', *sys.argv[1:]])}`")
     print(f"- Date: {started_at:%Y-%m-%d %H:%M} UTC; commit {commit()}")
-    print(f"- Machine: {machine()}; servers, nginx, Redis, PostgreSQL and the clients all on it")
+    print(f"- Machine: {machine()}; {nginx_version}; servers, nginx, Redis, PostgreSQL, clients all on it")
     print(f"- Load average (1, 5, 15 min): {load_before} at start, {load_average()} at end")
     print(f"- Clients: {args.client_processes} processes; stream settings {STREAM_DEFAULTS}")
     print("\n| measurement | result |\n| --- | --- |")

@@ -70,6 +70,11 @@ class LocalNginx:
         raise RuntimeError(f"nginx did not listen on {self.port}: {(self.workdir / 'error.log').read_text()}")
 
     @property
+    def version(self) -> str:
+        found = subprocess.run([self.binary, "-v"], capture_output=True, text=True).stderr
+        return found.strip().removeprefix("nginx version: ")
+
+    @property
     def worker_pids(self) -> list[int]:
         assert self.process is not None
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
