@@ -1,17 +1,21 @@
 """What an SDK downloads: its first snapshot compressed (not the stream's uncompressed one), and nothing again
-when a rolling restart moves its stream to another replica. A balancer in front of the servers records every
-byte, so the tests read what was asked and sent."""
+when a rolling restart moves its stream to another replica; and what it says when that first download fails.
+A balancer in front of the servers records every byte, so the tests read what was asked and sent."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
 from flagstaff import Client
 from tests.streaming.admin import ENV, Admin
 from tests.streaming.balancer import Balancer
-from tests.streaming.processes import RedisServer, ServerProcess, wait_until
+from tests.streaming.conftest import FAST_SDK
+from tests.streaming.processes import RedisServer, ServerProcess, free_port, wait_until
 
 USERS = [f"user-{index:05d}@example.com" for index in range(3000)]
 
@@ -94,3 +98,23 @@ def test_a_rolling_restart_moves_every_stream_to_the_other_replica_without_a_dow
     assert received.count(b"content-encoding: gzip") == 8  # and nobody downloaded the snapshot again
     assert b"event: snapshot" not in received
     admin.close()
+
+
+def test_an_sdk_that_cannot_fetch_its_first_snapshot_says_it_serves_cached_flags(
+    admin: Admin, server: ServerProcess, make_client: Callable[..., Client], tmp_path: Path
+) -> None:
+    admin.create_flag("checkout")
+    key, _ = admin.sdk_key()
+    cache = tmp_path / "flags.json"
+    first = make_client(key, server.base_url, cache_path=cache)
+    assert first.wait_until_ready(5)
+    wait_until(lambda: cache.exists() and "checkout" in cache.read_text(), 5, "the cache")
+    first.close()
+
+    # A long backoff: after the first failed fetch and stream, nothing else runs for a while.
+    patient = replace(FAST_SDK, initial_backoff=5.0, max_backoff=5.0)
+    second = make_client(key, f"http://127.0.0.1:{free_port()}", cache_path=cache, options=patient)
+    assert second.wait_until_ready(5) and second.is_enabled("checkout")
+    time.sleep(0.3)  # the failed fetch and the failed stream have both been reported by now
+    status = second.status()
+    assert status.state == "stale" and "serving cached flags" in (status.last_error or ""), status

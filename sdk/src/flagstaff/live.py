@@ -5,6 +5,7 @@ Writes into the FlagStore only; never blocks or raises into the application, and
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -49,6 +50,10 @@ class _StreamEnded(Exception):
     def __init__(self, reason: str, delay: float | None = None) -> None:
         super().__init__(reason)
         self.delay = delay
+
+
+class _FetchFailed(Exception):
+    """`GET /sdk/v1/flags` brought no flags: the server is unreachable, or refused."""
 
 
 class _Rejected(Exception):
@@ -167,8 +172,10 @@ class LiveDataSource:
     def _stream(self, http: httpx.Client) -> None:
         if self._last_event_id is None:
             # The stream's first event would be the whole snapshot, uncompressed: take it from /sdk/v1/flags
-            # in gzip instead, and open the stream from its revision (Last-Event-ID).
-            self._fetch(http)
+            # in gzip instead, and open the stream from its revision (Last-Event-ID). If that fails, the
+            # stream either fails too (and says why) or sends the snapshot itself.
+            with contextlib.suppress(_FetchFailed):
+                self._fetch(http)
         headers = {"Accept": "text/event-stream", "Cache-Control": "no-cache"}
         if self._last_event_id is not None:
             headers["Last-Event-ID"] = self._last_event_id
@@ -248,7 +255,12 @@ class LiveDataSource:
             self._sleep(min(remaining, self._options.poll_interval))
 
     def _poll(self, http: httpx.Client) -> None:
-        if self._fetch(http):
+        try:
+            fetched = self._fetch(http)
+        except _FetchFailed as failed:
+            self._serve_cache_once(str(failed))
+            return
+        if fetched:
             assert self._store is not None
             # The stream is still down: the data is current, but say so until the stream is back.
             self._store.mark_stale("streaming interrupted; polling")
@@ -262,13 +274,11 @@ class LiveDataSource:
         try:
             response = http.get(f"{self._base_url}/sdk/v1/flags", headers=headers)
         except httpx.HTTPError as exc:
-            self._serve_cache_once(f"server unreachable: {type(exc).__name__}")
-            return False
+            raise _FetchFailed(f"server unreachable: {type(exc).__name__}") from exc
         if response.status_code == 304:
             return False
         if response.status_code != 200:
-            self._serve_cache_once(f"polling refused with status {response.status_code}")
-            return False
+            raise _FetchFailed(f"polling refused with status {response.status_code}")
         try:
             document = response.json()
             assert self._store is not None
