@@ -14,8 +14,8 @@ from typing import Any
 
 from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
-from fastapi_offline import FastAPIOffline
 from prometheus_client import CollectorRegistry
+from starlette.types import Receive, Scope, Send
 
 from app import server_logging
 from app.api import (
@@ -34,8 +34,11 @@ from app.api import (
     wire_schemas,
 )
 from app.api.body_guard import check_json_body
+from app.api.docs_pages import install_docs_pages
 from app.api.errors import install_error_handlers
 from app.api.request_middleware import RequestMiddleware
+from app.api.request_records import AccessLog, RequestRecorder
+from app.api.sdk_poll import SdkPollFront
 from app.services.bootstrap import bootstrap
 from app.services.change_log_retention import ChangeLogRetention
 from app.services.commit_listener import CommitListener
@@ -47,7 +50,18 @@ from app.storage import schema_migrations
 from app.storage.database import Database, DatabaseLimits
 from app.streaming.runtime import Streaming
 
-DOCS_ASSETS = "/docs-assets"
+
+class FlagstaffApp(FastAPI):
+    """FastAPI with the SDK poll front ahead of all it does per request (its telemetry check, middleware
+    stack, routing and dependency injection): most polls are answered from memory in a few microseconds."""
+
+    poll_front: SdkPollFront | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        front = self.poll_front
+        if front is not None and await front.answer(scope, send):
+            return
+        await super().__call__(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None, *, listener: CommitListener | None = None) -> FastAPI:
@@ -78,14 +92,13 @@ def create_app(settings: Settings | None = None, *, listener: CommitListener | N
             database.dispose()
 
     # /docs and /redoc load their scripts and styles from /docs-assets, never a CDN: they work offline.
-    app = FastAPIOffline(
+    app = FlagstaffApp(
         title="Flagstaff",
         version="0.1.0",
         lifespan=lifespan,
         description="Feature flags: admin API, audit log, kill switch and the SDK snapshot endpoint.",
-        static_url=DOCS_ASSETS,
-        # Swagger UI would otherwise send the document to an online validator for its badge.
-        swagger_ui_parameters={"validatorUrl": None},
+        docs_url=None,
+        redoc_url=None,
         dependencies=[Depends(check_json_body)],
     )
     app.state.settings = settings
@@ -97,6 +110,7 @@ def create_app(settings: Settings | None = None, *, listener: CommitListener | N
     app.state.readiness = ReadinessProbe(database, settings.readiness_timeout_seconds)
     app.state.metrics = CollectorRegistry()
     install_error_handlers(app)
+    install_docs_pages(app)
     # The SDK routes come first: they take nearly all the traffic, and the router tries routes in order.
     for module in (
         sdk_routes,
@@ -113,7 +127,11 @@ def create_app(settings: Settings | None = None, *, listener: CommitListener | N
         health_routes,
     ):
         app.include_router(module.router)
-    app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes, registry=app.state.metrics)
+    recorder = RequestRecorder(
+        app.state.metrics, AccessLog(settings.access_log, settings.access_log_sdk_sample_rate)
+    )
+    app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes, recorder=recorder)
+    app.poll_front = SdkPollFront(services.snapshots, recorder, streaming)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

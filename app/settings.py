@@ -61,6 +61,16 @@ class Settings(BaseSettings):
         1.0, gt=0, description="`/readyz` reports the database unavailable when its check takes longer."
     )
     log_level: str = Field("info", description=f"Log level: {', '.join(LOG_LEVELS)}.")
+    access_log: bool = Field(
+        True,
+        description="One line per HTTP request on the `flagstaff.access` logger (at info); false for none.",
+    )
+    access_log_sdk_sample_rate: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Share of `/sdk/` requests (polls, streams, acks) logged when access_log is on: 0 to 1.",
+    )
     migrate_on_start: bool = Field(
         True,
         description="Run pending migrations at start-up; if false, refuse to start until they are run.",

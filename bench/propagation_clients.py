@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import multiprocessing
 import random
+import re
 import time
 from multiprocessing.connection import Connection
 from typing import Any, cast
@@ -16,6 +17,9 @@ try:
     import uvloop
 except ImportError:  # the clients still work, only slower
     uvloop = None
+
+
+_RECONNECT = re.compile(rb'\nevent: reconnect\ndata: \{"delay_ms":(\d+)')
 
 
 class _StreamProtocol(asyncio.Protocol):
@@ -43,9 +47,18 @@ class _StreamProtocol(asyncio.Protocol):
                 self.transport.close()
                 return
             self.reader.connected.set()
+            self.reader.connects += 1
         buffer = self.pending + data
         end = buffer.rfind(b"\n")
         self.pending = buffer[end:]
+        self.reader.snapshots += buffer.count(b"\nevent: snapshot", 0, end)
+        asked = _RECONNECT.search(buffer, 0, end)
+        if asked is not None:
+            self.reader.asked_delay = int(asked.group(1)) / 1000
+        # The end of the response (a farewell, or the last chunk): behind a proxy the connection stays open
+        # for its next request, so the client must close it itself, as the SDK does.
+        if (asked is not None or buffer.endswith(b"\r\n0\r\n\r\n")) and self.transport is not None:
+            self.transport.close()
         at = buffer.find(b"\nid: ", 0, end)
         while at >= 0:
             line_end = buffer.find(b"\n", at + 1)
@@ -59,11 +72,15 @@ class _StreamProtocol(asyncio.Protocol):
 
 class StreamReader:
     """One SDK-like client: records when each revision first arrives and, on a lost connection, reconnects (to
-    the next server) with Last-Event-ID after a 0.5-1 s jittered delay, like the SDK's first backoff step."""
+    the next server) with Last-Event-ID after a 0.5-1 s jittered delay, like the SDK's first backoff step, or
+    after the delay a `reconnect` event asked for, as the SDK does."""
 
-    def __init__(self, servers: list[tuple[str, int]], index: int, key: str) -> None:
+    def __init__(self, servers: list[tuple[str, int]], index: int, key: str, revision: int = -1) -> None:
         self.servers, self.index, self.key = servers, index, key
-        self.revision = -1
+        self.revision = revision  # an SDK starts from the revision of the snapshot it fetched, if any
+        self.snapshots = 0  # full snapshots received on the stream
+        self.connects = 0  # streams opened (200), the first one included
+        self.asked_delay: float | None = None  # from the server's `reconnect` event
         self.reached: list[tuple[int, float]] = []
         self.connected = asyncio.Event()
         self.stopped = False
@@ -100,7 +117,8 @@ class StreamReader:
             if self.stopped:
                 return
             self.index += 1
-            await asyncio.sleep(random.uniform(0.5, 1.0))
+            delay, self.asked_delay = self.asked_delay, None
+            await asyncio.sleep(random.uniform(0.5, 1.0) if delay is None else delay)
 
     def stop(self) -> None:
         self.stopped = True
@@ -114,9 +132,9 @@ async def _serve(commands: Connection) -> None:
     while True:
         command, *args = await asyncio.to_thread(commands.recv)
         reply: Any = None
-        if command == "connect":  # servers, key, first index, count, concurrency
-            servers, key, first, count, concurrency = args
-            batch_readers = [StreamReader(servers, first + i, key) for i in range(count)]
+        if command == "connect":  # servers, key, first index, count, concurrency, starting revision
+            servers, key, first, count, concurrency, revision = args
+            batch_readers = [StreamReader(servers, first + i, key, revision) for i in range(count)]
             for start in range(0, count, concurrency):
                 batch = batch_readers[start : start + concurrency]
                 tasks += [asyncio.create_task(r.run()) for r in batch]
@@ -128,6 +146,12 @@ async def _serve(commands: Connection) -> None:
             while time.monotonic() < deadline and any(r.reached_at(revision) is None for r in readers):
                 await asyncio.sleep(0.01)
             reply = [r.reached_at(revision) for r in readers]
+        elif command == "stats":  # (streams open now, snapshots received, streams opened) over every reader
+            reply = (
+                sum(r.connected.is_set() for r in readers),
+                sum(r.snapshots for r in readers),
+                sum(r.connects for r in readers),
+            )
         elif command == "close":
             for reader in readers:
                 reader.stop()
@@ -164,13 +188,23 @@ class ClientPool:
     def pids(self) -> list[int]:
         return [child.pid for child in self._children if child.pid is not None]
 
-    def connect(self, servers: list[tuple[str, int]], key: str, n: int, concurrency: int = 200) -> None:
+    def connect(
+        self, servers: list[tuple[str, int]], key: str, n: int, concurrency: int = 200, revision: int = -1
+    ) -> None:
         share, first = -(-n // len(self._pipes)), 0
         for pipe in self._pipes:
             count = min(share, n - first)
-            pipe.send(("connect", servers, key, first, count, max(1, concurrency // len(self._pipes))))
+            per_process = max(1, concurrency // len(self._pipes))
+            pipe.send(("connect", servers, key, first, count, per_process, revision))
             first += count
         self._replies()
+
+    def stats(self) -> tuple[int, int, int]:
+        """(streams open now, full snapshots received, streams opened) over every client."""
+        for pipe in self._pipes:
+            pipe.send(("stats",))
+        replies = self._replies()
+        return sum(r[0] for r in replies), sum(r[1] for r in replies), sum(r[2] for r in replies)
 
     def wait(self, revision: int, timeout: float) -> list[float | None]:
         for pipe in self._pipes:

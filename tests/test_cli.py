@@ -61,6 +61,28 @@ def test_operators_kill_and_audit_through_the_cli_against_a_running_server(serve
     assert missing.returncode == 2 and "404" in missing.stderr
 
 
+def test_serve_logs_admin_calls_on_stdout_and_no_sdk_poll_by_default(
+    serve: callable,
+    tmp_path: Path,  # type: ignore[valid-type]
+):
+    database_url = f"sqlite:///{tmp_path / 'logged.db'}"
+    server = serve(database_url, FLAGSTAFF_ADMIN_TOKEN=ADMIN_TOKEN, FLAGSTAFF_LOG_LEVEL="info")
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    keys = f"{server.url}/api/v1/projects/default/environments/production/sdk-keys"
+    created = httpx.post(keys, json={"name": "l"}, headers=headers)
+    sdk = {"Authorization": f"Bearer {created.json()['secret']}"}
+    for _ in range(3):
+        assert httpx.get(f"{server.url}/sdk/v1/flags", headers=sdk, timeout=5).status_code == 200
+    assert httpx.get(f"{server.url}/api/v1/projects", headers=headers, timeout=5).status_code == 200
+    deadline = time.monotonic() + 5
+    line = '"GET /api/v1/projects HTTP/1.1" 200'
+    while line not in server.output.read_text() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    log = server.output.read_text()
+    assert re.search(r'"GET /api/v1/projects HTTP/1.1" 200 [0-9.]+ ms request_id=[0-9a-f]{32}', log), log
+    assert "/sdk/v1/flags" not in log, log
+
+
 def test_keys_are_created_from_the_command_line(database_url: str):
     env = cli_env(database_url)
     admin = flagstaff("keys", "create-admin", "--name", "ops", "--role", "operator", env=env)

@@ -1,4 +1,5 @@
-"""ASGI middleware around every request: request id, body size limit, Prometheus metrics.
+"""ASGI middleware around every request the framework handles: request id, body size limit, and the request's
+records (metrics, access log; `request_records`).
 
 Pure ASGI (no BaseHTTPMiddleware), so streaming responses pass through untouched.
 """
@@ -6,16 +7,13 @@ Pure ASGI (no BaseHTTPMiddleware), so streaming responses pass through untouched
 from __future__ import annotations
 
 import json
-import re
 import time
-import uuid
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+from app.api.request_records import RequestRecorder, request_id
 
 
 class BodyTooLarge(HTTPException):
@@ -26,44 +24,36 @@ class BodyTooLarge(HTTPException):
 
 
 class RequestMiddleware:
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, registry: CollectorRegistry) -> None:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, recorder: RequestRecorder) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
-        self.requests = Counter(
-            "flagstaff_http_requests",
-            "HTTP requests by route and status",
-            ["method", "route", "status"],
-            registry=registry,
-        )
-        self.latency = Histogram(
-            "flagstaff_http_request_duration_seconds",
-            "HTTP request latency",
-            ["method", "route"],
-            registry=registry,
-            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
-        )
+        self.recorder = recorder
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-        given = headers.get("x-request-id", "")
-        request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = request_id
+        given, length = "", 0
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                given = value.decode("latin-1")
+            elif name == b"content-length":
+                try:
+                    length = int(value)
+                except ValueError:
+                    length = 0
+        identifier = request_id(given)
+        scope.setdefault("state", {})["request_id"] = identifier
         started = time.perf_counter()
         status = {"code": 500, "sent": False}
+        request_id_header = (b"x-request-id", identifier.encode())
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status["code"], status["sent"] = message["status"], True
-                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+                message["headers"] = [*message.get("headers", ()), request_id_header]
             await send(message)
 
-        try:
-            length = int(headers.get("content-length", "0") or "0")
-        except ValueError:
-            length = 0
         try:
             if length > self.max_body_bytes:
                 raise BodyTooLarge(self.max_body_bytes)
@@ -73,9 +63,8 @@ class RequestMiddleware:
                 await _send_too_large(send_with_id, self.max_body_bytes)
         finally:
             route = getattr(scope.get("route"), "path", "unmatched")
-            method = scope.get("method", "")
-            self.requests.labels(method, route, str(status["code"])).inc()
-            self.latency.labels(method, route).observe(time.perf_counter() - started)
+            elapsed = time.perf_counter() - started
+            self.recorder.record(scope, route, int(status["code"]), elapsed, identifier)
 
     def _limited(self, receive: Receive) -> Receive:
         seen = 0

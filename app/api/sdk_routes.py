@@ -1,7 +1,9 @@
-"""`GET /sdk/v1/flags`: the SDK key's environment snapshot, from a per-revision cache of serialized bytes; a
-poll naming its instance (`X-Flagstaff-Instance`) counts that instance as present in propagation reports.
+"""`GET /sdk/v1/flags`: the SDK key's environment snapshot, from a per-revision cache of serialized bytes
+(JSON and gzip); a poll naming its instance (`X-Flagstaff-Instance`) counts that instance as present in
+propagation reports.
 
-The hot path: a cached key and revision answer 304 from memory; otherwise one indexed query, then bytes.
+The hot path is `sdk_poll.SdkPollFront`, which answers from memory before a request reaches this route; the
+route serves the rest (and documents the endpoint): one shared key check, then the answer from `sdk_poll`.
 """
 
 from __future__ import annotations
@@ -13,10 +15,8 @@ from starlette.concurrency import run_in_threadpool
 
 from app.api.dependencies import bearer_token, sdk_key_header, services
 from app.api.errors import ErrorBody, error_response
-from app.auth import api_keys
+from app.api.sdk_poll import accepts_gzip, note_instance, poll_answer
 from app.services.snapshot_service import SdkTarget, SnapshotService
-from app.streaming.ack_registry import INSTANCE_ID
-from app.streaming.runtime import Streaming
 
 router = APIRouter(prefix="/sdk/v1", tags=["sdk"])
 
@@ -44,20 +44,13 @@ def _finished(
         done.exception()  # marks a failure as seen when every waiter has gone; the waiters re-raise it
 
 
-def _matches(if_none_match: str | None, revision: int) -> bool:
-    if not if_none_match:
-        return False
-    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
-    return "*" in tags or f'"{revision}"' in tags
-
-
 @router.get(
     "/flags",
-    summary="The environment's snapshot in wire format; ETag is the revision",
+    summary="The environment's snapshot in wire format; ETag is the revision; gzip when accepted",
     response_class=Response,
     responses={
         200: {
-            "description": "The snapshot (docs/flag-format.md)",
+            "description": "The snapshot (docs/flag-format.md); gzip-encoded when Accept-Encoding allows it",
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Snapshot"}}},
         },
         304: {"description": "Unchanged since the revision in If-None-Match"},
@@ -73,8 +66,9 @@ async def get_flags(
         alias="X-Flagstaff-Instance",
         description="the SDK instance's id: counts it in propagation reports (ignored unless well formed)",
     ),
+    accept_encoding: str | None = Header(None, description="`gzip` for the compressed snapshot"),
 ) -> Response:
-    # Async with explicit thread hops only on a cache miss: the common 304 answer never leaves the event loop.
+    # Async with explicit thread hops only on a cache miss.
     token = bearer_token(authorization)
     snapshots = services(request).snapshots
     target = snapshots.poll_cache.target(token) if token else None
@@ -82,15 +76,15 @@ async def get_flags(
         target = await _shared_check(snapshots, token)
     if target is None:
         return error_response(401, "unauthorized", "an SDK key is required: Authorization: Bearer fs_sdk_...")
-    if instance_id is not None and token and INSTANCE_ID.fullmatch(instance_id):
-        streaming: Streaming = request.app.state.streaming
-        key_id = api_keys.key_id_of(token, api_keys.SDK_PREFIX)
-        streaming.hub.polls.polled(target.environment_id, key_id, instance_id)
-    headers = {"Cache-Control": "no-cache"}
-    if _matches(if_none_match, target.revision):
-        return Response(status_code=304, headers={**headers, "ETag": f'"{target.revision}"'})
-    found = snapshots.cached_body(target.environment_id, target.revision)
-    if found is None:
-        found = await run_in_threadpool(snapshots.serialized, target.environment_id, target.revision)
-    revision, body = found
-    return Response(body, media_type="application/json", headers={**headers, "ETag": f'"{revision}"'})
+    if token:
+        note_instance(request.app.state.streaming, target, token, instance_id)
+    gzip = accepts_gzip(accept_encoding)
+    body = snapshots.cached_body(target.environment_id, target.revision)
+    answer = poll_answer(target, body, if_none_match, gzip)
+    if answer is None:
+        body = await run_in_threadpool(snapshots.serialized, target.environment_id, target.revision)
+        answer = poll_answer(target, body, if_none_match, gzip)
+    assert answer is not None  # with a body there is always an answer
+    response = Response(status_code=answer.status)
+    response.body, response.raw_headers = answer.body, answer.headers
+    return response

@@ -80,7 +80,8 @@ async def stream(
     snapshots = services(request).snapshots
 
     async def read_snapshot(revision: int) -> tuple[int, bytes]:
-        return await anyio.to_thread.run_sync(snapshots.serialized, target.environment_id, revision)
+        found = await anyio.to_thread.run_sync(snapshots.serialized, target.environment_id, revision)
+        return found.revision, found.identity
 
     # Subscribe first, read second: every revision after the subscription reaches the queue.
     # An id that is not well formed could never acknowledge (422): the stream is served, uncounted.

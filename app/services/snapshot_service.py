@@ -1,4 +1,4 @@
-"""Serves environment snapshots as pre-serialized bytes, to SDKs and to the evaluation workers.
+"""Serves environment snapshots as pre-serialized bytes: JSON and gzip to SDKs, JSON to evaluation workers.
 
 Cached per (environment, revision); a revision never changes meaning, so nothing is ever invalidated, only
 replaced by a newer revision.
@@ -6,7 +6,6 @@ replaced by a newer revision.
 
 from __future__ import annotations
 
-import json
 import threading
 from typing import Any
 
@@ -15,6 +14,7 @@ from app.services import environment_snapshot, lookups
 from app.services.errors import NotFound
 from app.services.sdk_poll_cache import SdkPollCache
 from app.services.sdk_poll_cache import SdkTarget as SdkTarget  # re-exported: the stream routes use it
+from app.services.snapshot_bytes import SnapshotBytes, encode
 from app.storage import key_repository, project_repository
 from app.storage.database import Database
 
@@ -22,7 +22,7 @@ from app.storage.database import Database
 class SnapshotService:
     def __init__(self, database: Database) -> None:
         self.database = database
-        self._bodies: dict[int, tuple[int, bytes]] = {}
+        self._bodies: dict[int, SnapshotBytes] = {}
         self._build_lock = threading.Lock()
         self.poll_cache = SdkPollCache()
 
@@ -39,28 +39,27 @@ class SnapshotService:
         self.poll_cache.remember(token, key_id, target)
         return target
 
-    def cached_body(self, environment_id: int, revision: int) -> tuple[int, bytes] | None:
+    def cached_body(self, environment_id: int, revision: int) -> SnapshotBytes | None:
         """The serialized snapshot if it is already in memory at `revision` or later; never does I/O."""
         cached = self._bodies.get(environment_id)
-        return cached if cached is not None and cached[0] >= revision else None
+        return cached if cached is not None and cached.revision >= revision else None
 
     def note_commit(self, environment_id: int, revision: int) -> None:
         """A commit listener: this process's own writes reach the poll path at once."""
         self.poll_cache.note_revision(environment_id, revision)
 
-    def serialized(self, environment_id: int, revision: int) -> tuple[int, bytes]:
-        """The snapshot's JSON bytes and the revision they are at (at least `revision`)."""
+    def serialized(self, environment_id: int, revision: int) -> SnapshotBytes:
+        """The snapshot's bytes at `revision` or later."""
         cached = self.cached_body(environment_id, revision)
         if cached is not None:
             return cached
         with self._build_lock:  # one build per miss, however many requests arrive together
-            cached = self._bodies.get(environment_id)
-            if cached is not None and cached[0] >= revision:
+            cached = self.cached_body(environment_id, revision)
+            if cached is not None:
                 return cached
-            data = self._load(environment_id)
-            built = (int(data["revision"]), json.dumps(data, separators=(",", ":")).encode())
+            built = encode(self._load(environment_id))
             current = self._bodies.get(environment_id)
-            if current is None or current[0] < built[0]:
+            if current is None or current.revision < built.revision:
                 self._bodies[environment_id] = built
             return built
 
@@ -74,8 +73,8 @@ class SnapshotService:
             if flag_key is not None:
                 lookups.flag(session, project, flag_key)
             environment_id, revision = environment.id, environment.revision
-        revision, body = self.serialized(environment_id, revision)
-        return environment_id, revision, body
+        found = self.serialized(environment_id, revision)
+        return environment_id, found.revision, found.identity
 
     def _load(self, environment_id: int) -> dict[str, Any]:
         with self.database.transaction(consistent_read=True) as session:

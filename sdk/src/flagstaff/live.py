@@ -54,6 +54,10 @@ class _StreamEnded(Exception):
         self.orderly = orderly  # the server ended it on purpose: worth an info line, not a warning
 
 
+class _FetchFailed(Exception):
+    """`GET /sdk/v1/flags` brought no flags: the server is unreachable, or refused."""
+
+
 class _Rejected(Exception):
     """The server refused the SDK key (401/403, or the stream reported it revoked)."""
 
@@ -79,7 +83,6 @@ class LiveDataSource:
         self._document_lock = threading.Lock()
         self._closed = threading.Event()
         self._last_event_id: str | None = None
-        self._etag: str | None = None
         self._served_cache = False
         self._logged: set[str] = set()  # reasons already logged since data last flowed
         self._key_warned = False
@@ -189,6 +192,12 @@ class LiveDataSource:
         return attempt
 
     def _stream(self, http: httpx.Client) -> None:
+        if self._last_event_id is None:
+            # The stream's first event would be the whole snapshot, uncompressed: take it from /sdk/v1/flags
+            # in gzip instead, and open the stream from its revision (Last-Event-ID). If that fails, the
+            # stream either fails too (and says why) or sends the snapshot itself.
+            with contextlib.suppress(_FetchFailed):
+                self._fetch(http)
         headers = {"Accept": "text/event-stream", "Cache-Control": "no-cache"}
         if self._last_event_id is not None:
             headers["Last-Event-ID"] = self._last_event_id
@@ -264,33 +273,47 @@ class LiveDataSource:
 
     def _poll(self, http: httpx.Client) -> None:
         """One poll; raises only ``_Rejected``: any other failure is reported and the next poll goes on."""
-        headers = {"If-None-Match": self._etag} if self._etag else {}
+        try:
+            fetched = self._fetch(http)
+        except _FetchFailed as failed:
+            self._serve_cache_once(str(failed))
+            return
+        if fetched:
+            assert self._store is not None
+            # The stream is still down: the data is current, but say so until the stream is back.
+            self._store.mark_stale("streaming interrupted; polling")
+
+    def _fetch(self, http: httpx.Client) -> bool:
+        """`GET /sdk/v1/flags` in gzip; True when it brought a new snapshot, now in the store.
+
+        Raises ``_Rejected`` for a refused key and ``_FetchFailed`` when the server gave nothing usable; a
+        malformed answer is reported and brings nothing (False)."""
+        headers = {"Accept-Encoding": "gzip"}
+        if self._last_event_id is not None:
+            # The revision held (the stream's last event id, or the last fetch's): unchanged, it is a 304.
+            headers["If-None-Match"] = f'"{self._last_event_id}"'
         url = f"{self._base_url}/sdk/v1/flags"
         try:
             response = http.get(url, headers=headers, extensions=self._sockets.extensions)
         except httpx.HTTPError as exc:
-            self._serve_cache_once(f"server unreachable: {type(exc).__name__}")
-            return
+            raise _FetchFailed(f"server unreachable: {type(exc).__name__}") from exc
         if response.status_code == 304:
-            return
+            return False
         if response.status_code in (401, 403):
             raise _Rejected(f"the server rejected the SDK key ({response.status_code})")
         if response.status_code != 200:
-            self._serve_cache_once(f"polling refused with status {response.status_code}")
-            return
+            raise _FetchFailed(f"polling refused with status {response.status_code}")
         try:
             self._install(snapshot_document(response.content, "poll answer"), "poll answer")
         except Exception as exc:
             self._failed(exc)
-            return
+            return False
         store = self._store
         assert store is not None
-        self._etag = response.headers.get("ETag")
         self._last_event_id = str(store.snapshot.revision)  # the stream resumes from here
         self._key_warned = False
-        # The stream is still down: the data is current, but say so until the stream is back.
-        store.mark_stale("streaming interrupted; polling")
         self._reporter.applied(store.snapshot.revision)
+        return True
 
     def _serve_cache_once(self, reason: str) -> None:
         store = self._store
