@@ -140,6 +140,32 @@ def test_the_servers_reconnect_delay_is_capped_at_max_backoff(
     assert client.is_enabled("checkout", default=True) is False
 
 
+def test_the_servers_retry_hint_is_the_reconnect_delay(
+    server: Any, make_client: Callable[..., Client], wait_until: WaitUntil, fast: LiveOptions
+) -> None:
+    # The client's own backoff would wait 30 to 60 s; the server's retry: field asks for 50 ms.
+    slow = dataclasses.replace(fast, initial_backoff=60.0, max_backoff=120.0)
+    first = server.stream(b"retry: 50\n" + server.sse("snapshot", server.snapshot(1), 1), hold=False)
+    server.script(STREAM, first, server.stream(server.sse("snapshot", server.snapshot(2, enabled=False), 2)))
+    server.script(POLL, server.respond(503, b"{}"))
+    client = make_client(server.base_url, slow)
+
+    wait_until(lambda: client.revision == 2, 10, "the reconnection the server's retry: hint asked for")
+    assert client.is_enabled("checkout", default=True) is False
+
+
+def test_the_servers_retry_hint_is_capped_at_max_backoff(
+    server: Any, make_client: Callable[..., Client], wait_until: WaitUntil
+) -> None:
+    first = server.stream(b"retry: 3600000\n" + server.sse("snapshot", server.snapshot(1), 1), hold=False)
+    server.script(STREAM, first, server.stream(server.sse("snapshot", server.snapshot(2, enabled=False), 2)))
+    server.script(POLL, server.respond(503, b"{}"))
+    client = make_client(server.base_url)  # max_backoff 0.2 s
+
+    wait_until(lambda: client.revision == 2, 10, "the reconnection")
+    assert client.is_enabled("checkout", default=True) is False
+
+
 # -- rejected keys ------
 def test_a_rejected_key_ends_wait_until_ready_and_is_logged_once(
     server: Any, make_client: Callable[..., Client], wait_until: WaitUntil, caplog: pytest.LogCaptureFixture
