@@ -8,6 +8,7 @@ its own (`cli_migrate`, `cli_flags`, `cli_audit`, `cli_import`).
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 from collections.abc import Sequence
@@ -140,7 +141,7 @@ def _settings(**overrides: object) -> Settings:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from app.main import prepare_database
+    from app.main import create_app, prepare_database
     from app.services.commit_listener import ignore_commit
     from app.services.container import build_services
     from app.storage.database import Database
@@ -155,7 +156,8 @@ def _serve(args: argparse.Namespace) -> int:
     finally:
         database.dispose()
     uvicorn.run(
-        "app.main:create_app",
+        # Built by uvicorn once its logging is set up, as with "app.main:create_app"; the database is ready.
+        functools.partial(create_app, settings, database_prepared=True),
         factory=True,
         host=settings.host,
         port=settings.port,

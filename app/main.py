@@ -49,7 +49,14 @@ from app.streaming.runtime import Streaming
 DOCS_ASSETS = "/docs-assets"
 
 
-def create_app(settings: Settings | None = None, *, listener: CommitListener | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    listener: CommitListener | None = None,
+    database_prepared: bool = False,
+) -> FastAPI:
+    """The app. Its start-up runs `prepare_database` unless `database_prepared` says the caller already did:
+    `flagstaff serve` does, before uvicorn starts, so that a refusal is one line, not a failed start."""
     if settings is None:
         try:
             settings = load_settings()
@@ -65,7 +72,8 @@ def create_app(settings: Settings | None = None, *, listener: CommitListener | N
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        prepare_database(settings, services)
+        if not database_prepared:
+            prepare_database(settings, services)
         await streaming.start()
         pruning = asyncio.create_task(retention.run(settings.change_log_prune_interval_seconds))
         try:
