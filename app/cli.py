@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import functools
 import os
 import sys
 from collections.abc import Sequence
@@ -142,7 +143,7 @@ def _settings(**overrides: object) -> Settings:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from app.main import open_database, prepare_database
+    from app.main import create_app, open_database, prepare_database
     from app.services.commit_listener import ignore_commit
     from app.services.container import build_services
 
@@ -156,7 +157,8 @@ def _serve(args: argparse.Namespace) -> int:
     finally:
         database.dispose()
     uvicorn.run(
-        "app.main:create_app",
+        # Built by uvicorn once its logging is set up, as with "app.main:create_app"; the database is ready.
+        functools.partial(create_app, settings, database_prepared=True),
         factory=True,
         host=settings.host,
         port=settings.port,

@@ -64,7 +64,14 @@ class FlagstaffApp(FastAPI):
         await super().__call__(scope, receive, send)
 
 
-def create_app(settings: Settings | None = None, *, listener: CommitListener | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    listener: CommitListener | None = None,
+    database_prepared: bool = False,
+) -> FastAPI:
+    """The app. Its start-up runs `prepare_database` unless `database_prepared` says the caller already did:
+    `flagstaff serve` does, before uvicorn starts, so that a refusal is one line, not a failed start."""
     if settings is None:
         try:
             settings = load_settings()
@@ -80,7 +87,8 @@ def create_app(settings: Settings | None = None, *, listener: CommitListener | N
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        prepare_database(settings, services)
+        if not database_prepared:
+            prepare_database(settings, services)
         await streaming.start()
         pruning = asyncio.create_task(retention.run(settings.change_log_prune_interval_seconds))
         try:

@@ -47,6 +47,13 @@ class ChangeTransaction:
         environment.revision = revision
         return revision
 
+    def revision_before(self, environment: Environment) -> int:
+        """The revision `bump` found under the environment's lock: the one at which what this transaction read
+        holds, and what a write that turns out to change nothing reports. Not the revision read before the
+        lock, which a writer committing in between may have passed."""
+        # bump_revision adds one in the very statement that takes the lock, so no other writer came between.
+        return self.revisions[environment.id] - 1
+
     def record(
         self,
         environment: Environment,

@@ -181,7 +181,7 @@ class FlagConfigService:
             values = {**wire_format.config_values(config), **changes}
             if values == wire_format.config_values(config):
                 change.discard()
-                return FlagState(before, environment.revision - 1, changed=False)
+                return FlagState(before, change.revision_before(environment), changed=False)
             after = {**before, **values, "version": config.version + 1}
             if set(changes) == {"enabled"}:
                 # Switching changes no targeting: a flag stored before a newer limit stays switchable.

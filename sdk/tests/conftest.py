@@ -2,21 +2,29 @@
 
 The real server never sends what these tests need (revisions that are not integers, endless lines, hour-long
 reconnect delays), and the SDK's own tests must not depend on it: this server answers each path from a script.
+Beside it, what the tests of the live data source share: short timings, waiting for a condition, a client.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 
+from flagstaff import Client, LiveOptions
+
 STREAM = "/sdk/v1/stream"
 POLL = "/sdk/v1/flags"
 ACKS = "/sdk/v1/acks"
+FAST = LiveOptions(
+    read_timeout=30.0, connect_timeout=2.0, initial_backoff=0.05, max_backoff=0.2, poll_interval=0.05,
+    auth_retry_interval=0.1, ack_interval=0.05, cache_interval=0.05,
+)  # fmt: skip
 
 Answer = Callable[[BaseHTTPRequestHandler, "ScriptedServer"], None]
 
@@ -30,7 +38,7 @@ class ScriptedServer:
         self._generation = 0  # streams held open end when it moves on (drop_streams)
         self._lock = threading.Lock()
         self._scripts: dict[str, list[Answer]] = {ACKS: [self.respond(202, b"")]}
-        self._requests: list[tuple[str, dict[str, str]]] = []
+        self._requests: list[tuple[str, dict[str, str], bytes]] = []
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="scripted-server", daemon=True)
@@ -47,11 +55,15 @@ class ScriptedServer:
 
     def count(self, path: str) -> int:
         with self._lock:
-            return sum(1 for seen, _ in self._requests if seen == path)
+            return sum(1 for seen, _, _ in self._requests if seen == path)
 
     def headers_of(self, path: str) -> list[dict[str, str]]:
         with self._lock:
-            return [headers for seen, headers in self._requests if seen == path]
+            return [headers for seen, headers, _ in self._requests if seen == path]
+
+    def bodies_of(self, path: str) -> list[bytes]:
+        with self._lock:
+            return [body for seen, _, body in self._requests if seen == path]
 
     def drop_streams(self) -> None:
         """Ends every stream held open so far, as a server restart or a proxy would."""
@@ -64,10 +76,10 @@ class ScriptedServer:
         self._httpd.server_close()
         self._thread.join(5)
 
-    def _answer(self, handler: BaseHTTPRequestHandler) -> None:
+    def _answer(self, handler: BaseHTTPRequestHandler, body: bytes = b"") -> None:
         path = handler.path.split("?", 1)[0]
         with self._lock:
-            self._requests.append((path, {k.lower(): v for k, v in handler.headers.items()}))
+            self._requests.append((path, {k.lower(): v for k, v in handler.headers.items()}, body))
             script = self._scripts.get(path)
             answer = (script.pop(0) if len(script) > 1 else script[0]) if script else self.respond(404, b"{}")
         try:
@@ -155,8 +167,7 @@ def _handler_for(server: ScriptedServer) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
-            self.rfile.read(length)
-            server._answer(self)
+            server._answer(self, self.rfile.read(length))
 
         def log_message(self, format: str, *args: Any) -> None:
             pass
@@ -164,8 +175,43 @@ def _handler_for(server: ScriptedServer) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+def wait_until(condition: Callable[[], object], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.02)
+
+
 @pytest.fixture
 def server() -> Iterator[ScriptedServer]:
     scripted = ScriptedServer()
     yield scripted
     scripted.close()
+
+
+@pytest.fixture(name="wait_until")
+def wait_until_fixture() -> Callable[[Callable[[], object], float, str], None]:
+    """``wait_until(condition, timeout, what)``: polls until the condition holds, or fails naming what."""
+    return wait_until
+
+
+@pytest.fixture
+def fast() -> LiveOptions:
+    """Options for tests: every wait and backoff short, so that a test sees many rounds in a second."""
+    return FAST
+
+
+@pytest.fixture
+def make_client() -> Iterator[Callable[..., Client]]:
+    """``make_client(base_url, options=FAST, **client_arguments)``: a live client, closed after the test."""
+    clients: list[Client] = []
+
+    def make(base_url: str, options: LiveOptions = FAST, **kwargs: Any) -> Client:
+        client = Client(sdk_key="fs_sdk_test", base_url=base_url, options=options, **kwargs)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import re
+from typing import Any
 
 import pytest
 from hypothesis import example, given, settings
@@ -255,3 +257,56 @@ def test_results_survive_cache_clearing(monkeypatch: pytest.MonkeyPatch) -> None
     for pattern, text in PARITY_CASES:
         expected = re.search(pattern, text) is not None
         assert compile_pattern(pattern).search(text) is expected, (pattern, text)
+
+
+# -- what the engine reads of re._parser, CPython's private parser ------
+# If a Python release reshapes any of this, these tests name the change; the parity tests above would fail
+# too, but less clearly. Every opcode the builder dispatches on appears here with the argument it reads.
+PARSER = importlib.import_module("re._parser")
+
+
+def _shape(value: Any) -> Any:
+    """A parse tree as plain tuples: opcodes (and MAXREPEAT, the at-codes, the categories) by name."""
+    name = getattr(value, "name", None)
+    if name is not None:
+        return name
+    if isinstance(value, list | tuple) or type(value).__name__ == "SubPattern":
+        return tuple(_shape(item) for item in value)
+    return value
+
+
+@pytest.mark.parametrize(
+    ("pattern", "shape"),
+    [
+        ("a", (("LITERAL", 97),)),
+        ("[^a]", (("NOT_LITERAL", 97),)),
+        (".", (("ANY", None),)),
+        (r"[^a-c\d]", (("IN", (("NEGATE", None), ("RANGE", (97, 99)), ("CATEGORY", "CATEGORY_DIGIT"))),)),
+        ("ab|c", (("BRANCH", (None, ((("LITERAL", 97), ("LITERAL", 98)), (("LITERAL", 99),)))),)),
+        ("(a)", (("SUBPATTERN", (1, 0, 0, (("LITERAL", 97),))),)),
+        ("(?i:a)", (("SUBPATTERN", (None, re.IGNORECASE, 0, (("LITERAL", 97),))),)),
+        ("a{2,5}", (("MAX_REPEAT", (2, 5, (("LITERAL", 97),))),)),
+        ("a*?", (("MIN_REPEAT", (0, "MAXREPEAT", (("LITERAL", 97),))),)),
+        (r"^\A$\Z\b\B", tuple(("AT", f"AT_{at}") for at in
+         ("BEGINNING", "BEGINNING_STRING", "END", "END_STRING", "BOUNDARY", "NON_BOUNDARY"))),
+        ("(?=a)", (("ASSERT", (1, (("LITERAL", 97),))),)),
+        ("(?<!a)", (("ASSERT_NOT", (-1, (("LITERAL", 97),))),)),
+    ],
+)  # fmt: skip
+def test_the_parser_gives_the_tree_shapes_the_engine_reads(pattern: str, shape: object) -> None:
+    assert _shape(PARSER.parse(pattern, 0)) == shape
+
+
+@pytest.mark.parametrize(
+    ("pattern", "opcode"),
+    [(r"(a)\1", "GROUPREF"), ("(a)(?(1)b|c)", "GROUPREF_EXISTS"), ("a*+", "POSSESSIVE_REPEAT"),
+     ("(?>a)", "ATOMIC_GROUP")],
+)  # fmt: skip
+def test_the_parser_names_the_constructs_the_engine_refuses(pattern: str, opcode: str) -> None:
+    assert opcode in [name for name, _ in _shape(PARSER.parse(pattern, 0))]
+
+
+def test_the_parser_reports_flags_and_the_unbounded_repeat() -> None:
+    assert PARSER.parse("(?im)a", 0).state.flags & (re.IGNORECASE | re.MULTILINE) == re.I | re.M
+    assert PARSER.parse("a", re.IGNORECASE).state.flags & re.IGNORECASE
+    assert isinstance(PARSER.MAXREPEAT, int) and PARSER.MAXREPEAT > MAX_PATTERN_LENGTH

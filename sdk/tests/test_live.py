@@ -6,10 +6,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,33 +18,8 @@ from flagstaff import Client, LiveOptions, State
 
 STREAM = "/sdk/v1/stream"
 POLL = "/sdk/v1/flags"
-FAST = LiveOptions(
-    read_timeout=30.0, connect_timeout=2.0, initial_backoff=0.05, max_backoff=0.2, poll_interval=0.05,
-    auth_retry_interval=0.1, ack_interval=0.05, cache_interval=0.05,
-)  # fmt: skip
 DEEP = b"[" * 100_000 + b"]" * 100_000  # valid JSON, nested far beyond the parser's recursion limit
-
-
-def wait_until(condition: Callable[[], object], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.02)
-
-
-@pytest.fixture
-def make_client() -> Iterator[Callable[..., Client]]:
-    clients: list[Client] = []
-
-    def make(base_url: str, options: LiveOptions = FAST, **kwargs: Any) -> Client:
-        client = Client(sdk_key="fs_sdk_test", base_url=base_url, options=options, **kwargs)
-        clients.append(client)
-        return client
-
-    yield make
-    for client in clients:
-        client.close()
+WaitUntil = Callable[[Callable[[], object], float, str], None]
 
 
 def _sdk_threads() -> set[threading.Thread]:
@@ -66,7 +40,7 @@ def _sdk_threads() -> set[threading.Thread]:
     ids=["revision-abc", "revision-nan", "revision-1e400", "flags-list", "deep", "deep-flag"],
 )
 def test_a_malformed_poll_answer_is_reported_and_polling_goes_on(
-    server: Any, make_client: Callable[..., Client], body: bytes
+    server: Any, make_client: Callable[..., Client], wait_until: WaitUntil, body: bytes
 ) -> None:
     server.script(STREAM, server.respond(503, b"{}"))
     server.script(POLL, server.respond(200, body))
@@ -86,7 +60,7 @@ def test_a_malformed_poll_answer_is_reported_and_polling_goes_on(
     "content", [b'{"format": 1, "revision": "abc", "flags": {}, "segments": {}}', DEEP], ids=["abc", "deep"]
 )
 def test_an_unusable_cache_file_is_ignored_and_updates_go_on(
-    server: Any, make_client: Callable[..., Client], tmp_path: Path, content: bytes
+    server: Any, make_client: Callable[..., Client], wait_until: WaitUntil, tmp_path: Path, content: bytes
 ) -> None:
     cache = tmp_path / "flags.json"
     cache.write_bytes(content)
@@ -102,7 +76,7 @@ def test_an_unusable_cache_file_is_ignored_and_updates_go_on(
 
 
 def test_a_malformed_change_event_is_not_replayed_the_sdk_asks_for_a_snapshot(
-    server: Any, make_client: Callable[..., Client]
+    server: Any, make_client: Callable[..., Client], wait_until: WaitUntil
 ) -> None:
     bad_change = {"revision": 2, "changes": [{"kind": "flag", "key": "checkout", "version": 1e400}]}
     first = server.stream(
@@ -125,25 +99,25 @@ def test_a_malformed_change_event_is_not_replayed_the_sdk_asks_for_a_snapshot(
 
 # -- bounds on what the server may send ------
 def test_an_endless_line_is_cut_off_at_max_line_bytes(
-    server: Any, make_client: Callable[..., Client]
+    server: Any, make_client: Callable[..., Client], wait_until: WaitUntil, fast: LiveOptions
 ) -> None:
     endless = server.stream(b"data: " + b"x" * (4 << 20))  # 4 MiB, no end of line, then silence
     server.script(STREAM, endless, server.stream(server.sse("snapshot", server.snapshot(2), 2)))
     server.script(POLL, server.respond(503, b"{}"))
-    client = make_client(server.base_url, dataclasses.replace(FAST, max_line_bytes=1 << 20))
+    client = make_client(server.base_url, dataclasses.replace(fast, max_line_bytes=1 << 20))
 
     wait_until(lambda: "max_line_bytes" in (client.status().last_error or ""), 10, "the line to be refused")
     wait_until(lambda: client.is_enabled("checkout"), 10, "the next connection's snapshot")
 
 
 def test_an_endless_event_is_cut_off_at_max_event_bytes(
-    server: Any, make_client: Callable[..., Client]
+    server: Any, make_client: Callable[..., Client], wait_until: WaitUntil, fast: LiveOptions
 ) -> None:
     lines = b"data: " + b"x" * 1000 + b"\n"
     endless = server.stream(lines * 4000)  # 4 MB of one event that never ends, then silence
     server.script(STREAM, endless, server.stream(server.sse("snapshot", server.snapshot(2), 2)))
     server.script(POLL, server.respond(503, b"{}"))
-    client = make_client(server.base_url, dataclasses.replace(FAST, max_event_bytes=1 << 20))
+    client = make_client(server.base_url, dataclasses.replace(fast, max_event_bytes=1 << 20))
 
     wait_until(lambda: "max_event_bytes" in (client.status().last_error or ""), 10, "the event to be refused")
     wait_until(lambda: client.is_enabled("checkout"), 10, "the next connection's snapshot")
@@ -151,7 +125,7 @@ def test_an_endless_event_is_cut_off_at_max_event_bytes(
 
 @pytest.mark.parametrize("delay_ms", [b"3600000", b"1e400"], ids=["an-hour", "infinite"])
 def test_the_servers_reconnect_delay_is_capped_at_max_backoff(
-    server: Any, make_client: Callable[..., Client], delay_ms: bytes
+    server: Any, make_client: Callable[..., Client], wait_until: WaitUntil, delay_ms: bytes
 ) -> None:
     first = server.stream(
         server.sse("snapshot", server.snapshot(1), 1),
@@ -166,9 +140,35 @@ def test_the_servers_reconnect_delay_is_capped_at_max_backoff(
     assert client.is_enabled("checkout", default=True) is False
 
 
+def test_the_servers_retry_hint_is_the_reconnect_delay(
+    server: Any, make_client: Callable[..., Client], wait_until: WaitUntil, fast: LiveOptions
+) -> None:
+    # The client's own backoff would wait 30 to 60 s; the server's retry: field asks for 50 ms.
+    slow = dataclasses.replace(fast, initial_backoff=60.0, max_backoff=120.0)
+    first = server.stream(b"retry: 50\n" + server.sse("snapshot", server.snapshot(1), 1), hold=False)
+    server.script(STREAM, first, server.stream(server.sse("snapshot", server.snapshot(2, enabled=False), 2)))
+    server.script(POLL, server.respond(503, b"{}"))
+    client = make_client(server.base_url, slow)
+
+    wait_until(lambda: client.revision == 2, 10, "the reconnection the server's retry: hint asked for")
+    assert client.is_enabled("checkout", default=True) is False
+
+
+def test_the_servers_retry_hint_is_capped_at_max_backoff(
+    server: Any, make_client: Callable[..., Client], wait_until: WaitUntil
+) -> None:
+    first = server.stream(b"retry: 3600000\n" + server.sse("snapshot", server.snapshot(1), 1), hold=False)
+    server.script(STREAM, first, server.stream(server.sse("snapshot", server.snapshot(2, enabled=False), 2)))
+    server.script(POLL, server.respond(503, b"{}"))
+    client = make_client(server.base_url)  # max_backoff 0.2 s
+
+    wait_until(lambda: client.revision == 2, 10, "the reconnection")
+    assert client.is_enabled("checkout", default=True) is False
+
+
 # -- rejected keys ------
 def test_a_rejected_key_ends_wait_until_ready_and_is_logged_once(
-    server: Any, make_client: Callable[..., Client], caplog: pytest.LogCaptureFixture
+    server: Any, make_client: Callable[..., Client], wait_until: WaitUntil, caplog: pytest.LogCaptureFixture
 ) -> None:
     server.script(STREAM, server.respond(401, b'{"error": {"code": "unauthorized"}}'))
     server.script(POLL, server.respond(401, b'{"error": {"code": "unauthorized"}}'))
@@ -188,7 +188,7 @@ def test_a_rejected_key_ends_wait_until_ready_and_is_logged_once(
 
 
 def test_a_key_revoked_under_a_running_client_is_logged_once_and_shown_in_status(
-    server: Any, make_client: Callable[..., Client], caplog: pytest.LogCaptureFixture
+    server: Any, make_client: Callable[..., Client], wait_until: WaitUntil, caplog: pytest.LogCaptureFixture
 ) -> None:
     revoked = server.sse("error", {"code": "key_revoked", "message": "revoked"})
     server.script(
@@ -217,7 +217,7 @@ def test_a_key_revoked_under_a_running_client_is_logged_once_and_shown_in_status
 # -- lifecycle ------
 @pytest.mark.parametrize("blocked_in", ["stream", "poll"])
 def test_close_wakes_and_ends_the_threads(
-    server: Any, make_client: Callable[..., Client], blocked_in: str
+    server: Any, make_client: Callable[..., Client], wait_until: WaitUntil, blocked_in: str
 ) -> None:
     before = _sdk_threads()
     if blocked_in == "stream":
@@ -237,24 +237,3 @@ def test_close_wakes_and_ends_the_threads(
     assert time.monotonic() - started < 10  # it did not wait for the read timeout
     assert _sdk_threads() - before == set()
     assert client.status().state is State.CLOSED
-
-
-def test_leftover_cache_temporaries_are_removed_and_others_kept(
-    server: Any, make_client: Callable[..., Client], tmp_path: Path
-) -> None:
-    cache = tmp_path / "flags.json"
-    leftover = tmp_path / ".flags.json.k3j2l1.tmp"
-    recent = tmp_path / ".flags.json.a8b7c6.tmp"  # perhaps another process writing this very moment
-    unrelated = tmp_path / ".other.json.x1y2z3.tmp"
-    for path in (leftover, recent, unrelated):
-        path.write_text("{", encoding="utf-8")
-    an_hour_ago = time.time() - 3600
-    for path in (leftover, unrelated):
-        os.utime(path, (an_hour_ago, an_hour_ago))
-    server.script(STREAM, server.stream(server.sse("snapshot", server.snapshot(1), 1)))
-
-    client = make_client(server.base_url, cache_path=cache)
-
-    wait_until(lambda: not leftover.exists(), 10, "the leftover to be removed")
-    assert recent.exists() and unrelated.exists()
-    assert client.wait_until_ready(10)

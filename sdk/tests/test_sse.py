@@ -12,7 +12,7 @@ from flagstaff.sse import SseEvent, SseLimitError, iter_events, iter_lines
 
 
 def test_events_are_split_on_blank_lines_and_multi_line_data_is_joined() -> None:
-    lines = ["event: change", "id: 7", "data: {\"a\":", "data: 1}", "", "data: plain", ""]
+    lines = ["event: change", "id: 7", 'data: {"a":', "data: 1}", "", "data: plain", ""]
     assert list(iter_events(lines)) == [
         SseEvent("change", '{"a":\n1}', "7"),
         SseEvent("message", "plain", "7"),
@@ -25,7 +25,13 @@ def test_comments_are_heartbeats_and_yield_nothing() -> None:
 
 def test_retry_hint_is_reported_and_an_id_with_nul_is_ignored() -> None:
     events = list(iter_events(["retry: 1500", "id: 3", "data: x", "", "id: 4\x00", "data: y", ""]))
-    assert events == [SseEvent("message", "x", "3", 1500), SseEvent("message", "y", "3")]
+    assert events == [SseEvent("message", "x", "3", 1500), SseEvent("message", "y", "3", 1500)]
+
+
+def test_the_retry_hint_holds_for_later_events_until_the_next_one() -> None:
+    # The WHATWG grammar: retry: sets the stream's reconnection time, even in a block with no data.
+    lines = ["data: a", "", "retry: 250", "", "data: b", "", "retry: 40", "data: c", ""]
+    assert [event.retry_ms for event in iter_events(lines)] == [None, 250, 40]
 
 
 def test_an_unterminated_event_at_the_end_of_the_stream_is_dropped() -> None:

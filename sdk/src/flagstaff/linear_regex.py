@@ -1,7 +1,14 @@
 """Linear-time regular expressions for the ``matches`` clause operator.
 
-Owns parsing (with Python's own regex parser) and NFA simulation; it must never
-backtrack, so a search costs O(len(pattern) * len(text)) whatever the input.
+Owns parsing (with Python's own regex parser) and NFA simulation; it must never backtrack, so a search costs
+O(len(pattern) * len(text)) whatever the input.
+
+The parser is ``re._parser``, the one ``re.compile`` uses: private, but it makes the syntax, flags and errors
+exactly Python's, with no second parser to drift from ``re``. Read of it: ``parse``, ``MAXREPEAT``,
+``state.flags`` and the tree of ``(opcode, argument)`` pairs, by ``opcode.name``. A Python release that
+changes these shows it at once, not as wrong matches: a missing name fails ``import flagstaff`` naming
+``re._parser``, an unknown opcode is refused as ``UnsupportedPattern``, and ``tests/test_linear_regex.py``
+pins every shape read here. See "Regular expressions" in docs/flag-format.md.
 """
 
 from __future__ import annotations
@@ -9,7 +16,6 @@ from __future__ import annotations
 import importlib
 import re
 from collections.abc import Callable, Iterable
-from types import ModuleType
 from typing import Any, Final
 
 __all__ = ["MAX_PATTERN_LENGTH", "MAX_REPEAT_COUNT", "LinearPattern", "UnsupportedPattern", "compile_pattern"]
@@ -24,14 +30,8 @@ MAX_STATES: Final = 3000
 _CACHE_BUDGET: Final = 1 << 18
 
 
-def _load_parser() -> ModuleType:
-    try:
-        return importlib.import_module("re._parser")
-    except ImportError:  # before 3.11 the same parser lived at top level
-        return importlib.import_module("sre_parse")
-
-
-_PARSER: Final = _load_parser()
+# Private, so no type stubs describe it: imported by name (see the module docstring for why it is used).
+_PARSER: Final = importlib.import_module("re._parser")
 _MAXREPEAT: Final = int(_PARSER.MAXREPEAT)
 
 # Facts about a text position; an assertion state passes iff its bit is set.

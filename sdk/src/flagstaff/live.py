@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import random
 import threading
 import time
 import uuid
@@ -19,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from flagstaff.backoff import Backoff
 from flagstaff.cache import SnapshotDocument, read_cache
 from flagstaff.live_options import LiveOptions
 from flagstaff.open_sockets import OpenSockets
@@ -78,6 +78,7 @@ class LiveDataSource:
         self._base_url = base_url.rstrip("/")
         self._cache_path = Path(cache_path) if cache_path is not None else None
         self._options = options or LiveOptions()
+        self._backoff = Backoff(self._options.initial_backoff, self._options.max_backoff)
         self._store: FlagStore | None = None
         self._document = SnapshotDocument()
         self._document_lock = threading.Lock()
@@ -156,20 +157,19 @@ class LiveDataSource:
                 self._sleep(self._options.max_backoff)
 
     def _loop(self, http: httpx.Client) -> None:
-        attempt = 0
+        self._backoff.reset()
         while not self._stop.is_set():
             try:
-                attempt = self._attempt(http, attempt)
+                self._attempt(http)
             except _Rejected as rejected:
                 self._rejected(str(rejected))
                 self._sleep(self._options.auth_retry_interval)
             except Exception as exc:  # guards the whole iteration, polling included
                 self._failed(exc)
-                self._sleep(self._backoff(attempt))
-                attempt += 1
+                self._sleep(self._backoff.next_delay())
 
-    def _attempt(self, http: httpx.Client, attempt: int) -> int:
-        """One stream connection, then the wait (polling) before the next; returns the next attempt number."""
+    def _attempt(self, http: httpx.Client) -> None:
+        """One stream connection, then the wait (polling) before the next."""
         started = time.monotonic()
         delay: float | None = None
         try:
@@ -182,14 +182,12 @@ class LiveDataSource:
         except Exception as exc:
             self._failed(exc)
         if self._stop.is_set():
-            return attempt
+            return
         if time.monotonic() - started >= self._options.healthy_after:
-            attempt = 0
+            self._backoff.reset()
         if delay is None:
-            delay = self._backoff(attempt)
-            attempt += 1
+            delay = self._backoff.next_delay()
         self._wait_polling(http, delay)
-        return attempt
 
     def _stream(self, http: httpx.Client) -> None:
         if self._last_event_id is None:
@@ -224,6 +222,8 @@ class LiveDataSource:
     def _handle(self, event: SseEvent) -> None:
         store = self._store
         assert store is not None
+        if event.retry_ms is not None:
+            self._backoff.hint(event.retry_ms)
         if event.event == "reconnect":
             delay = reconnect_delay(event.data, self._options.max_backoff)
             raise _StreamEnded("the server asked to reconnect", delay, orderly=True)
@@ -366,11 +366,6 @@ class LiveDataSource:
         self._serve_cache_once(reason)
 
     # -- helpers ------
-    def _backoff(self, attempt: int) -> float:
-        # The exponent is bounded: after days of failures 2**attempt would no longer fit in a float.
-        ceiling = min(self._options.max_backoff, self._options.initial_backoff * (2 ** min(attempt, 32)))
-        return random.uniform(ceiling / 2, ceiling)  # jitter: replicas' clients must not reconnect in step
-
     def _sleep(self, seconds: float) -> None:
         self._stop.wait(seconds)
 

@@ -16,7 +16,7 @@ class LiveOptions:
 
     read_timeout: float = 40.0  # longer than two heartbeats: a silent connection is a dead one
     connect_timeout: float = 5.0  # also the longest close() waits for a connection attempt in progress
-    initial_backoff: float = 1.0
+    initial_backoff: float = 1.0  # the first wait, until the server's retry: hint replaces it
     max_backoff: float = 30.0  # the longest wait between connections, also when the server asks for longer
     healthy_after: float = 60.0  # a stream that lived this long resets the backoff
     poll_interval: float = 10.0  # polling /sdk/v1/flags while the stream is down

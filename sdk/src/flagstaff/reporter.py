@@ -54,11 +54,11 @@ class Reporter:
     def start(self) -> None:
         self._thread.start()
 
-    def applied(self, revision: int, *, cache: bool = True) -> None:
-        """Called by the stream thread after each applied event; never blocks."""
+    def applied(self, revision: int) -> None:
+        """Called by the stream thread after each applied event or poll answer; never blocks."""
         if revision > self._applied:
             self._applied = revision
-        self._cache_dirty = self._cache_dirty or cache
+        self._cache_dirty = True
         self._wake.set()
 
     def close(self) -> None:

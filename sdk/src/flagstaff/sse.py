@@ -23,6 +23,8 @@ class SseEvent:
     id: str | None
     """The last event id seen on the stream so far (ids carry over to later events that have none)."""
     retry_ms: int | None = None
+    """The stream's reconnection time in milliseconds, as its last ``retry:`` field set it (like an id, it
+    holds for every later event; a block of its own sets it too); ``None`` until one arrives."""
 
 
 def iter_lines(chunks: Iterable[bytes], max_line_bytes: int) -> Iterator[str]:
@@ -74,7 +76,7 @@ def iter_events(lines: Iterable[str], max_event_bytes: int | None = None) -> Ite
         if line == "":
             if data:
                 yield SseEvent(event_type or "message", "\n".join(data), last_id, retry)
-            event_type, data, size, retry = "", [], 0, None
+            event_type, data, size = "", [], 0
             continue
         if line.startswith(":"):
             continue
