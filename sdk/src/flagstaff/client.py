@@ -198,6 +198,15 @@ class Client:
         except Exception:  # e.g. an interrupted wait; the answer is "not ready"
             return False
 
+    async def wait_until_ready_async(self, timeout: float = 5.0) -> bool:
+        """``wait_until_ready`` for asyncio applications: the event loop goes on running while it waits.
+
+        The wait runs in the default executor (one thread, for at most ``timeout`` seconds); flag checks
+        themselves stay synchronous, as they never do I/O."""
+        import asyncio  # here: applications without asyncio never load it
+
+        return await asyncio.to_thread(self.wait_until_ready, timeout)
+
     def on_change(self, callback: ChangeListener) -> None:
         """Call ``callback(changed_flag_keys)`` after each update, on the data source's thread."""
         self._store.on_change(callback)
