@@ -19,9 +19,10 @@ $(VENV)/.installed-runtime: pyproject.toml sdk/pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ./sdk -e .
 	touch $@
 
-# The dev install includes the runtime one, so it stamps both.
+# The dev install includes the runtime one, so it stamps both. It adds the SDK's OpenFeature extra, which mypy
+# checks and the tests drive.
 $(VENV)/.installed-dev: pyproject.toml sdk/pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ./sdk -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e "./sdk[openfeature]" -e ".[dev]"
 	touch $(VENV)/.installed-runtime $@
 
 serve: $(VENV)/.installed-runtime
