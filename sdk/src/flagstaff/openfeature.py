@@ -171,7 +171,7 @@ def _error(result: Evaluation, default: Any, metadata: FlagMetadata) -> FlagReso
     """An error is reported with the caller's default, as OpenFeature serves the default for any error code.
 
     So a rollout's ``TARGETING_KEY_MISSING`` serves the default here, where the SDK's own calls serve the
-    rollout's first bucket (and say so in the message, which is cut at that point for OpenFeature)."""
+    rollout's last bucket (and say so in the message, which is cut at that point for OpenFeature)."""
     code = ERROR_CODES[result.error_code] if result.error_code is not None else OpenFeatureErrorCode.GENERAL
     message = result.error_message
     if message is not None and result.error_code is ErrorCode.TARGETING_KEY_MISSING:
