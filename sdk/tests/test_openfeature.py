@@ -7,6 +7,7 @@ from __future__ import annotations
 import queue
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -60,10 +61,14 @@ COLOUR = {
 
 
 class Events:
-    """Every event of a Flagstaff provider that OpenFeature delivers to its handlers (on its own threads)."""
+    """Every event of a Flagstaff provider that OpenFeature delivers to its handlers.
+
+    OpenFeature runs handlers on a pool of threads, so two events emitted in a row may arrive in either order:
+    ``expect`` waits for one kind of event, keeping the others for later."""
 
     def __init__(self) -> None:
         self._queue: queue.Queue[tuple[ProviderEvent, EventDetails]] = queue.Queue()
+        self._early: list[tuple[ProviderEvent, EventDetails]] = []
         for event in ProviderEvent:
             api.add_handler(event, self._handler(event))
 
@@ -75,16 +80,20 @@ class Events:
 
         return handle
 
-    def next(self, timeout: float = EVENT_TIMEOUT) -> tuple[ProviderEvent, EventDetails]:
-        try:
-            return self._queue.get(timeout=timeout)
-        except queue.Empty:
-            raise AssertionError(f"no provider event within {timeout} s") from None
-
-    def expect(self, event: ProviderEvent) -> EventDetails:
-        seen, details = self.next()
-        assert seen is event, (seen, details)
-        return details
+    def expect(self, event: ProviderEvent, timeout: float = EVENT_TIMEOUT) -> EventDetails:
+        for index, (seen, details) in enumerate(self._early):
+            if seen is event:
+                del self._early[index]
+                return details
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                seen, details = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(f"no {event} within {timeout} s; other events: {self._early}") from None
+            if seen is event:
+                return details
+            self._early.append((seen, details))
 
 
 @pytest.fixture
