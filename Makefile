@@ -7,7 +7,8 @@ BIN := $(VENV)/bin
 # Extra arguments for `flagstaff serve`, e.g. `make serve SERVE_ARGS="--port 9000"`.
 SERVE_ARGS ?=
 
-.PHONY: serve test test-sdk-alone lint migrate bench bench-engine bench-server bench-propagation bench-fleet clean
+.PHONY: serve test test-sdk-alone lint migrate bench bench-engine bench-server bench-propagation bench-fleet \
+	bench-openfeature clean
 
 # Installs are recorded by stamp files inside the virtualenv, so a second run skips pip entirely unless a
 # pyproject.toml changed. The SDK is installed in the same pip command, so pip resolves `flagstaff` locally.
@@ -19,9 +20,10 @@ $(VENV)/.installed-runtime: pyproject.toml sdk/pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ./sdk -e .
 	touch $@
 
-# The dev install includes the runtime one, so it stamps both.
+# The dev install includes the runtime one, so it stamps both. It adds the SDK's OpenFeature extra, which mypy
+# checks and the tests drive.
 $(VENV)/.installed-dev: pyproject.toml sdk/pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ./sdk -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e "./sdk[openfeature]" -e ".[dev]"
 	touch $(VENV)/.installed-runtime $@
 
 serve: $(VENV)/.installed-runtime
@@ -51,13 +53,17 @@ test-sdk-alone: | $(SDK_VENV)/bin/python
 	cd sdk && ../$(SDK_VENV)/bin/python -m pytest -q -p no:cacheprovider
 
 # Benchmarks are readings, not tests: each prints a markdown table, recorded in bench/README.md.
-bench: bench-engine bench-server bench-propagation bench-fleet
+bench: bench-engine bench-server bench-propagation bench-fleet bench-openfeature
 
 bench-server: $(VENV)/.installed-dev
 	$(BIN)/python bench/server_bench.py
 
 bench-propagation: $(VENV)/.installed-dev
 	$(BIN)/python bench/propagation_bench.py
+
+# An OpenFeature flag check through the Flagstaff provider beside the SDK's own calls (offline, a few seconds).
+bench-openfeature: $(VENV)/.installed-dev
+	$(BIN)/python bench/openfeature_bench.py
 
 # 10,000 streams over two replicas behind nginx (needs nginx and redis-server installed).
 bench-fleet: $(VENV)/.installed-dev

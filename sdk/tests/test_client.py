@@ -156,3 +156,37 @@ def test_time_rules_use_the_wall_clock(client: Client) -> None:
 def test_a_client_needs_a_server_or_a_source() -> None:
     with pytest.raises(ValueError, match="sdk_key"):
         Client()
+
+
+def test_evaluate_with_flag_gives_the_flag_that_decided(client: Client) -> None:
+    result, flag = client.evaluate_with_flag("checkout", {"key": "u", "country": "DE"}, True)
+
+    assert result == client.evaluate("checkout", {"key": "u", "country": "DE"}, True)
+    assert flag is not None and (flag.key, flag.kind, flag.version) == ("checkout", "boolean", 2)
+    missing, no_flag = client.evaluate_with_flag("nope", {}, "d")
+    assert (missing.value, missing.error_code, no_flag) == ("d", ErrorCode.FLAG_NOT_FOUND, None)
+
+
+def test_status_listeners_hear_changes_of_state_not_of_revision() -> None:
+    source = TestSource()
+    client = Client(data_source=source)
+    heard: list[State] = []
+    client.on_status(lambda status: heard.append(status.state))
+
+    source.set("f", True)
+    source.set("f", False)
+    client.close()
+    client.close()
+
+    assert heard == [State.CLOSED]
+
+
+def test_a_status_listener_that_raises_does_not_stop_the_others() -> None:
+    client = Client(data_source=TestSource())
+    heard: list[State] = []
+    client.on_status(lambda status: 1 / 0)  # type: ignore[func-returns-value]
+    client.on_status(lambda status: heard.append(status.state))
+
+    client.close()
+
+    assert heard == [State.CLOSED]

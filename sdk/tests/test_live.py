@@ -237,3 +237,25 @@ def test_close_wakes_and_ends_the_threads(
     assert time.monotonic() - started < 10  # it did not wait for the read timeout
     assert _sdk_threads() - before == set()
     assert client.status().state is State.CLOSED
+
+
+def test_status_listeners_follow_the_stream_down_and_back(
+    server: Any, make_client: Callable[..., Client], wait_until: WaitUntil
+) -> None:
+    server.script(STREAM, server.stream(server.sse("snapshot", server.snapshot(1), 1)))
+    server.script(POLL, server.respond(503, b"{}"))
+    heard: list[tuple[State, str | None]] = []
+    client = make_client(server.base_url)
+    client.on_status(lambda status: heard.append((status.state, status.last_error)))
+    assert client.wait_until_ready(10)
+
+    server.script(STREAM, server.respond(503, b"{}"))
+    server.drop_streams()
+    wait_until(lambda: client.status().state is State.STALE, 10, "the client to go stale")
+    wait_until(lambda: server.count(STREAM) >= 4, 10, "several failed reconnections")  # each one is stale too
+    server.script(STREAM, server.stream(server.sse("snapshot", server.snapshot(2), 2)))
+    wait_until(lambda: client.revision == 2, 10, "the stream to come back")
+    client.close()
+
+    assert [state for state, _ in heard] == [State.VALID, State.STALE, State.VALID, State.CLOSED]
+    assert heard[1][1] == "the server closed the stream"

@@ -19,7 +19,7 @@ from flagstaff.evaluation import ErrorCode, Evaluation, Reason, error
 from flagstaff.flags import Flag, is_kind
 from flagstaff.live_options import LiveOptions
 from flagstaff.snapshot import evaluate
-from flagstaff.store import ChangeListener, FlagStore, State, Status
+from flagstaff.store import ChangeListener, FlagStore, State, Status, StatusListener
 
 log = logging.getLogger("flagstaff")
 
@@ -137,6 +137,14 @@ class Client:
         snap = self._store.snapshot
         return self._checked(key, snap.flags.get(key), context, default)
 
+    def evaluate_with_flag(
+        self, key: str, context: Mapping[str, Any] | None = None, default: Any = None
+    ) -> tuple[Evaluation, Flag | None]:
+        """``evaluate``, with the compiled flag that gave the result (``None`` if there is no such flag): its
+        ``kind`` and ``version`` for integrations that report them, such as the OpenFeature provider."""
+        flag = self._store.snapshot.flags.get(key)
+        return self._checked(key, flag, context, default), flag
+
     def all_flags(self, context: Mapping[str, Any] | None = None) -> dict[str, Evaluation]:
         snap = self._store.snapshot
         now = time.time()
@@ -190,9 +198,24 @@ class Client:
         except Exception:  # e.g. an interrupted wait; the answer is "not ready"
             return False
 
+    async def wait_until_ready_async(self, timeout: float = 5.0) -> bool:
+        """``wait_until_ready`` for asyncio applications: the event loop goes on running while it waits.
+
+        The wait runs in the default executor (one thread, for at most ``timeout`` seconds); flag checks
+        themselves stay synchronous, as they never do I/O."""
+        import asyncio  # here: applications without asyncio never load it
+
+        return await asyncio.to_thread(self.wait_until_ready, timeout)
+
     def on_change(self, callback: ChangeListener) -> None:
         """Call ``callback(changed_flag_keys)`` after each update, on the data source's thread."""
         self._store.on_change(callback)
+
+    def on_status(self, callback: StatusListener) -> None:
+        """Call ``callback(status)`` when ``status().state`` changes, on the thread that changed it.
+
+        The callback must return promptly: it holds up the data source (and any other state change)."""
+        self._store.on_status(callback)
 
     def status(self) -> Status:
         return self._store.status()

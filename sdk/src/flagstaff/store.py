@@ -1,7 +1,8 @@
 """The SDK's flag store: the current snapshot, readiness and status, and change notification.
 
 Readers take ``store.snapshot`` without a lock (the reference is swapped atomically); writers (data sources)
-are serialised by one lock so that version checks and listener order hold.
+are serialised by one lock so that version checks and listener order hold. Listeners are called after that
+lock is released, on the writer's thread.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from flagstaff.snapshot import Snapshot, empty_snapshot, load_snapshot
 log = logging.getLogger("flagstaff")
 
 ChangeListener = Callable[[set[str]], None]
+StatusListener = Callable[["Status"], None]
 
 
 class State(StrEnum):
@@ -46,6 +48,11 @@ class FlagStore:
         self._lock = threading.Lock()
         self._listeners: list[ChangeListener] = []
         self._status = Status(State.INITIALIZING, time.time(), None)
+        self._status_listeners: list[StatusListener] = []
+        # Serialises announcements, so that listeners see the states in the order they were entered.
+        # Reentrant: a listener may close the client.
+        self._announce_lock = threading.RLock()
+        self._announced = State.INITIALIZING
 
     # -- reading ------
     @property
@@ -57,6 +64,10 @@ class FlagStore:
 
     def on_change(self, listener: ChangeListener) -> None:
         self._listeners.append(listener)
+
+    def on_status(self, listener: StatusListener) -> None:
+        """Call ``listener(status)`` whenever the state changes (not for a new revision in the same state)."""
+        self._status_listeners.append(listener)
 
     # -- writing (data sources) ------
     def replace(self, data: Mapping[str, Any]) -> None:
@@ -70,6 +81,7 @@ class FlagStore:
             self.snapshot = new
             changed = _changed_keys(old, new)
             self._mark_valid(new.revision)
+        self._announce()
         self._notify(changed)
 
     def apply(self, kind: str, key: str, data: Mapping[str, Any] | None, version: int, revision: int) -> None:
@@ -79,6 +91,7 @@ class FlagStore:
             new = old.apply(kind, key, data, version, revision)
             self.snapshot = new
             self._mark_valid(new.revision)
+        self._announce()
         if new is not old:
             self._notify(_changed_keys(old, new))
 
@@ -89,6 +102,7 @@ class FlagStore:
             if self._status.state is not State.CLOSED:
                 state = State.STALE if self.ready.is_set() else State.INITIALIZING
                 self._status = Status(state, time.time(), self._status.revision, reason)
+        self._announce()
 
     def mark_rejected(self, reason: str) -> None:
         """The server refused the SDK key: retrying will not help soon, so no one should wait for data."""
@@ -101,15 +115,18 @@ class FlagStore:
             return
         with self._lock:
             self._mark_valid(self.snapshot.revision)
+        self._announce()
 
     def reset_after_fork(self) -> None:
         """In a forked child: a thread may have held the lock at the fork, and it will never release it."""
         self._lock = threading.Lock()
+        self._announce_lock = threading.RLock()
 
     def mark_closed(self) -> None:
         with self._lock:
             self._status = Status(State.CLOSED, time.time(), self._status.revision, self._status.last_error)
         self.settled.set()
+        self._announce()
 
     def _mark_valid(self, revision: int) -> None:
         if self._status.state is State.CLOSED:
@@ -120,6 +137,20 @@ class FlagStore:
             self._status = Status(State.VALID, self._status.since, revision)
         self.ready.set()
         self.settled.set()
+
+    def _announce(self) -> None:
+        """Tell the status listeners of a new state. The status is read under the announcement lock, so the
+        last announcement is always of the current state, whichever writer's call gets here first."""
+        with self._announce_lock:
+            status = self._status
+            if status.state is self._announced:
+                return
+            self._announced = status.state
+            for listener in list(self._status_listeners):
+                try:
+                    listener(status)
+                except Exception:  # a listener's bug must not stop the others hearing of it
+                    log.exception("status listener failed")
 
     def _notify(self, changed: set[str]) -> None:
         if not changed:
