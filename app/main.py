@@ -43,6 +43,7 @@ from app.services.bootstrap import bootstrap
 from app.services.change_log_retention import ChangeLogRetention
 from app.services.commit_listener import CommitListener
 from app.services.container import Services, build_services
+from app.services.database_change_source import DatabaseChangeSource
 from app.services.propagation import PropagationService
 from app.services.readiness import ReadinessProbe
 from app.settings import Settings, SettingsError, load_settings
@@ -73,7 +74,7 @@ def create_app(settings: Settings | None = None, *, listener: CommitListener | N
             raise SystemExit(f"flagstaff: {error}") from None
     server_logging.configure(settings.log_level)
     database = open_database(settings)
-    streaming = Streaming(settings, database)
+    streaming = Streaming(settings, DatabaseChangeSource(database))
     services = build_services(database, listener or streaming.on_commit, settings)
     hours = settings.change_log_retention_hours
     retention = ChangeLogRetention(database, timedelta(hours=hours) if hours > 0 else None)

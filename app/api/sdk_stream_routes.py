@@ -90,7 +90,7 @@ async def stream(
     resume_from = int(last_event_id) if last_event_id and last_event_id.strip().isdigit() else None
     events = stream_events(
         runtime.hub,
-        runtime.database,
+        runtime.source,
         subscriber,
         read_snapshot,
         last_event_id=resume_from,

@@ -17,11 +17,10 @@ from dataclasses import dataclass
 from anyio import to_thread
 from sse_starlette.sse import AppStatus
 
-from app.storage.database import Database
-from app.streaming import change_feed
 from app.streaming.ack_registry import AckRegistry
 from app.streaming.broadcaster import Broadcaster
-from app.streaming.events import error_event, reconnect_event
+from app.streaming.change_source import ChangeSource
+from app.streaming.events import change_events, error_event, reconnect_event
 from app.streaming.poll_presence import PollPresence
 from app.streaming.stream_timer import StreamTimer
 from app.streaming.subscriber import Subscriber
@@ -52,9 +51,9 @@ class _Feed:
 
 class StreamHub:
     def __init__(
-        self, database: Database, broadcaster: Broadcaster, registry: AckRegistry, options: HubOptions
+        self, source: ChangeSource, broadcaster: Broadcaster, registry: AckRegistry, options: HubOptions
     ) -> None:
-        self._database = database
+        self._source = source
         self._broadcaster = broadcaster
         self._registry = registry
         self._options = options
@@ -129,13 +128,13 @@ class StreamHub:
             while True:
                 feed.again = False
                 try:
-                    events = await to_thread.run_sync(
-                        change_feed.changes_after, self._database, environment_id, feed.revision
+                    changes = await to_thread.run_sync(
+                        self._source.changes_after, environment_id, feed.revision
                     )
                 except Exception:
                     log.exception("could not read the change log of environment %s", environment_id)
                     return  # the periodic revision check retries
-                for event in events:
+                for event in change_events(changes):
                     if event.revision > feed.revision:
                         feed.revision = event.revision
                         for subscriber in feed.subscribers:
@@ -155,9 +154,7 @@ class StreamHub:
         if feed is None:
             feed = self._feeds[environment_id] = _Feed()
             try:
-                revisions = await to_thread.run_sync(
-                    change_feed.current_revisions, self._database, [environment_id]
-                )
+                revisions = await to_thread.run_sync(self._source.current_revisions, [environment_id])
             except BaseException:
                 del self._feeds[environment_id]
                 feed.ready.set()
@@ -220,14 +217,14 @@ class StreamHub:
 
     async def _poll_once(self) -> None:
         ready = {environment_id: feed for environment_id, feed in self._feeds.items() if feed.ready.is_set()}
-        revisions = await to_thread.run_sync(change_feed.current_revisions, self._database, list(ready))
+        revisions = await to_thread.run_sync(self._source.current_revisions, list(ready))
         for environment_id, revision in revisions.items():
             feed = ready[environment_id]
             if revision > feed.revision:
                 self._catch_up(environment_id, feed)
         subscribers = [s for feed in ready.values() for s in feed.subscribers]
         keys = {s.key_id for s in subscribers}
-        live = await to_thread.run_sync(change_feed.live_sdk_keys, self._database, keys)
+        live = await to_thread.run_sync(self._source.live_sdk_keys, keys)
         for subscriber in subscribers:
             if subscriber.key_id not in live:
                 subscriber.close(error_event("key_revoked", "the SDK key was revoked"))
