@@ -14,10 +14,10 @@ from pydantic import BaseModel, Field
 
 from app.api.dependencies import bearer_token, sdk_key_header, services
 from app.api.errors import ApiError, ErrorBody, error_response
+from app.api.event_stream_response import EventStreamResponse
 from app.auth import api_keys
 from app.services.snapshot_service import SdkTarget
 from app.streaming.ack_registry import INSTANCE_ID
-from app.streaming.event_stream_response import EventStreamResponse
 from app.streaming.runtime import Streaming
 from app.streaming.stream_session import stream_events
 
