@@ -1,6 +1,7 @@
 """The application factory: `create_app(settings)` builds one app with its own database, services and metrics.
 
-Nothing is created at import time; `uvicorn app.main:create_app --factory` calls it.
+Nothing is created at import time; `flagstaff serve` (`app.serve`) calls it. A bare
+`uvicorn app.main:create_app --factory` serves the same app, but does not drain its streams on a stop signal.
 """
 
 from __future__ import annotations
@@ -57,6 +58,13 @@ class FlagstaffApp(FastAPI):
     stack, routing and dependency injection): most polls are answered from memory in a few microseconds."""
 
     poll_front: SdkPollFront | None = None
+    streaming: Streaming | None = None
+
+    def begin_shutdown(self) -> None:
+        """The process got a stop signal (callable from a signal handler, or any thread): every stream is told
+        to reconnect, each after its own delay, while the server finishes what it is serving."""
+        if self.streaming is not None:
+            self.streaming.begin_shutdown()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         front = self.poll_front
@@ -65,7 +73,7 @@ class FlagstaffApp(FastAPI):
         await super().__call__(scope, receive, send)
 
 
-def create_app(settings: Settings | None = None, *, listener: CommitListener | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, listener: CommitListener | None = None) -> FlagstaffApp:
     if settings is None:
         try:
             settings = load_settings()
@@ -105,6 +113,7 @@ def create_app(settings: Settings | None = None, *, listener: CommitListener | N
     app.state.settings = settings
     app.state.services = services
     app.state.streaming = streaming
+    app.streaming = streaming
     app.state.propagation = PropagationService(
         database, streaming.registry, settings.stream_presence_ttl_seconds
     )

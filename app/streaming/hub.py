@@ -9,13 +9,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import signal
 import time
 from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass
 
 from anyio import to_thread
-from sse_starlette.sse import AppStatus
 
 from app.streaming.ack_registry import AckRegistry
 from app.streaming.broadcaster import Broadcaster
@@ -72,7 +70,6 @@ class StreamHub:
         await self._broadcaster.start(self._notice, self._resync)
         self._tasks = [
             asyncio.create_task(self._poll_forever(), name="flagstaff-stream-poll"),
-            asyncio.create_task(self._watch_for_exit(), name="flagstaff-stream-exit-watch"),
             asyncio.create_task(self._timer.run(), name="flagstaff-stream-timer"),
         ]
 
@@ -95,6 +92,13 @@ class StreamHub:
         log.info("draining %d streams over %d ms", len(subscribers), spread_ms)
         for subscriber in subscribers:
             subscriber.close(reconnect_event(random.randint(0, spread_ms)))
+
+    def drain_soon(self) -> None:
+        """`drain`, from any thread or a signal handler: it runs on the hub's loop. The server keeps waiting
+        for open streams after a stop signal; this ends them."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self.drain)
 
     # -- notices ------
     def on_commit(self, environment_id: int, revision: int) -> None:
@@ -247,13 +251,6 @@ class StreamHub:
         environments = set(self._feeds) | self.polls.environments()
         await to_thread.run_sync(self._registry.prune, environments, time.time())
 
-    async def _watch_for_exit(self) -> None:
-        # uvicorn stops reading requests on SIGTERM but waits for open streams to end; this notices the signal
-        # the same way sse-starlette does and ends the streams with a reconnect event.
-        while not (AppStatus.should_exit or _uvicorn_should_exit()):
-            await asyncio.sleep(0.1)
-        self.drain()
-
     def _spawn(self, awaitable: Awaitable[None]) -> None:
         async def run() -> None:
             try:
@@ -264,9 +261,3 @@ class StreamHub:
         task = asyncio.create_task(run())
         self._background.add(task)
         task.add_done_callback(self._background.discard)
-
-
-def _uvicorn_should_exit() -> bool:
-    handler = signal.getsignal(signal.SIGTERM)
-    server = getattr(handler, "__self__", None)
-    return bool(getattr(server, "should_exit", False))

@@ -47,6 +47,10 @@ class Streaming:
         """The `CommitListener` the change writer calls after every commit."""
         self.hub.on_commit(environment_id, revision)
 
+    def begin_shutdown(self) -> None:
+        """The process is stopping (callable from a signal handler or any thread): drains every stream."""
+        self.hub.drain_soon()
+
     async def start(self) -> None:
         await self.hub.start()
 
