@@ -82,7 +82,8 @@ def create_app(settings: Settings | None = None, *, listener: CommitListener | N
             raise SystemExit(f"flagstaff: {error}") from None
     server_logging.configure(settings.log_level)
     database = open_database(settings)
-    streaming = Streaming(settings, DatabaseChangeSource(database))
+    metrics = CollectorRegistry()
+    streaming = Streaming(settings, DatabaseChangeSource(database), metrics)
     services = build_services(database, listener or streaming.on_commit, settings)
     hours = settings.change_log_retention_hours
     retention = ChangeLogRetention(database, timedelta(hours=hours) if hours > 0 else None)
@@ -118,7 +119,7 @@ def create_app(settings: Settings | None = None, *, listener: CommitListener | N
         database, streaming.registry, settings.stream_presence_ttl_seconds
     )
     app.state.readiness = ReadinessProbe(database, settings.readiness_timeout_seconds)
-    app.state.metrics = CollectorRegistry()
+    app.state.metrics = metrics
     install_error_handlers(app)
     install_docs_pages(app)
     # The SDK routes come first: they take nearly all the traffic, and the router tries routes in order.

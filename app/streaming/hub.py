@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass
 
 from anyio import to_thread
+from prometheus_client import CollectorRegistry, Counter
 
 from app.streaming.ack_registry import AckRegistry
 from app.streaming.broadcaster import Broadcaster
@@ -49,9 +50,20 @@ class _Feed:
 
 class StreamHub:
     def __init__(
-        self, source: ChangeSource, broadcaster: Broadcaster, registry: AckRegistry, options: HubOptions
+        self,
+        source: ChangeSource,
+        broadcaster: Broadcaster,
+        registry: AckRegistry,
+        options: HubOptions,
+        metrics: CollectorRegistry,
     ) -> None:
         self._source = source
+        self._log_reads = Counter(
+            "flagstaff_stream_change_log_reads",
+            "Change-log reads by this process's stream feeds: one per commit to an environment with open "
+            "streams, plus the safety net's catch-ups",
+            registry=metrics,
+        )
         self._broadcaster = broadcaster
         self._registry = registry
         self._options = options
@@ -102,10 +114,8 @@ class StreamHub:
 
     # -- notices ------
     def on_commit(self, environment_id: int, revision: int) -> None:
-        """The commit listener (any thread): wakes this process's feed and tells the other processes."""
-        loop = self._loop
-        if loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(self._notice, environment_id, revision)
+        """The commit listener (any thread): one notice, which the broadcaster delivers to this process's feed
+        at once and to the other processes' feeds through its channel; each feed wakes once per commit."""
         self._broadcaster.publish(environment_id, revision)
 
     def _notice(self, environment_id: int, revision: int) -> None:
@@ -131,6 +141,7 @@ class StreamHub:
         try:
             while True:
                 feed.again = False
+                self._log_reads.inc()
                 try:
                     changes = await to_thread.run_sync(
                         self._source.changes_after, environment_id, feed.revision

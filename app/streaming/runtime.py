@@ -6,6 +6,8 @@ Created by the app factory and started/stopped by its lifespan; nothing here run
 
 from __future__ import annotations
 
+from prometheus_client import CollectorRegistry
+
 from app.settings import Settings
 from app.streaming.ack_registry import AckRegistry, InProcessAckRegistry, RedisAckRegistry
 from app.streaming.broadcaster import Broadcaster, InProcessBroadcaster
@@ -16,7 +18,7 @@ from app.streaming.redis_broadcaster import RedisBroadcaster
 
 
 class Streaming:
-    def __init__(self, settings: Settings, source: ChangeSource) -> None:
+    def __init__(self, settings: Settings, source: ChangeSource, metrics: CollectorRegistry) -> None:
         self.settings = settings
         self.source = source
         broadcaster: Broadcaster
@@ -41,6 +43,7 @@ class Streaming:
                 # A client may pause for a while; one that reads nothing for two heartbeats is gone.
                 send_timeout_seconds=max(10.0, 2 * settings.stream_heartbeat_seconds),
             ),
+            metrics,
         )
 
     def on_commit(self, environment_id: int, revision: int) -> None:
