@@ -47,6 +47,7 @@ from app.services.container import Services, build_services
 from app.services.database_change_source import DatabaseChangeSource
 from app.services.propagation import PropagationService
 from app.services.readiness import ReadinessProbe
+from app.services.sdk_stream_service import SdkStreamService
 from app.settings import Settings, SettingsError, load_settings
 from app.storage import schema_migrations
 from app.storage.database import Database, DatabaseLimits
@@ -114,6 +115,7 @@ def create_app(settings: Settings | None = None, *, listener: CommitListener | N
     app.state.settings = settings
     app.state.services = services
     app.state.streaming = streaming
+    app.state.sdk_streams = SdkStreamService(services.snapshots, streaming)
     app.streaming = streaming
     app.state.propagation = PropagationService(
         database, streaming.registry, settings.stream_presence_ttl_seconds
