@@ -54,6 +54,13 @@ def _sdk_streams(request: Request) -> SdkStreamService:
     return found
 
 
+def _revision(last_event_id: str | None) -> int | None:
+    """The revision a Last-Event-ID names; None for anything else, and the stream starts with a snapshot.
+    ASCII digits only: headers arrive as Latin-1, whose "²" is a digit to `str.isdigit` but not to `int`."""
+    text = (last_event_id or "").strip()
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
 def _api_error(error: ServiceError) -> ApiError:
     return ApiError(_STATUS.get(type(error), 400), error.code, error.message, error.field)
 
@@ -81,7 +88,7 @@ async def stream(
 ) -> Response:
     # An id that is not well formed could never acknowledge (422): the stream is served, uncounted.
     counted = instance_id if instance_id is not None and INSTANCE_ID.fullmatch(instance_id) else None
-    resume_from = int(last_event_id) if last_event_id and last_event_id.strip().isdigit() else None
+    resume_from = _revision(last_event_id)
     try:
         opened = await _sdk_streams(request).open(
             bearer_token(authorization), resume_from=resume_from, instance_id=counted
