@@ -12,15 +12,7 @@ from pydantic import BaseModel, Field
 from app.api.dependencies import bearer_token, sdk_key_header
 from app.api.errors import ApiError, ErrorBody, error_response
 from app.api.event_stream_response import EventStreamResponse
-from app.services.errors import ServiceError
-from app.services.sdk_stream_service import (
-    AckRateLimited,
-    AcksUnavailable,
-    NotConnected,
-    SdkStreamService,
-    ShuttingDown,
-    UnknownSdkKey,
-)
+from app.services.sdk_stream_service import Refusal, Refused, SdkStreamService
 from app.streaming.ack_registry import INSTANCE_ID
 
 router = APIRouter(prefix="/sdk/v1", tags=["sdk"])
@@ -40,12 +32,12 @@ class AckIn(BaseModel):
     revision: int = Field(ge=0)
 
 
-_STATUS: dict[type[ServiceError], int] = {
-    UnknownSdkKey: 401,
-    ShuttingDown: 503,
-    AckRateLimited: 429,
-    AcksUnavailable: 503,
-    NotConnected: 409,
+_STATUS = {
+    Refusal.UNKNOWN_KEY: 401,
+    Refusal.SHUTTING_DOWN: 503,
+    Refusal.RATE_LIMITED: 429,
+    Refusal.UNAVAILABLE: 503,
+    Refusal.NOT_CONNECTED: 409,
 }
 
 
@@ -61,8 +53,8 @@ def _revision(last_event_id: str | None) -> int | None:
     return int(text) if text.isascii() and text.isdigit() else None
 
 
-def _api_error(error: ServiceError) -> ApiError:
-    return ApiError(_STATUS.get(type(error), 400), error.code, error.message, error.field)
+def _api_error(refused: Refused) -> ApiError:
+    return ApiError(_STATUS[refused.reason], refused.code, refused.message, refused.field)
 
 
 @router.get(
@@ -93,8 +85,8 @@ async def stream(
         opened = await _sdk_streams(request).open(
             bearer_token(authorization), resume_from=resume_from, instance_id=counted
         )
-    except ServiceError as error:
-        raise _api_error(error) from None
+    except Refused as refused:
+        raise _api_error(refused) from None
     return EventStreamResponse(
         opened.chunks,
         opened.subscriber,
@@ -122,10 +114,10 @@ def acknowledge(
 ) -> Response:
     try:
         _sdk_streams(request).acknowledge(bearer_token(authorization), body.instance_id, body.revision)
-    except AckRateLimited as error:
-        limited = error_response(429, error.code, error.message)
+    except Refused as refused:
+        if refused.reason is not Refusal.RATE_LIMITED:
+            raise _api_error(refused) from None
+        limited = error_response(429, refused.code, refused.message)
         limited.headers["Retry-After"] = "1"
         return limited
-    except ServiceError as error:
-        raise _api_error(error) from None
     return Response(status_code=204)

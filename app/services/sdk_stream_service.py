@@ -1,7 +1,7 @@
 """The SDK stream's use cases: opening an SDK key's event stream (the key check, the subscription that
 records the instance's presence, the stream session) and recording an instance's acknowledgement.
 
-Knows nothing of HTTP: the route parses the request and writes the response, and maps the errors below.
+Knows nothing of HTTP: the route parses the request, writes the response and maps each `Refusal` to a status.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
+from enum import StrEnum
 
 from anyio import to_thread
 
@@ -20,24 +21,21 @@ from app.streaming.stream_session import stream_events
 from app.streaming.subscriber import Subscriber
 
 
-class UnknownSdkKey(ServiceError):
-    code = "unauthorized"
+class Refusal(StrEnum):
+    """Why a stream or an acknowledgement was refused; the value is the error's `code`."""
+
+    UNKNOWN_KEY = "unauthorized"
+    SHUTTING_DOWN = "shutting_down"
+    RATE_LIMITED = "rate_limited"
+    UNAVAILABLE = "unavailable"
+    NOT_CONNECTED = "not_connected"
 
 
-class ShuttingDown(ServiceError):
-    code = "shutting_down"
-
-
-class AckRateLimited(ServiceError):
-    code = "rate_limited"
-
-
-class AcksUnavailable(ServiceError):
-    code = "unavailable"
-
-
-class NotConnected(ServiceError):
-    code = "not_connected"
+class Refused(ServiceError):
+    def __init__(self, reason: Refusal, message: str, field: str | None = None) -> None:
+        super().__init__(message, field)
+        self.reason = reason
+        self.code = reason.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +59,7 @@ class SdkStreamService:
         target, key_id = await to_thread.run_sync(self._authenticate, token)
         hub = self._streaming.hub
         if not hub.accepting:
-            raise ShuttingDown("this server is shutting down; reconnect to another")
+            raise Refused(Refusal.SHUTTING_DOWN, "this server is shutting down; reconnect to another")
         snapshots, settings = self._snapshots, self._streaming.settings
 
         async def read_snapshot(revision: int) -> tuple[int, bytes]:
@@ -82,21 +80,24 @@ class SdkStreamService:
         return OpenedStream(subscriber, chunks)
 
     def acknowledge(self, token: str | None, instance_id: str, revision: int) -> None:
-        """Records that the instance applied `revision`. Refused (NotConnected), storing nothing, unless the
+        """Records that the instance applied `revision`. Refused (NOT_CONNECTED), storing nothing, unless the
         instance streams or recently polled with this key."""
         target, key_id = self._authenticate(token)
         if not self._streaming.ack_limiter.allow(key_id):
-            raise AckRateLimited("too many acknowledgements for this SDK key; retry in a second")
+            message = "too many acknowledgements for this SDK key; retry in a second"
+            raise Refused(Refusal.RATE_LIMITED, message)
         try:
             # No SDK can be ahead of the database; a larger number is a client bug, not a confirmation.
             stored = self._streaming.registry.record_ack(
                 target.environment_id, key_id, instance_id, min(revision, target.revision), time.time()
             )
         except Exception as exc:
-            raise AcksUnavailable(f"acknowledgements cannot be stored: {type(exc).__name__}") from exc
+            message = f"acknowledgements cannot be stored: {type(exc).__name__}"
+            raise Refused(Refusal.UNAVAILABLE, message) from exc
         if not stored:
             # Refused rather than ignored: an SDK whose stream registration has not landed yet retries.
-            raise NotConnected(
+            raise Refused(
+                Refusal.NOT_CONNECTED,
                 "no stream or recent poll from this instance with this SDK key; connect before acknowledging",
                 "instance_id",
             )
@@ -104,5 +105,5 @@ class SdkStreamService:
     def _authenticate(self, token: str | None) -> tuple[SdkTarget, str]:
         target = self._snapshots.authenticate_sdk(token) if token else None
         if token is None or target is None:
-            raise UnknownSdkKey("an SDK key is required: Authorization: Bearer fs_sdk_...")
+            raise Refused(Refusal.UNKNOWN_KEY, "an SDK key is required: Authorization: Bearer fs_sdk_...")
         return target, api_keys.key_id_of(token, api_keys.SDK_PREFIX)

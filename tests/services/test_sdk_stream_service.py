@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -15,9 +16,10 @@ from app.main import FlagstaffApp, create_app
 from app.services.change_transaction import Actor
 from app.services.container import Services
 from app.services.flag_definition_service import DefinitionInput
-from app.services.sdk_stream_service import NotConnected, SdkStreamService, ShuttingDown, UnknownSdkKey
+from app.services.sdk_stream_service import Refusal, Refused, SdkStreamService
 from app.settings import Settings
 from app.streaming.events import HEARTBEAT_COMMENT
+from tests.streaming.processes import free_port
 
 ACTOR = Actor("stream-service-test")
 BOOLEAN = DefinitionInput("", "", "boolean", [True, False])
@@ -40,7 +42,15 @@ class Running:
 
 @pytest.fixture
 async def running(database_url: str) -> AsyncIterator[Running]:
-    settings = Settings(database_url=database_url, admin_token="fs_admin_stream-service-test-token")
+    async with _running(database_url) as found:
+        yield found
+
+
+@asynccontextmanager
+async def _running(database_url: str, redis_url: str | None = None) -> AsyncIterator[Running]:
+    settings = Settings(
+        database_url=database_url, admin_token="fs_admin_stream-service-test-token", redis_url=redis_url
+    )
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         services: Services = app.state.services
@@ -63,8 +73,9 @@ async def _next_event(chunks: AsyncGenerator[bytes, None]) -> bytes:
 @pytest.mark.anyio
 async def test_an_unknown_or_missing_key_opens_no_stream(running: Running) -> None:
     for token in (None, "fs_sdk_unknown", running.sdk_key + "x"):
-        with pytest.raises(UnknownSdkKey):
+        with pytest.raises(Refused) as refused:
             await running.streams.open(token, resume_from=None, instance_id=None)
+        assert refused.value.reason is Refusal.UNKNOWN_KEY and refused.value.code == "unauthorized"
 
 
 @pytest.mark.anyio
@@ -96,9 +107,9 @@ async def test_a_stream_resumed_at_the_current_revision_confirms_it_without_a_sn
 
 @pytest.mark.anyio
 async def test_only_an_instance_present_with_the_key_may_acknowledge(running: Running) -> None:
-    with pytest.raises(NotConnected) as refused:
+    with pytest.raises(Refused) as refused:
         running.streams.acknowledge(running.sdk_key, "instance-1", 1)
-    assert refused.value.field == "instance_id"
+    assert refused.value.reason is Refusal.NOT_CONNECTED and refused.value.field == "instance_id"
 
     opened = await running.streams.open(running.sdk_key, resume_from=None, instance_id="instance-1")
     try:
@@ -106,7 +117,8 @@ async def test_only_an_instance_present_with_the_key_may_acknowledge(running: Ru
             try:
                 await asyncio.to_thread(running.streams.acknowledge, running.sdk_key, "instance-1", 1)
                 break
-            except NotConnected:
+            except Refused as refusal:
+                assert refusal.reason is Refusal.NOT_CONNECTED
                 await asyncio.sleep(0.01)
         else:
             raise AssertionError("the streaming instance could never acknowledge")
@@ -118,5 +130,15 @@ async def test_only_an_instance_present_with_the_key_may_acknowledge(running: Ru
 async def test_a_process_told_to_shut_down_opens_no_more_streams(running: Running) -> None:
     running.app.begin_shutdown()  # what the serve path calls on SIGTERM
     await asyncio.sleep(0.05)  # the drain runs on the event loop
-    with pytest.raises(ShuttingDown):
+    with pytest.raises(Refused) as refused:
         await running.streams.open(running.sdk_key, resume_from=None, instance_id=None)
+    assert refused.value.reason is Refusal.SHUTTING_DOWN
+
+
+@pytest.mark.anyio
+async def test_an_acknowledgement_that_cannot_be_stored_is_refused_as_unavailable(database_url: str) -> None:
+    async with _running(database_url, f"redis://127.0.0.1:{free_port()}/0") as running:  # nothing listens
+        with pytest.raises(Refused) as refused:
+            await asyncio.to_thread(running.streams.acknowledge, running.sdk_key, "instance-1", 1)
+        assert refused.value.reason is Refusal.UNAVAILABLE
+        assert refused.value.message == "acknowledgements cannot be stored: ConnectionError"
