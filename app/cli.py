@@ -8,13 +8,10 @@ its own (`cli_migrate`, `cli_flags`, `cli_audit`, `cli_import`).
 from __future__ import annotations
 
 import argparse
-import copy
-import functools
 import os
 import sys
 from collections.abc import Sequence
 from importlib import metadata
-from typing import Any
 
 from app import cli_audit, cli_flags, cli_import, cli_migrate
 from app.auth.roles import Role
@@ -141,9 +138,8 @@ def _settings(**overrides: object) -> Settings:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from app.main import create_app, open_database, prepare_database
+    from app import serve
+    from app.main import open_database, prepare_database
     from app.services.commit_listener import ignore_commit
     from app.services.container import build_services
 
@@ -156,37 +152,7 @@ def _serve(args: argparse.Namespace) -> int:
         raise CliError(str(error)) from None
     finally:
         database.dispose()
-    uvicorn.run(
-        # Built by uvicorn once its logging is set up, as with "app.main:create_app"; the database is ready.
-        functools.partial(create_app, settings, database_prepared=True),
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level.lower(),
-        # The app writes its own access log (FLAGSTAFF_ACCESS_LOG, sampled for SDK requests); uvicorn's would
-        # log every poll, and writing that line costs more than answering the poll.
-        access_log=False,
-        log_config=_log_config(settings.log_level),
-    )
-    return 0
-
-
-def _log_config(level: str) -> dict[str, Any]:
-    """uvicorn's logging configuration, plus the app's access logger on stdout in uvicorn's format."""
-    from uvicorn.config import LOGGING_CONFIG
-
-    config = copy.deepcopy(LOGGING_CONFIG)
-    config["handlers"]["flagstaff_access"] = {
-        "formatter": "default",
-        "class": "logging.StreamHandler",
-        "stream": "ext://sys.stdout",
-    }
-    config["loggers"]["flagstaff.access"] = {
-        "handlers": ["flagstaff_access"],
-        "level": level.upper(),
-        "propagate": False,
-    }
-    return config
+    return serve.run(settings)
 
 
 def _keys(args: argparse.Namespace) -> int:

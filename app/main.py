@@ -1,6 +1,7 @@
 """The application factory: `create_app(settings)` builds one app with its own database, services and metrics.
 
-Nothing is created at import time; `uvicorn app.main:create_app --factory` calls it.
+Nothing is created at import time; `flagstaff serve` (`app.serve`) calls it. A bare
+`uvicorn app.main:create_app --factory` serves the same app, but does not drain its streams on a stop signal.
 """
 
 from __future__ import annotations
@@ -43,8 +44,10 @@ from app.services.bootstrap import bootstrap
 from app.services.change_log_retention import ChangeLogRetention
 from app.services.commit_listener import CommitListener
 from app.services.container import Services, build_services
+from app.services.database_change_source import DatabaseChangeSource
 from app.services.propagation import PropagationService
 from app.services.readiness import ReadinessProbe
+from app.services.sdk_stream_service import SdkStreamService
 from app.settings import Settings, SettingsError, load_settings
 from app.storage import schema_migrations
 from app.storage.database import Database, DatabaseLimits
@@ -56,6 +59,13 @@ class FlagstaffApp(FastAPI):
     stack, routing and dependency injection): most polls are answered from memory in a few microseconds."""
 
     poll_front: SdkPollFront | None = None
+    streaming: Streaming | None = None
+
+    def begin_shutdown(self) -> None:
+        """The process got a stop signal (callable from a signal handler, or any thread): every stream is told
+        to reconnect, each after its own delay, while the server finishes what it is serving."""
+        if self.streaming is not None:
+            self.streaming.begin_shutdown()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         front = self.poll_front
@@ -69,7 +79,7 @@ def create_app(
     *,
     listener: CommitListener | None = None,
     database_prepared: bool = False,
-) -> FastAPI:
+) -> FlagstaffApp:
     """The app. Its start-up runs `prepare_database` unless `database_prepared` says the caller already did:
     `flagstaff serve` does, before uvicorn starts, so that a refusal is one line, not a failed start."""
     if settings is None:
@@ -80,7 +90,8 @@ def create_app(
             raise SystemExit(f"flagstaff: {error}") from None
     server_logging.configure(settings.log_level)
     database = open_database(settings)
-    streaming = Streaming(settings, database)
+    metrics = CollectorRegistry()
+    streaming = Streaming(settings, DatabaseChangeSource(database), metrics)
     services = build_services(database, listener or streaming.on_commit, settings)
     hours = settings.change_log_retention_hours
     retention = ChangeLogRetention(database, timedelta(hours=hours) if hours > 0 else None)
@@ -112,11 +123,13 @@ def create_app(
     app.state.settings = settings
     app.state.services = services
     app.state.streaming = streaming
+    app.state.sdk_streams = SdkStreamService(services.snapshots, streaming)
+    app.streaming = streaming
     app.state.propagation = PropagationService(
         database, streaming.registry, settings.stream_presence_ttl_seconds
     )
     app.state.readiness = ReadinessProbe(database, settings.readiness_timeout_seconds)
-    app.state.metrics = CollectorRegistry()
+    app.state.metrics = metrics
     install_error_handlers(app)
     install_docs_pages(app)
     # The SDK routes come first: they take nearly all the traffic, and the router tries routes in order.

@@ -11,7 +11,7 @@ import logging
 from uvicorn.config import LOG_LEVELS
 from uvicorn.logging import DefaultFormatter
 
-from app.streaming.event_stream_response import SendTimeoutLogFilter
+from app.api.event_stream_response import SendTimeoutLogFilter
 
 # One instance, so that adding it again (a second app in the same process) is a no-op.
 _SEND_TIMEOUTS = SendTimeoutLogFilter()

@@ -23,7 +23,7 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench_env import commit, load_average, machine
 from nginx_local import LocalNginx
-from propagation_bench import POSTGRES, STREAM_DEFAULTS, UVICORN_ARGS, _flip, _percentiles, _process_usage
+from propagation_bench import POSTGRES, STREAM_DEFAULTS, _flip, _percentiles, _process_usage
 from propagation_clients import ClientPool
 
 from tests.streaming.admin import ENV, Admin
@@ -104,9 +104,7 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="flagstaff-fleet-"))
     pool = ClientPool(args.client_processes)
     redis = RedisServer().start()
-    servers = [
-        ServerProcess(url, redis.url, uvicorn_args=UVICORN_ARGS, **STREAM_DEFAULTS).launch() for _ in "ab"
-    ]
+    servers = [ServerProcess(url, redis.url, **STREAM_DEFAULTS).launch() for _ in "ab"]
     nginx: LocalNginx | None = None
     nginx_version = "nginx"
     rows: list[tuple[str, str]] = []

@@ -25,8 +25,8 @@ from tests.streaming.admin import Admin  # the test harness starts the same real
 from tests.streaming.processes import RedisServer, ServerProcess
 
 POSTGRES = os.environ.get("FLAGSTAFF_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
-# The servers run with the documented defaults (the test harness would otherwise give them its fast timings),
-# uvloop and httptools, and no access log.
+# The servers run `flagstaff serve` (uvloop and httptools, no uvicorn access log) with the documented defaults
+# (the test harness would otherwise give them its fast timings).
 STREAM_DEFAULTS = {
     "stream_heartbeat_seconds": "15",
     "stream_poll_seconds": "2",
@@ -34,7 +34,6 @@ STREAM_DEFAULTS = {
     "stream_retry_ms": "1000",
     "stream_resume_max_changes": "1000",
 }
-UVICORN_ARGS = ["--loop", "uvloop", "--http", "httptools", "--no-access-log"]
 
 
 def _percentiles(values: list[float]) -> tuple[float, float, float]:
@@ -135,9 +134,7 @@ def main() -> None:
     settings = {**STREAM_DEFAULTS, "stream_heartbeat_seconds": args.heartbeat_seconds}
     pool = ClientPool(args.client_processes)
     redis = RedisServer().start()
-    servers = [
-        ServerProcess(url, redis.url, uvicorn_args=UVICORN_ARGS, **settings).launch() for _ in range(2)
-    ]
+    servers = [ServerProcess(url, redis.url, **settings).launch() for _ in range(2)]
     for server in servers:
         server.wait_ready()
     rows: list[tuple[str, str]] = []

@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 import uvicorn
 from fastapi import FastAPI
-from uvicorn.importer import import_from_string
 
 from app import cli, main
 from app.storage import schema_migrations
@@ -31,16 +30,17 @@ def _counted(calls: list[str], name: str, function: Callable[..., Any]) -> Calla
     return call
 
 
-def _run_like_uvicorn(app: Any, *, factory: bool = False, **options: Any) -> None:
-    built: FastAPI = import_from_string(app)
-    if factory:
-        built = built()  # type: ignore[operator]
+def _serve_like_uvicorn(server: uvicorn.Server, sockets: Any = None) -> None:
+    """`uvicorn.Server.run`'s part that concerns the app: build it from the factory, start it, stop it."""
+    assert server.config.factory
+    built: FastAPI = server.config.app()
 
     async def start_and_stop() -> None:
         async with built.router.lifespan_context(built):
             pass
 
     asyncio.run(start_and_stop())
+    server.started = True
 
 
 def test_serve_migrates_and_bootstraps_once_and_prints_the_admin_key_once(
@@ -53,7 +53,7 @@ def test_serve_migrates_and_bootstraps_once_and_prints_the_admin_key_once(
     calls: list[str] = []
     monkeypatch.setattr(schema_migrations, "upgrade", _counted(calls, "migrate", schema_migrations.upgrade))
     monkeypatch.setattr(main, "bootstrap", _counted(calls, "bootstrap", main.bootstrap))
-    monkeypatch.setattr(uvicorn, "run", _run_like_uvicorn)
+    monkeypatch.setattr(uvicorn.Server, "run", _serve_like_uvicorn)
 
     assert cli.main(["serve", "--port", "0"]) == 0
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from app.services import lookups
+from app.storage import change_log
 from app.storage.database import Database
-from app.streaming import change_feed
 from app.streaming.ack_registry import AckRegistry, Presence
 
 MAX_WAIT_SECONDS = 10.0
@@ -82,7 +82,7 @@ class PropagationService:
         with self.database.transaction() as session:
             _, environment = lookups.environment(session, project_key, environment_key)
             environment_id, revision = environment.id, environment.revision
-        committed = change_feed.committed_at(self.database, environment_id, revision)
+            committed = change_log.committed_at(session, environment_id, revision)
         return self.report(environment_id, revision, committed.timestamp() if committed else time.time())
 
     def _unknown_presence(self, found: Presence, now: float) -> str | None:

@@ -1,7 +1,8 @@
 """The per-environment change log: one row per changed flag or segment, ordered by environment revision.
 
-Appended in the same transaction as the change; streaming reads it to resume clients. Never updated; old
-revisions are pruned whole, so a revision in the log always has all of its rows.
+Appended in the same transaction as the change; every read of it is here (streaming reads it through
+`app.services.database_change_source`). Never updated; old revisions are pruned whole, so a revision in the
+log always has all of its rows.
 """
 
 from __future__ import annotations
@@ -42,13 +43,27 @@ def append(
     )
 
 
-def changes_since(session: Session, environment_id: int, revision: int) -> Sequence[ChangeLogEntry]:
-    """Every change after `revision`, oldest first."""
-    return session.scalars(
+def changes_since(
+    session: Session, environment_id: int, revision: int, limit: int | None = None
+) -> Sequence[ChangeLogEntry]:
+    """Every change after `revision` (at most `limit` rows), oldest first: by revision, then as written."""
+    query = (
         select(ChangeLogEntry)
         .where(ChangeLogEntry.environment_id == environment_id, ChangeLogEntry.revision > revision)
         .order_by(ChangeLogEntry.revision, ChangeLogEntry.id)
-    ).all()
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return session.scalars(query).all()
+
+
+def committed_at(session: Session, environment_id: int, revision: int) -> datetime | None:
+    """When `revision` was committed; None once it has been pruned (or for revision 0)."""
+    return session.scalar(
+        select(func.max(ChangeLogEntry.created_at)).where(
+            ChangeLogEntry.environment_id == environment_id, ChangeLogEntry.revision == revision
+        )
+    )
 
 
 def prune(session: Session, *, before: datetime) -> int:
@@ -57,7 +72,7 @@ def prune(session: Session, *, before: datetime) -> int:
 
     Whole revisions go, never part of one: a resume replays what the log holds, and a revision with some of
     its rows missing would be applied incomplete. A client asking to resume from a pruned revision finds a gap
-    and gets a full snapshot instead (`app.streaming.change_feed.resume_events`).
+    and gets a full snapshot instead (`app.streaming.stream_session.resume_events`).
     """
     cutoffs = session.execute(
         select(ChangeLogEntry.environment_id, func.max(ChangeLogEntry.revision))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import NamedTuple
 
 from sqlalchemy import select
@@ -41,6 +41,14 @@ def list_sdk_keys(session: Session, environment_id: int) -> Sequence[SdkKey]:
     return session.scalars(
         select(SdkKey).where(SdkKey.environment_id == environment_id).order_by(SdkKey.id)
     ).all()
+
+
+def live_sdk_key_ids(session: Session, key_ids: Collection[str]) -> set[str]:
+    """Those of `key_ids` that still exist and are not revoked."""
+    rows = session.scalars(
+        select(SdkKey.key_id).where(SdkKey.key_id.in_(list(key_ids)), SdkKey.revoked_at.is_(None))
+    ).all()
+    return set(rows)
 
 
 def sdk_key_target(session: Session, key_id: str) -> SdkKeyTarget | None:

@@ -5,7 +5,7 @@ Rows only: no validation, no audit; callers own the transaction.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -36,6 +36,14 @@ def get_environment(session: Session, project_id: int, key: str) -> Environment 
 
 def get_environment_by_id(session: Session, environment_id: int) -> Environment | None:
     return session.get(Environment, environment_id)
+
+
+def current_revisions(session: Session, environment_ids: Collection[int]) -> dict[int, int]:
+    """The current revision of each of these environments that exists."""
+    rows = session.execute(
+        select(Environment.id, Environment.revision).where(Environment.id.in_(list(environment_ids)))
+    ).all()
+    return {int(environment_id): int(revision) for environment_id, revision in rows}
 
 
 def list_environments(session: Session, project_id: int) -> Sequence[Environment]:

@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import groupby
 from typing import Any
 
-from app.storage.models import ChangeLogEntry
+from app.streaming.change_source import Change
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,18 +23,15 @@ class Encoded:
     body: bytes
 
 
-def change_event(revision: int, rows: Sequence[ChangeLogEntry]) -> Encoded:
-    """Every row of one revision in one event, so that `id:` always names a complete revision."""
-    changes = [
-        {
-            "kind": row.entity_kind,
-            "key": row.key,
-            "version": row.version,
-            "data": None if row.deleted else row.payload,
-        }
-        for row in rows
-    ]
-    return Encoded(revision, _encode("change", {"revision": revision, "changes": changes}, revision))
+def change_events(changes: Sequence[Change]) -> list[Encoded]:
+    """One event per revision, oldest first, from changes ordered by revision."""
+    return [change_event(revision, list(group)) for revision, group in groupby(changes, lambda c: c.revision)]
+
+
+def change_event(revision: int, changes: Sequence[Change]) -> Encoded:
+    """Every change of one revision in one event, so that `id:` always names a complete revision."""
+    items = [{"kind": c.kind, "key": c.key, "version": c.version, "data": c.data} for c in changes]
+    return Encoded(revision, _encode("change", {"revision": revision, "changes": items}, revision))
 
 
 def resumed_event(revision: int) -> Encoded:

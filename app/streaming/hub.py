@@ -9,19 +9,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import signal
 import time
 from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass
 
 from anyio import to_thread
-from sse_starlette.sse import AppStatus
+from prometheus_client import CollectorRegistry, Counter
 
-from app.storage.database import Database
-from app.streaming import change_feed
 from app.streaming.ack_registry import AckRegistry
 from app.streaming.broadcaster import Broadcaster
-from app.streaming.events import error_event, reconnect_event
+from app.streaming.change_source import ChangeSource
+from app.streaming.events import change_events, error_event, reconnect_event
 from app.streaming.poll_presence import PollPresence
 from app.streaming.stream_timer import StreamTimer
 from app.streaming.subscriber import Subscriber
@@ -52,9 +50,20 @@ class _Feed:
 
 class StreamHub:
     def __init__(
-        self, database: Database, broadcaster: Broadcaster, registry: AckRegistry, options: HubOptions
+        self,
+        source: ChangeSource,
+        broadcaster: Broadcaster,
+        registry: AckRegistry,
+        options: HubOptions,
+        metrics: CollectorRegistry,
     ) -> None:
-        self._database = database
+        self._source = source
+        self._log_reads = Counter(
+            "flagstaff_stream_change_log_reads",
+            "Change-log reads by this process's stream feeds: one per commit to an environment with open "
+            "streams, plus the safety net's catch-ups",
+            registry=metrics,
+        )
         self._broadcaster = broadcaster
         self._registry = registry
         self._options = options
@@ -73,7 +82,6 @@ class StreamHub:
         await self._broadcaster.start(self._notice, self._resync)
         self._tasks = [
             asyncio.create_task(self._poll_forever(), name="flagstaff-stream-poll"),
-            asyncio.create_task(self._watch_for_exit(), name="flagstaff-stream-exit-watch"),
             asyncio.create_task(self._timer.run(), name="flagstaff-stream-timer"),
         ]
 
@@ -97,12 +105,17 @@ class StreamHub:
         for subscriber in subscribers:
             subscriber.close(reconnect_event(random.randint(0, spread_ms)))
 
-    # -- notices ------
-    def on_commit(self, environment_id: int, revision: int) -> None:
-        """The commit listener (any thread): wakes this process's feed and tells the other processes."""
+    def drain_soon(self) -> None:
+        """`drain`, from any thread or a signal handler: it runs on the hub's loop. The server keeps waiting
+        for open streams after a stop signal; this ends them."""
         loop = self._loop
         if loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(self._notice, environment_id, revision)
+            loop.call_soon_threadsafe(self.drain)
+
+    # -- notices ------
+    def on_commit(self, environment_id: int, revision: int) -> None:
+        """The commit listener (any thread): one notice, which the broadcaster delivers to this process's feed
+        at once and to the other processes' feeds through its channel; each feed wakes once per commit."""
         self._broadcaster.publish(environment_id, revision)
 
     def _notice(self, environment_id: int, revision: int) -> None:
@@ -128,14 +141,15 @@ class StreamHub:
         try:
             while True:
                 feed.again = False
+                self._log_reads.inc()
                 try:
-                    events = await to_thread.run_sync(
-                        change_feed.changes_after, self._database, environment_id, feed.revision
+                    changes = await to_thread.run_sync(
+                        self._source.changes_after, environment_id, feed.revision
                     )
                 except Exception:
                     log.exception("could not read the change log of environment %s", environment_id)
                     return  # the periodic revision check retries
-                for event in events:
+                for event in change_events(changes):
                     if event.revision > feed.revision:
                         feed.revision = event.revision
                         for subscriber in feed.subscribers:
@@ -155,9 +169,7 @@ class StreamHub:
         if feed is None:
             feed = self._feeds[environment_id] = _Feed()
             try:
-                revisions = await to_thread.run_sync(
-                    change_feed.current_revisions, self._database, [environment_id]
-                )
+                revisions = await to_thread.run_sync(self._source.current_revisions, [environment_id])
             except BaseException:
                 del self._feeds[environment_id]
                 feed.ready.set()
@@ -220,14 +232,14 @@ class StreamHub:
 
     async def _poll_once(self) -> None:
         ready = {environment_id: feed for environment_id, feed in self._feeds.items() if feed.ready.is_set()}
-        revisions = await to_thread.run_sync(change_feed.current_revisions, self._database, list(ready))
+        revisions = await to_thread.run_sync(self._source.current_revisions, list(ready))
         for environment_id, revision in revisions.items():
             feed = ready[environment_id]
             if revision > feed.revision:
                 self._catch_up(environment_id, feed)
         subscribers = [s for feed in ready.values() for s in feed.subscribers]
         keys = {s.key_id for s in subscribers}
-        live = await to_thread.run_sync(change_feed.live_sdk_keys, self._database, keys)
+        live = await to_thread.run_sync(self._source.live_sdk_keys, keys)
         for subscriber in subscribers:
             if subscriber.key_id not in live:
                 subscriber.close(error_event("key_revoked", "the SDK key was revoked"))
@@ -250,13 +262,6 @@ class StreamHub:
         environments = set(self._feeds) | self.polls.environments()
         await to_thread.run_sync(self._registry.prune, environments, time.time())
 
-    async def _watch_for_exit(self) -> None:
-        # uvicorn stops reading requests on SIGTERM but waits for open streams to end; this notices the signal
-        # the same way sse-starlette does and ends the streams with a reconnect event.
-        while not (AppStatus.should_exit or _uvicorn_should_exit()):
-            await asyncio.sleep(0.1)
-        self.drain()
-
     def _spawn(self, awaitable: Awaitable[None]) -> None:
         async def run() -> None:
             try:
@@ -267,9 +272,3 @@ class StreamHub:
         task = asyncio.create_task(run())
         self._background.add(task)
         task.add_done_callback(self._background.discard)
-
-
-def _uvicorn_should_exit() -> bool:
-    handler = signal.getsignal(signal.SIGTERM)
-    server = getattr(handler, "__self__", None)
-    return bool(getattr(server, "should_exit", False))

@@ -10,9 +10,15 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 
 from anyio import to_thread
 
-from app.storage.database import Database
-from app.streaming import change_feed
-from app.streaming.events import HEARTBEAT_COMMENT, Encoded, resumed_event, retry_hint, snapshot_event
+from app.streaming.change_source import ChangeSource
+from app.streaming.events import (
+    HEARTBEAT_COMMENT,
+    Encoded,
+    change_events,
+    resumed_event,
+    retry_hint,
+    snapshot_event,
+)
 from app.streaming.hub import StreamHub
 from app.streaming.subscriber import Farewell, Heartbeat, Resync, Subscriber
 
@@ -22,7 +28,7 @@ SnapshotReader = Callable[[int], Awaitable[tuple[int, bytes]]]
 
 async def stream_events(
     hub: StreamHub,
-    database: Database,
+    source: ChangeSource,
     subscriber: Subscriber,
     read_snapshot: SnapshotReader,
     *,
@@ -35,11 +41,7 @@ async def stream_events(
         first: list[Encoded] | None = None
         if last_event_id is not None:
             first = await to_thread.run_sync(
-                change_feed.resume_events,
-                database,
-                subscriber.environment_id,
-                last_event_id,
-                resume_max_changes,
+                resume_events, source, subscriber.environment_id, last_event_id, resume_max_changes
             )
             if first == []:
                 first = [resumed_event(last_event_id)]
@@ -65,3 +67,23 @@ async def stream_events(
                 return
     finally:
         hub.unsubscribe(subscriber)
+
+
+def resume_events(
+    source: ChangeSource, environment_id: int, revision: int, max_rows: int
+) -> list[Encoded] | None:
+    """The events that bring a client from `revision` to the current one, or None when it needs a snapshot:
+    the revision is unknown (ahead of the database), the log has gaps (pruned), or the catch-up is too long.
+    Blocks: run it in a worker thread."""
+    if revision < 0:
+        return None
+    current, changes = source.resume_window(environment_id, revision, max_rows + 1)
+    if current is None or revision > current:
+        return None
+    if len(changes) > max_rows:
+        return None
+    events = change_events(changes)
+    # Revisions are contiguous per environment; a missing one means the log no longer reaches that far back.
+    if len(events) != current - revision or (events and events[-1].revision != current):
+        return None
+    return events

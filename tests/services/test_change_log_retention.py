@@ -16,11 +16,12 @@ from app.main import create_app
 from app.services.change_log_retention import ChangeLogRetention
 from app.services.change_transaction import Actor
 from app.services.container import Services
+from app.services.database_change_source import DatabaseChangeSource
 from app.services.flag_definition_service import DefinitionInput
 from app.settings import Settings
 from app.storage import project_repository
 from app.storage.models import ChangeLogEntry, utcnow
-from app.streaming import change_feed
+from app.streaming.stream_session import resume_events
 
 ACTOR = Actor("retention-test")
 BOOLEAN = DefinitionInput("", "", "boolean", [True, False])
@@ -71,9 +72,10 @@ def test_revisions_past_retention_are_pruned_and_resuming_from_them_needs_a_snap
     assert deleted >= 3
     assert _revisions(services, environment_id) == [4, 5, 6]
     # From a pruned revision the log has a gap: the stream sends a full snapshot (None) instead.
-    assert change_feed.resume_events(services.database, environment_id, 1, max_rows=1000) is None
+    source = DatabaseChangeSource(services.database)
+    assert resume_events(source, environment_id, 1, max_rows=1000) is None
     # From a kept one, just the later changes, as before.
-    events = change_feed.resume_events(services.database, environment_id, 4, max_rows=1000)
+    events = resume_events(source, environment_id, 4, max_rows=1000)
     assert events is not None and [event.revision for event in events] == [5, 6]
 
 

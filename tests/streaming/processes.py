@@ -1,5 +1,6 @@
-"""Real processes for the streaming tests: uvicorn servers and throwaway redis-server instances on free
-loopback ports, plus a deadline-polling helper. Every process started here is stopped by its own handle."""
+"""Real processes for the streaming tests: `flagstaff serve` servers and throwaway redis-server instances on
+free loopback ports, plus a deadline-polling helper. Every process started here is stopped by its own
+handle."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -96,19 +97,13 @@ class RedisServer:
 
 
 class ServerProcess:
-    """One `uvicorn app.main:create_app --factory` process; `restart()` keeps its port."""
+    """One `flagstaff serve` process (the serve path operators run, signal handling included); `restart()`
+    keeps its port."""
 
     def __init__(
-        self,
-        database_url: str,
-        redis_url: str | None = None,
-        *,
-        uvicorn_args: Sequence[str] = (),
-        output: Path | None = None,
-        **settings: str,
+        self, database_url: str, redis_url: str | None = None, *, output: Path | None = None, **settings: str
     ) -> None:
         self.port = free_port()
-        self.uvicorn_args = list(uvicorn_args)
         self.output = output  # where the server's log goes (appended); the test's stderr when None
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.env = {
@@ -128,11 +123,7 @@ class ServerProcess:
 
     def launch(self) -> ServerProcess:
         """Starts the process without waiting, so that several can start (and migrate) together."""
-        command = [
-            sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory",
-            "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning",
-            "--timeout-graceful-shutdown", "5", *self.uvicorn_args,
-        ]  # fmt: skip
+        command = [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)]
         if self.output is None:
             self.process = subprocess.Popen(command, cwd=REPO, env=self.env, stdout=subprocess.DEVNULL)
             return self

@@ -17,9 +17,9 @@ from tests.streaming.processes import ServerProcess, wait_until
 
 
 def _events(
-    base_url: str, sdk_key: str, count: int, last_event_id: str | None = None
+    base_url: str, sdk_key: str, count: int, last_event_id: str | bytes | None = None
 ) -> list[httpx_sse.ServerSentEvent]:
-    headers = {"Authorization": f"Bearer {sdk_key}"}
+    headers: dict[str, str | bytes] = {"Authorization": f"Bearer {sdk_key}"}
     if last_event_id is not None:
         headers["Last-Event-ID"] = last_event_id
     received: list[httpx_sse.ServerSentEvent] = []
@@ -91,6 +91,14 @@ def test_a_resume_from_a_revision_too_far_back_gets_a_snapshot(admin: Admin, ser
 
     assert _events(server.base_url, key, 1, last_event_id=start)[0].event == "snapshot"
     assert _events(server.base_url, key, 1, last_event_id="999999")[0].event == "snapshot"  # unknown: ahead
+
+
+def test_a_last_event_id_that_is_not_a_revision_gets_a_snapshot(admin: Admin, server: ServerProcess) -> None:
+    admin.create_flag("checkout")
+    key, _ = admin.sdk_key()
+    # b"\xb2" arrives as "²" (headers are Latin-1): a digit to str.isdigit(), not a number to int().
+    for given in ("latest", "-1", "7x", b"\xb2", b"1\xb3"):
+        assert _events(server.base_url, key, 1, last_event_id=given)[0].event == "snapshot", given
 
 
 def test_an_sdk_resumes_after_a_restart_without_missing_a_write_made_while_it_was_down(

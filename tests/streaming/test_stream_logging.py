@@ -31,7 +31,7 @@ def test_a_client_that_stops_reading_is_logged_once_at_info_without_a_traceback(
     database_url: str, tmp_path: Path
 ) -> None:
     log = tmp_path / "server.log"
-    server = ServerProcess(database_url, uvicorn_args=["--log-level", "info"], output=log, log_level="info")
+    server = ServerProcess(database_url, output=log, log_level="info")
     server.start()
     admin = Admin(server.base_url)
     stalled: socket.socket | None = None

@@ -1,4 +1,5 @@
 """The ASGI response that writes one SSE stream: the stream session's pre-encoded chunks, straight to `send`.
+HTTP only: what to send comes from `app.streaming`.
 
 One task per stream and no timer of its own: heartbeats and the send timeout belong to the process's stream
 timer, which is why this is not sse-starlette's response (a task group and four tasks per stream, a lock and a
