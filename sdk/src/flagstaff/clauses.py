@@ -7,10 +7,10 @@ Matchers never raise on odd context values: they do not match.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from flagstaff.clause_options import PARSE_NUMBER_OPS, matching_missing, parsing_numbers
+from flagstaff.lookup import Context, Lookup, Matcher
 from flagstaff.operators import (
     MAX_STRING_ATTRIBUTE_LENGTH,
     OPERATORS,
@@ -24,23 +24,17 @@ from flagstaff.operators import (
 )
 from flagstaff.problems import Problem, Reader
 
-if TYPE_CHECKING:
-    from flagstaff.snapshot import Snapshot
-
-Context = Mapping[str, Any]
-Matcher = Callable[[Context, "Snapshot", float | None], bool]
-
 CLAUSE_FIELDS = frozenset(
     {"attribute", "op", "values", "negate", "case_insensitive", "match_missing", "parse_numbers"}
 )
 NOW_ATTRIBUTE = "now"
 
 
-def never(ctx: Context, snap: Snapshot, now: float | None) -> bool:
+def never(ctx: Context, snap: Lookup, now: float | None) -> bool:
     return False
 
 
-def always(ctx: Context, snap: Snapshot, now: float | None) -> bool:
+def always(ctx: Context, snap: Lookup, now: float | None) -> bool:
     return True
 
 
@@ -51,7 +45,7 @@ def all_of(matchers: tuple[Matcher, ...]) -> Matcher:
     if len(matchers) == 1:
         return matchers[0]
 
-    def every(ctx: Context, snap: Snapshot, now: float | None) -> bool:
+    def every(ctx: Context, snap: Lookup, now: float | None) -> bool:
         for match in matchers:  # noqa: SIM110 - a plain loop; a generator costs more than most clauses
             if not match(ctx, snap, now):
                 return False
@@ -169,7 +163,7 @@ def _attribute_matcher(
     refuse_unexamined = capped and negate
     limit = MAX_STRING_ATTRIBUTE_LENGTH
 
-    def match(ctx: Context, snap: Snapshot, now: float | None) -> bool:
+    def match(ctx: Context, snap: Lookup, now: float | None) -> bool:
         v = ctx.get(attribute)
         if v is None:
             if not use_now or now is None:
@@ -185,7 +179,7 @@ def _attribute_matcher(
 
     if check_length:
 
-        def plain_within_limit(ctx: Context, snap: Snapshot, now: float | None) -> bool:
+        def plain_within_limit(ctx: Context, snap: Lookup, now: float | None) -> bool:
             # As ``plain`` below, with the length check the C-level ``string_test`` cannot make. Checked only
             # after a match, so the usual miss costs nothing more: these C tests cost at most a C-speed scan.
             v = ctx.get(attribute)
@@ -199,7 +193,7 @@ def _attribute_matcher(
 
         return plain_within_limit
 
-    def plain(ctx: Context, snap: Snapshot, now: float | None) -> bool:
+    def plain(ctx: Context, snap: Lookup, now: float | None) -> bool:
         # The common shape (no negate, no clock) in the fewest steps: it runs for every rule of every check.
         v = ctx.get(attribute)
         if type(v) is str:
@@ -231,7 +225,7 @@ def _segment_matcher(attribute: str, keys: list[str] | None, negate: bool) -> Ma
     if len(segment_keys) == 1 and not negate:
         only = segment_keys[0]
 
-        def member_of_one(ctx: Context, snap: Snapshot, now: float | None) -> bool:
+        def member_of_one(ctx: Context, snap: Lookup, now: float | None) -> bool:
             v = ctx.get(attribute)
             if v is None:
                 return False
@@ -240,7 +234,7 @@ def _segment_matcher(attribute: str, keys: list[str] | None, negate: bool) -> Ma
 
         return member_of_one
 
-    def match(ctx: Context, snap: Snapshot, now: float | None) -> bool:
+    def match(ctx: Context, snap: Lookup, now: float | None) -> bool:
         v = ctx.get(attribute)
         if v is None:
             return False

@@ -6,7 +6,7 @@ context outside the share (or without the attribute) does not match the rule; ev
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from flagstaff.bucketing import (
     ALGORITHMS,
@@ -16,11 +16,8 @@ from flagstaff.bucketing import (
     bucket_value,
     hashable,
 )
+from flagstaff.lookup import Context, Lookup, Matcher
 from flagstaff.problems import Problem, Reader
-
-if TYPE_CHECKING:
-    from flagstaff.clauses import Context, Matcher
-    from flagstaff.snapshot import Snapshot
 
 COVERAGE_FIELDS = frozenset({"algorithm", "bucket_by", "salt", "seed", "modulus", "weight"})
 
@@ -54,7 +51,7 @@ def compile_coverage(raw: object, path: str, problems: list[Problem], salt: str)
     missing = weight > MISSING_VALUE_BUCKET
     share = weight
 
-    def covered(ctx: Context, snap: Snapshot, now: float | None) -> bool:
+    def covered(ctx: Context, snap: Lookup, now: float | None) -> bool:
         v: Any = ctx.get(bucket_by)
         text = v if type(v) is str and v.isascii() else bucket_value(v)
         if text is None:

@@ -8,19 +8,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from flagstaff.bucketing import bucket_value, hashable
-from flagstaff.clauses import NOW_ATTRIBUTE, Matcher, all_of, compile_clause
+from flagstaff.clauses import NOW_ATTRIBUTE, all_of, compile_clause
 from flagstaff.coverage import compile_coverage
 from flagstaff.evaluation import ErrorCode, Evaluation, Reason, error
 from flagstaff.keys import check_key
 from flagstaff.limits import MAX_VARIATIONS
+from flagstaff.lookup import Lookup, Matcher
 from flagstaff.problems import Problem, Reader, join, type_name
 from flagstaff.rollouts import Rollout, compile_rollout
-
-if TYPE_CHECKING:
-    from flagstaff.snapshot import Snapshot
 
 KINDS = ("boolean", "string", "number", "json")
 DEFAULT_TYPES: dict[str, frozenset[type]] = {
@@ -53,7 +51,7 @@ PREREQUISITE_FIELDS = frozenset({"flag", "variation"})
 Serve = Evaluation | Rollout
 Rule = tuple[Matcher, Serve]
 """A rule: one matcher standing for all its clauses, and what it serves."""
-Decide = Callable[[Mapping[str, Any], "Snapshot", float | None], Evaluation]
+Decide = Callable[[Mapping[str, Any], Lookup, float | None], Evaluation]
 
 
 class Flag:
@@ -115,7 +113,7 @@ class Flag:
         )
 
     def evaluate(
-        self, ctx: Mapping[str, Any], snap: Snapshot, now: float | None, chain: tuple[str, ...] = ()
+        self, ctx: Mapping[str, Any], snap: Lookup, now: float | None, chain: tuple[str, ...] = ()
     ) -> Evaluation:
         if self.static is not None:
             return self.static
@@ -135,13 +133,13 @@ class Flag:
         return serve if serve.__class__ is Evaluation else serve.decide(ctx, snap, now)  # type: ignore[union-attr]
 
     def _failed_prerequisite(
-        self, ctx: Mapping[str, Any], snap: Snapshot, now: float | None, chain: tuple[str, ...]
+        self, ctx: Mapping[str, Any], snap: Lookup, now: float | None, chain: tuple[str, ...]
     ) -> Evaluation | None:
         chain = (*chain, self.key)
         for key, required in self.prerequisites:
             if key in chain:
                 return error(ErrorCode.GENERAL, "prerequisite cycle: " + " -> ".join((*chain, key)))
-            flag = snap.flags.get(key)
+            flag = snap.flag(key)
             if flag is None:
                 result = None
             else:

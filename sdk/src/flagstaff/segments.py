@@ -7,15 +7,13 @@ are held once, as hash sets: membership costs O(1) however many flags use it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from flagstaff.bucketing import bucket_value
-from flagstaff.clauses import NOW_ATTRIBUTE, Matcher, all_of, compile_clause
+from flagstaff.clauses import NOW_ATTRIBUTE, all_of, compile_clause
 from flagstaff.keys import check_key
+from flagstaff.lookup import Lookup, Matcher
 from flagstaff.problems import Problem, Reader, join
-
-if TYPE_CHECKING:
-    from flagstaff.snapshot import Snapshot
 
 SEGMENT_FIELDS = frozenset({"key", "included", "excluded", "rules", "version"})
 RULE_FIELDS = frozenset({"id", "clauses"})
@@ -40,7 +38,7 @@ class Segment:
         self.excluded = excluded
         self.rules = rules
 
-    def contains(self, value: Any, ctx: Mapping[str, Any], snap: Snapshot, now: float | None) -> bool:
+    def contains(self, value: Any, ctx: Mapping[str, Any], snap: Lookup, now: float | None) -> bool:
         if type(value) is list:  # an array attribute: a member if any element is one
             return any(self.contains(item, ctx, snap, now) for item in value if item is not None)
         key = value if type(value) is str else bucket_value(value)

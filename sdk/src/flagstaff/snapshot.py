@@ -39,6 +39,9 @@ class Snapshot:
         # Versions of deleted entries, so a late upsert of an older version cannot resurrect them.
         self.deleted: Mapping[tuple[str, str], int] = deleted or {}
 
+    def flag(self, key: str) -> Flag | None:
+        return self.flags.get(key)
+
     def evaluate(self, key: str, context: object = None, now: float | None = None) -> Evaluation:
         """Evaluate flag ``key``. Never raises: problems come back as an ``ERROR`` evaluation."""
         flag = self.flags.get(key)
