@@ -28,6 +28,7 @@ CLAUSE_FIELDS = frozenset(
     {"attribute", "op", "values", "negate", "case_insensitive", "match_missing", "parse_numbers"}
 )
 NOW_ATTRIBUTE = "now"
+SEGMENT_MATCH = "segment_match"
 
 
 def never(ctx: Context, snap: Lookup, now: float | None) -> bool:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from flagstaff.bucketing import bucket_value, hashable
-from flagstaff.clauses import NOW_ATTRIBUTE, all_of, compile_clause
+from flagstaff.clauses import NOW_ATTRIBUTE, SEGMENT_MATCH, all_of, compile_clause
 from flagstaff.coverage import compile_coverage
 from flagstaff.evaluation import ErrorCode, Evaluation, Reason, error
 from flagstaff.keys import check_key
@@ -54,63 +55,44 @@ Rule = tuple[Matcher, Serve]
 Decide = Callable[[Mapping[str, Any], Lookup, float | None], Evaluation]
 
 
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class Flag:
     """One compiled flag. ``evaluate`` may raise only on a broken context; callers go through a guard."""
 
-    __slots__ = (
-        "decide",
-        "default_types",
-        "enabled",
-        "fallthrough",
-        "is_boolean",
-        "key",
-        "kind",
-        "off",
-        "prerequisites",
-        "rules",
-        "static",
-        "targets",
-        "uses_now",
-        "variations",
-        "version",
-    )
+    key: str
+    kind: str
+    version: int
+    variations: tuple[Any, ...]
+    enabled: bool
+    off: Evaluation
+    fallthrough: Serve
+    prerequisites: tuple[tuple[str, int], ...] = ()
+    targets: Mapping[str, Evaluation] = field(default_factory=dict)
+    rules: tuple[Rule, ...] = ()
+    static: Evaluation | None = None
+    """The result for every context, when it depends on none (a disabled flag, a flag serving one value)."""
+    uses_now: bool = False
+    """Whether an evaluation needs the clock: a rule on ``now``, a prerequisite (which may have one), or, set
+    by the snapshot that holds this flag, a segment rule on ``now`` in a flag that ``reads_segments``."""
+    reads_segments: bool = False
+    is_boolean: bool = field(init=False)
+    default_types: frozenset[type] = field(init=False)
+    decide: Decide = field(init=False)
+    """The narrowest function that gives this flag's result: a flag that is only a rollout skips the checks
+    for prerequisites, targets and rules that it does not have. ``static`` flags need no call at all."""
 
-    def __init__(
-        self,
-        key: str,
-        kind: str,
-        version: int,
-        variations: tuple[Any, ...],
-        enabled: bool,
-        off: Evaluation,
-        prerequisites: tuple[tuple[str, int], ...],
-        targets: dict[str, Evaluation],
-        rules: tuple[Rule, ...],
-        fallthrough: Serve,
-        uses_now: bool,
-        static: Evaluation | None,
-    ) -> None:
-        self.key = key
-        self.kind = kind
-        self.is_boolean = kind == "boolean"
-        self.default_types = DEFAULT_TYPES.get(kind, frozenset())
-        self.version = version
-        self.variations = variations
-        self.enabled = enabled
-        self.off = off
-        self.prerequisites = prerequisites
-        self.targets = targets
-        self.rules = rules
-        self.fallthrough = fallthrough
-        self.uses_now = uses_now
-        self.static = static
-        # The narrowest function that gives this flag's result: a flag that is only a rollout skips the checks
-        # for prerequisites, targets and rules that it does not have. ``static`` flags need no call at all.
-        self.decide: Decide = (
-            fallthrough.decide
-            if isinstance(fallthrough, Rollout) and not (prerequisites or targets or rules)
-            else self.evaluate
-        )
+    def __post_init__(self) -> None:
+        # Derived once, here, so the hot path reads one attribute instead of working each out per call.
+        fallthrough = self.fallthrough
+        targeted = self.prerequisites or self.targets or self.rules
+        only_rollout = isinstance(fallthrough, Rollout) and not targeted
+        derived = {
+            "is_boolean": self.kind == "boolean",
+            "default_types": DEFAULT_TYPES.get(self.kind, frozenset()),
+            "decide": fallthrough.decide if only_rollout else self.evaluate,  # type: ignore[union-attr]
+        }
+        for name, value in derived.items():
+            object.__setattr__(self, name, value)
 
     def evaluate(
         self, ctx: Mapping[str, Any], snap: Lookup, now: float | None, chain: tuple[str, ...] = ()
@@ -165,7 +147,16 @@ def broken_flag(key: str, problems: list[Problem], version: int = -1) -> Flag:
     It keeps the version it arrived with, so a late, older update still cannot replace it."""
     message = "; ".join(str(p) for p in problems if p.fatal)[:500]
     static = error(ErrorCode.PARSE_ERROR, f"flag {key!r} is invalid: {message}")
-    return Flag(key, "", version, (), False, static, (), {}, (), static, False, static)
+    return Flag(
+        key=key,
+        kind="",
+        version=version,
+        variations=(),
+        enabled=False,
+        off=static,
+        fallthrough=static,
+        static=static,
+    )
 
 
 def compile_flag(raw: object, path: str, problems: list[Problem]) -> Flag:
@@ -189,7 +180,7 @@ def compile_flag(raw: object, path: str, problems: list[Problem]) -> Flag:
     off = Evaluation(None if off_index is None else variations[off_index], off_index, Reason.DISABLED)
     prerequisites = _prerequisites(r, path, problems)
     targets = _targets(r, path, problems, variations)
-    rules, uses_now = _rules(r, path, problems, salt, variations)
+    rules, uses_now, reads_segments = _rules(r, path, problems, salt, variations)
     has_targeting = bool(prerequisites or targets or rules)
     fallthrough = _serve(
         r.get("fallthrough", dict, required=True),
@@ -206,19 +197,20 @@ def compile_flag(raw: object, path: str, problems: list[Problem]) -> Flag:
     elif not has_targeting and isinstance(fallthrough, Evaluation):
         static = fallthrough
     return Flag(
-        key,
-        kind,
-        version,
-        variations,
-        enabled,
-        off,
-        prerequisites,
-        targets,
-        rules,
-        fallthrough if fallthrough is not None else off,
+        key=key,
+        kind=kind,
+        version=version,
+        variations=variations,
+        enabled=enabled,
+        off=off,
+        fallthrough=fallthrough if fallthrough is not None else off,
+        prerequisites=prerequisites,
+        targets=targets,
+        rules=rules,
+        static=static,
         # A prerequisite may test the clock, so a flag with any gets the clock too.
-        uses_now or bool(prerequisites),
-        static,
+        uses_now=uses_now or bool(prerequisites),
+        reads_segments=reads_segments,
     )
 
 
@@ -281,10 +273,11 @@ def _targets(
 
 def _rules(
     r: Reader, path: str, problems: list[Problem], salt: str, variations: tuple[Any, ...]
-) -> tuple[tuple[Rule, ...], bool]:
+) -> tuple[tuple[Rule, ...], bool, bool]:
+    """The rules, whether any tests the clock, and whether any tests segment membership."""
     rules: list[Rule] = []
     ids: set[str] = set()
-    uses_now = False
+    uses_now = reads_segments = False
     for i, raw in enumerate(r.get("rules", list, [])):
         rule_path = join(join(path, "rules"), i)
         rr = Reader(raw, rule_path, problems, RULE_FIELDS)
@@ -304,6 +297,9 @@ def _rules(
         uses_now = uses_now or any(
             type(c) is dict and c.get("attribute") == NOW_ATTRIBUTE for c in raw_clauses
         )
+        reads_segments = reads_segments or any(
+            type(c) is dict and c.get("op") == SEGMENT_MATCH for c in raw_clauses
+        )
         serve = _serve(
             rr.get("serve", dict, required=True),
             join(rule_path, "serve"),
@@ -315,7 +311,7 @@ def _rules(
         )
         if serve is not None:
             rules.append((all_of(clauses), serve))
-    return tuple(rules), uses_now
+    return tuple(rules), uses_now, reads_segments
 
 
 def _serve(

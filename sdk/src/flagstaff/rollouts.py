@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import mmh3
@@ -24,40 +25,29 @@ WEIGHT_FIELDS = frozenset({"variation", "weight"})
 _hash32 = mmh3.hash
 
 
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class Rollout:
     """Cumulative thresholds over the buckets; a context gets the first whose threshold exceeds its bucket."""
 
-    __slots__ = (
-        "bucket_by",
-        "bucketer",
-        "evaluations",
-        "hash_split",
-        "hash_thresholds",
-        "missing",
-        "mmh3_prefix",
-        "thresholds",
-    )
+    bucket_by: str
+    bucketer: Callable[[str], int]
+    thresholds: tuple[int, ...]
+    """Only non-zero weights are kept, so thresholds strictly increase and the last is BUCKETS: bisect_right
+    finds the first threshold above the bucket in C, with no Python loop."""
+    evaluations: tuple[Evaluation, ...]
+    """What each threshold's share of the buckets is served."""
+    missing: Evaluation
+    mmh3_prefix: str | None = None
+    """``"{salt}:"`` when the algorithm is the default ``mmh3-v1``, which ``decide`` then runs inline."""
+    hash_thresholds: tuple[int, ...] = field(init=False)
+    hash_split: int | None = field(init=False)
 
-    def __init__(
-        self,
-        bucket_by: str,
-        bucketer: Callable[[str], int],
-        steps: tuple[tuple[int, Evaluation], ...],
-        missing: Evaluation,
-        mmh3_prefix: str | None = None,
-    ) -> None:
-        self.bucket_by = bucket_by
-        self.bucketer = bucketer
-        self.mmh3_prefix = mmh3_prefix
-        # Only non-zero weights are kept, so thresholds strictly increase and the last is BUCKETS:
-        # bisect_right finds the first threshold above the bucket in C, with no Python loop.
-        self.thresholds = tuple(threshold for threshold, _ in steps)
-        self.evaluations = tuple(evaluation for _, evaluation in steps)
-        self.missing = missing
+    def __post_init__(self) -> None:
         # For mmh3-v1, the thresholds scaled up to the raw 32-bit hash: (h * BUCKETS) >> 32 < t exactly when
         # h < ceil(t * 2**32 / BUCKETS), so the bucket itself need not be computed per call.
-        self.hash_thresholds = tuple(-(-(t << 32) // BUCKETS) for t in self.thresholds)
-        self.hash_split = self.hash_thresholds[0] if len(self.thresholds) == 2 else None
+        hash_thresholds = tuple(-(-(t << 32) // BUCKETS) for t in self.thresholds)
+        object.__setattr__(self, "hash_thresholds", hash_thresholds)
+        object.__setattr__(self, "hash_split", hash_thresholds[0] if len(hash_thresholds) == 2 else None)
 
     def decide(self, ctx: Mapping[str, Any], snap: object = None, now: object = None) -> Evaluation:
         """The variation for ``ctx`` (``snap`` and ``now`` are unused: the signature of every decision)."""
@@ -139,4 +129,11 @@ def compile_rollout(
         f"the context has no {bucket_by!r} to bucket by; served bucket {MISSING_VALUE_BUCKET}",
     )
     prefix = f"{salt}:" if algorithm == DEFAULT_ALGORITHM else None
-    return Rollout(bucket_by, bucketer, tuple(steps), missing, prefix)
+    return Rollout(
+        bucket_by=bucket_by,
+        bucketer=bucketer,
+        thresholds=tuple(threshold for threshold, _ in steps),
+        evaluations=tuple(evaluation for _, evaluation in steps),
+        missing=missing,
+        mmh3_prefix=prefix,
+    )

@@ -7,6 +7,7 @@ are held once, as hash sets: membership costs O(1) however many flags use it.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from flagstaff.bucketing import bucket_value
@@ -19,24 +20,15 @@ SEGMENT_FIELDS = frozenset({"key", "included", "excluded", "rules", "version"})
 RULE_FIELDS = frozenset({"id", "clauses"})
 
 
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class Segment:
-    __slots__ = ("excluded", "included", "key", "rules", "uses_now", "version")
-
-    def __init__(
-        self,
-        key: str,
-        version: int,
-        included: frozenset[str],
-        excluded: frozenset[str],
-        rules: tuple[Matcher, ...],
-        uses_now: bool = False,
-    ) -> None:
-        self.uses_now = uses_now
-        self.key = key
-        self.version = version
-        self.included = included
-        self.excluded = excluded
-        self.rules = rules
+    key: str
+    version: int
+    included: frozenset[str] = frozenset()
+    excluded: frozenset[str] = frozenset()
+    rules: tuple[Matcher, ...] = ()
+    uses_now: bool = False
+    """Whether a rule tests the clock: then every flag that tests segment membership needs it too."""
 
     def contains(self, value: Any, ctx: Mapping[str, Any], snap: Lookup, now: float | None) -> bool:
         if type(value) is list:  # an array attribute: a member if any element is one
@@ -85,7 +77,9 @@ def compile_segment(raw: object, path: str, problems: list[Problem]) -> Segment:
                 )
             )
         )
-    return Segment(key, version, included, excluded, tuple(rules), uses_now)
+    return Segment(
+        key=key, version=version, included=included, excluded=excluded, rules=tuple(rules), uses_now=uses_now
+    )
 
 
 def _key_list(r: Reader, name: str) -> frozenset[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from flagstaff.evaluation import ErrorCode, Evaluation, error
@@ -24,20 +25,27 @@ _EMPTY: Mapping[str, Any] = {}
 
 
 class Snapshot:
-    __slots__ = ("deleted", "flags", "revision", "segments")
+    __slots__ = ("compiled", "deleted", "flags", "revision", "segments", "segments_use_now")
 
     def __init__(
         self,
         revision: int,
-        flags: dict[str, Flag],
+        compiled: dict[str, Flag],
         segments: dict[str, Segment],
         deleted: Mapping[tuple[str, str], int] | None = None,
     ) -> None:
         self.revision = revision
-        self.flags: Mapping[str, Flag] = flags
+        self.compiled: Mapping[str, Flag] = compiled
+        """The flags as compiled, shared with the snapshots before and after this one."""
         self.segments: Mapping[str, Segment] = segments
         # Versions of deleted entries, so a late upsert of an older version cannot resurrect them.
         self.deleted: Mapping[tuple[str, str], int] = deleted or {}
+        self.segments_use_now = any(s.uses_now for s in segments.values())
+        self.flags: Mapping[str, Flag] = (
+            {key: _with_clock(flag) for key, flag in compiled.items()} if self.segments_use_now else compiled
+        )
+        """The flags as this snapshot evaluates them: where a segment rule tests the clock, the flags that
+        test segment membership are copies that read it. Computed here, so no flag is changed once built."""
 
     def flag(self, key: str) -> Flag | None:
         return self.flags.get(key)
@@ -61,11 +69,11 @@ class Snapshot:
         that a full snapshot does not record), so it is ignored; within a revision, versions decide."""
         if revision < self.revision:
             return self
-        current = (self.flags if kind == "flag" else self.segments).get(key)
+        current = (self.compiled if kind == "flag" else self.segments).get(key)
         newest = max(current.version if current is not None else -1, self.deleted.get((kind, key), -1))
         if version <= newest:
             return self if revision <= self.revision else self._at(revision)
-        flags, segments, deleted = dict(self.flags), dict(self.segments), dict(self.deleted)
+        flags, segments, deleted = dict(self.compiled), dict(self.segments), dict(self.deleted)
         table: dict[str, Any] = flags if kind == "flag" else segments
         if data is None:
             table.pop(key, None)
@@ -77,12 +85,10 @@ class Snapshot:
             else:
                 table[key] = compile_segment(data, join("segments", key), problems)
             deleted.pop((kind, key), None)
-        snapshot = Snapshot(max(revision, self.revision), flags, segments, deleted)
-        _propagate_now(snapshot)
-        return snapshot
+        return Snapshot(max(revision, self.revision), flags, segments, deleted)
 
     def _at(self, revision: int) -> Snapshot:
-        return Snapshot(revision, dict(self.flags), dict(self.segments), self.deleted)
+        return Snapshot(revision, dict(self.compiled), dict(self.segments), self.deleted)
 
 
 def evaluate(flag: Flag, context: object, snapshot: Snapshot, now: float | None = None) -> Evaluation:
@@ -173,9 +179,7 @@ def _load(data: object, problems: list[Problem], *, strict: bool) -> Snapshot:
             problems.append(Problem(join(path, "key"), f"must equal its key in 'segments' ({key!r})"))
         if strict:
             check_limits(raw, path, problems, "segment")
-    snapshot = Snapshot(revision, flags, segments)
-    _propagate_now(snapshot)
-    return snapshot
+    return Snapshot(revision, flags, segments)
 
 
 def _compile_flag_or_broken(raw: object, key: str, problems: list[Problem]) -> Flag:
@@ -188,9 +192,6 @@ def _compile_flag_or_broken(raw: object, key: str, problems: list[Problem]) -> F
     return broken_flag(key, fatal, flag.version) if fatal else flag
 
 
-def _propagate_now(snapshot: Snapshot) -> None:
-    # A segment rule on the current time makes every flag that may consult segments need the clock. This marks
-    # compiled flags that older snapshots share, and only ever turns it on: an extra clock read is harmless.
-    if any(s.uses_now for s in snapshot.segments.values()):
-        for flag in snapshot.flags.values():
-            flag.uses_now = True
+def _with_clock(flag: Flag) -> Flag:
+    # A segment rule on the current time makes every flag that tests segment membership need the clock.
+    return replace(flag, uses_now=True) if flag.reads_segments and not flag.uses_now else flag

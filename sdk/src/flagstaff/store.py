@@ -136,7 +136,7 @@ def _changed_keys(old: Snapshot, new: Snapshot) -> set[str]:
         new.segments.get(k) is not s for k, s in old.segments.items()
     ):
         # A segment change can change any flag's result; report every flag rather than guess.
-        return set(old.flags) | set(new.flags)
-    changed = {k for k, f in new.flags.items() if old.flags.get(k) is not f}
-    changed.update(k for k in old.flags if k not in new.flags)
+        return set(old.compiled) | set(new.compiled)
+    changed = {k for k, f in new.compiled.items() if old.compiled.get(k) is not f}
+    changed.update(k for k in old.compiled if k not in new.compiled)
     return changed
