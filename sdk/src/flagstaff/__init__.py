@@ -17,7 +17,6 @@ from flagstaff.problems import FormatError, Problem
 from flagstaff.references import has_references, validate_references
 from flagstaff.schema import FLAG_SCHEMA, SEGMENT_SCHEMA, SNAPSHOT_SCHEMA
 from flagstaff.snapshot import (
-    FORMAT_VERSION,
     Snapshot,
     evaluate,
     load_snapshot,
@@ -26,6 +25,7 @@ from flagstaff.snapshot import (
     validate_snapshot,
 )
 from flagstaff.store import FlagStore, State, Status
+from flagstaff.versions import FORMAT_VERSION
 
 __version__ = "0.1.0"
 

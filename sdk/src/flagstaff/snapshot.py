@@ -18,10 +18,11 @@ from flagstaff.limits import check_limits
 from flagstaff.problems import FormatError, Problem, Reader, join
 from flagstaff.references import validate_references
 from flagstaff.segments import Segment, compile_segment
+from flagstaff.versions import FORMAT_VERSION, record, supersedes
 
-FORMAT_VERSION = 1
 SNAPSHOT_FIELDS = frozenset({"format", "revision", "flags", "segments"})
 _EMPTY: Mapping[str, Any] = {}
+_NO_TOMBSTONES: Mapping[str, Mapping[str, int]] = {"flag": {}, "segment": {}}
 
 
 class Snapshot:
@@ -32,14 +33,14 @@ class Snapshot:
         revision: int,
         compiled: dict[str, Flag],
         segments: dict[str, Segment],
-        deleted: Mapping[tuple[str, str], int] | None = None,
+        deleted: Mapping[str, Mapping[str, int]] | None = None,
     ) -> None:
         self.revision = revision
         self.compiled: Mapping[str, Flag] = compiled
         """The flags as compiled, shared with the snapshots before and after this one."""
         self.segments: Mapping[str, Segment] = segments
-        # Versions of deleted entries, so a late upsert of an older version cannot resurrect them.
-        self.deleted: Mapping[tuple[str, str], int] = deleted or {}
+        self.deleted: Mapping[str, Mapping[str, int]] = deleted or _NO_TOMBSTONES
+        """By kind ("flag", "segment") and key, the version of each delete since the last full snapshot."""
         self.segments_use_now = any(s.uses_now for s in segments.values())
         self.flags: Mapping[str, Flag] = (
             {key: _with_clock(flag) for key, flag in compiled.items()} if self.segments_use_now else compiled
@@ -63,28 +64,23 @@ class Snapshot:
     def apply(
         self, kind: str, key: str, data: Mapping[str, Any] | None, version: int, revision: int
     ) -> Snapshot:
-        """A snapshot with one flag or segment upserted (``data``) or deleted (``None``).
-
-        A change from before this snapshot's revision is already in it, or was superseded (perhaps by a delete
-        that a full snapshot does not record), so it is ignored; within a revision, versions decide."""
+        """A snapshot with one flag or segment upserted (``data``) or deleted (``None``), by the rule of
+        ``flagstaff.versions``: an older revision is ignored, and a version replaces only a lower one."""
         if revision < self.revision:
             return self
-        current = (self.compiled if kind == "flag" else self.segments).get(key)
-        newest = max(current.version if current is not None else -1, self.deleted.get((kind, key), -1))
-        if version <= newest:
+        kind = "flag" if kind == "flag" else "segment"
+        held = (self.compiled if kind == "flag" else self.segments).get(key)
+        if not supersedes(version, None if held is None else held.version, self.deleted[kind].get(key)):
             return self if revision <= self.revision else self._at(revision)
-        flags, segments, deleted = dict(self.compiled), dict(self.segments), dict(self.deleted)
-        table: dict[str, Any] = flags if kind == "flag" else segments
-        if data is None:
-            table.pop(key, None)
-            deleted[(kind, key)] = version
+        flags, segments = dict(self.compiled), dict(self.segments)
+        deleted = {table: dict(tombstones) for table, tombstones in self.deleted.items()}
+        problems: list[Problem] = []
+        if kind == "flag":
+            flag = None if data is None else _compile_flag_or_broken(data, key, problems)
+            record(flags, deleted[kind], key, flag, version)
         else:
-            problems: list[Problem] = []
-            if kind == "flag":
-                table[key] = _compile_flag_or_broken(data, key, problems)
-            else:
-                table[key] = compile_segment(data, join("segments", key), problems)
-            deleted.pop((kind, key), None)
+            segment = None if data is None else compile_segment(data, join("segments", key), problems)
+            record(segments, deleted[kind], key, segment, version)
         return Snapshot(max(revision, self.revision), flags, segments, deleted)
 
     def _at(self, revision: int) -> Snapshot:
