@@ -6,8 +6,6 @@ if client.is_enabled("new-checkout", {"key": "user-123", "country": "NL"}):
     ...
 """
 
-# Imported for its effect: every snapshot may name the "unleash" bucketing algorithm.
-import flagstaff.unleash.bucketing  # noqa: F401
 from flagstaff.bucketing import bucket
 from flagstaff.client import Client, DataSource, StaticDataSource
 from flagstaff.evaluation import ErrorCode, Evaluation, Reason
