@@ -12,7 +12,6 @@ from typing import Any
 from flagstaff.lookup import Context, Lookup, Matcher
 from flagstaff.operators import Test
 
-PARSE_NUMBER_OPS = frozenset({"in", "lt", "lte", "gt", "gte"})
 MAX_NUMBER_TEXT = 64
 # JSON's number grammar (RFC 8259), the spelling of the clause's own values: ASCII digits, no "+", no leading
 # zero, no bare "." at either end, nothing around it. Python's float() reads far more ("1_000", " 12", other

@@ -9,19 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flagstaff.clause_options import PARSE_NUMBER_OPS, matching_missing, parsing_numbers
+from flagstaff.clause_options import matching_missing, parsing_numbers
 from flagstaff.lookup import Context, Lookup, Matcher
-from flagstaff.operators import (
-    MAX_STRING_ATTRIBUTE_LENGTH,
-    OPERATORS,
-    STRING_OPS,
-    Test,
-    build_test,
-    semver_string_test,
-    string_test_in_c,
-    strings,
-    unexamined,
-)
+from flagstaff.operators import MAX_STRING_ATTRIBUTE_LENGTH, OPERATORS, Test, strings, unexamined
 from flagstaff.problems import Problem, Reader
 
 CLAUSE_FIELDS = frozenset(
@@ -29,6 +19,7 @@ CLAUSE_FIELDS = frozenset(
 )
 NOW_ATTRIBUTE = "now"
 SEGMENT_MATCH = "segment_match"
+_PARSING_NUMBERS = sorted(name for name, operator in OPERATORS.items() if operator.parses_numbers)
 
 
 def never(ctx: Context, snap: Lookup, now: float | None) -> bool:
@@ -110,49 +101,54 @@ def _compile_clause(raw: object, path: str, problems: list[Problem], in_segment:
     parse_numbers: bool = r.get("parse_numbers", bool, False)
     values: list[Any] | None = r.get("values", list, required=op != "exists")
     attribute: str | None = r.get(
-        "attribute", str, "key" if op == "segment_match" else None, required=op != "segment_match"
+        "attribute", str, "key" if op == SEGMENT_MATCH else None, required=op != SEGMENT_MATCH
     )
     if op is None or attribute is None:
         return never
     if values is None:
         values = []
-    if op not in OPERATORS:
+    operator = OPERATORS.get(op)
+    if operator is None:
         r.fail("op", f"unknown operator {op!r}; a clause with it never matches", fatal=False)
         return never
-    if ci and op not in STRING_OPS:
+    if ci and not operator.on_strings:
         r.fail("case_insensitive", f"only applies to string operators, not {op!r}")
-    if parse_numbers and op not in PARSE_NUMBER_OPS:
-        r.fail("parse_numbers", f"only applies to {', '.join(sorted(PARSE_NUMBER_OPS))}, not {op!r}")
-    if match_missing and op in ("exists", "segment_match"):
+    if parse_numbers and not operator.parses_numbers:
+        r.fail("parse_numbers", f"only applies to {', '.join(_PARSING_NUMBERS)}, not {op!r}")
+    if match_missing and operator.test is None:
         r.fail("match_missing", f"does not apply to {op!r}")
-    if op == "segment_match":
-        if in_segment:
-            r.fail("op", "segments cannot reference other segments")
-            return never
-        if not values:
-            r.fail("values", "must name at least one segment")
-            return never
-        return _segment_matcher(attribute, strings(values, r), negate)
-    if op == "exists":
-        return _exists_matcher(attribute, negate)
+    if operator.test is None:
+        return _own_matcher(op, attribute, values, negate, in_segment, r)
     if not values:
         r.fail("values", "must hold at least one value")
         return never
-    test = build_test(op, values, ci, r)
+    test = operator.test(values, ci, r)
     if test is None:
         return never
     if parse_numbers:  # strings are read as numbers, within their own short limit, not searched
         test = parsing_numbers(test)
         matcher = _attribute_matcher(attribute, test, test, negate, capped=False, check_length=False)
     else:
-        string_test, check_length = string_test_in_c(op, values, ci) or (
-            semver_string_test(op, values) or test,
-            False,
-        )
+        string_test, check_length = operator.string_test(values, ci) or (test, False)
         matcher = _attribute_matcher(
-            attribute, test, string_test, negate, capped=op in STRING_OPS, check_length=check_length
+            attribute, test, string_test, negate, capped=operator.on_strings, check_length=check_length
         )
     return matching_missing(matcher, attribute, attribute == NOW_ATTRIBUTE) if match_missing else matcher
+
+
+def _own_matcher(
+    op: str, attribute: str, values: list[Any], negate: bool, in_segment: bool, r: Reader
+) -> Matcher:
+    """The operators that test no value: segment membership and the attribute's presence."""
+    if op == "exists":
+        return _exists_matcher(attribute, negate)
+    if in_segment:
+        r.fail("op", "segments cannot reference other segments")
+        return never
+    if not values:
+        r.fail("values", "must name at least one segment")
+        return never
+    return _segment_matcher(attribute, strings(values, r), negate)
 
 
 def _attribute_matcher(
