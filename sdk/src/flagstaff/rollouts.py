@@ -14,13 +14,16 @@ from flagstaff.bucketing import (
     BUCKETS,
     DEFAULT_ALGORITHM,
     MISSING_VALUE_BUCKET,
+    Bucketer,
     bucket_value,
     hashable,
 )
 from flagstaff.evaluation import ErrorCode, Evaluation, Reason
 from flagstaff.problems import Problem, Reader, join
 
-ROLLOUT_FIELDS = frozenset({"algorithm", "bucket_by", "variations", "seed", "salt", "modulus"})
+BUCKETING_FIELDS = frozenset({"algorithm", "bucket_by", "salt", "seed", "modulus"})
+"""The fields of every hashed share of contexts: a rollout's, and a rule's coverage."""
+ROLLOUT_FIELDS = BUCKETING_FIELDS | {"variations"}
 WEIGHT_FIELDS = frozenset({"variation", "weight"})
 _hash32 = mmh3.hash
 
@@ -67,6 +70,43 @@ class Rollout:
         return self.evaluations[bisect_right(self.thresholds, self.bucketer(text))]
 
 
+@dataclass(frozen=True, slots=True)
+class Bucketing:
+    bucket_by: str
+    """The context attribute hashed."""
+    bucketer: Bucketer
+    mmh3_prefix: str | None
+    """``"{salt}:"`` for the default algorithm, ``mmh3-v1``, which the hot paths run inline; else ``None``."""
+
+
+def compile_bucketing(r: Reader, salt: str) -> Bucketing | None:
+    """How a rollout or a coverage hashes contexts, read from its ``BUCKETING_FIELDS``; ``None`` if one is
+    invalid, with the problems recorded. ``salt`` is the flag's, used unless the object names its own
+    (imported data has one per strategy)."""
+    algorithm: str = r.get("algorithm", str, DEFAULT_ALGORITHM)
+    bucket_by: str = r.get("bucket_by", str, "key")
+    salt = r.get("salt", str, salt)
+    seed: int | None = r.get("seed", int)
+    # For algorithms that hash into fewer slots than BUCKETS before scaling: that number of slots.
+    modulus: int | None = r.get("modulus", int)
+    valid = True
+    if not hashable(salt):
+        r.fail("salt", "must be valid Unicode (no lone surrogates)")
+        valid = False
+    if modulus is not None and not 1 <= modulus <= BUCKETS:
+        r.fail("modulus", f"must be between 1 and {BUCKETS}")
+        valid = False
+    factory = ALGORITHMS.get(algorithm)
+    if factory is None:
+        known = ", ".join(sorted(ALGORITHMS))
+        r.fail("algorithm", f"unknown bucketing algorithm {algorithm!r}; known: {known}")
+        valid = False
+    if factory is None or not valid:
+        return None
+    prefix = f"{salt}:" if algorithm == DEFAULT_ALGORITHM else None
+    return Bucketing(bucket_by, factory(salt, seed, modulus), prefix)
+
+
 def compile_rollout(
     raw: object,
     path: str,
@@ -77,24 +117,8 @@ def compile_rollout(
     rule_id: str | None,
 ) -> Rollout | None:
     r = Reader(raw, path, problems, ROLLOUT_FIELDS)
-    algorithm: str = r.get("algorithm", str, DEFAULT_ALGORITHM)
-    bucket_by: str = r.get("bucket_by", str, "key")
-    seed: int | None = r.get("seed", int)
-    # A rollout may carry its own salt (imported data has one per strategy) and, for algorithms that hash
-    # into fewer slots than BUCKETS before scaling, that number of slots.
-    salt = r.get("salt", str, salt)
-    if not hashable(salt):
-        r.fail("salt", "must be valid Unicode (no lone surrogates)")
-    modulus: int | None = r.get("modulus", int)
-    if modulus is not None and not 1 <= modulus <= BUCKETS:
-        r.fail("modulus", f"must be between 1 and {BUCKETS}")
-        modulus = None
+    bucketing = compile_bucketing(r, salt)
     weights: list[Any] = r.get("variations", list, [], required=True)
-    factory = ALGORITHMS.get(algorithm)
-    if factory is None:
-        r.fail(
-            "algorithm", f"unknown bucketing algorithm {algorithm!r}; known: {', '.join(sorted(ALGORITHMS))}"
-        )
     if not weights:
         r.fail("variations", "must list at least one weighted variation")
     steps: list[tuple[int, Evaluation]] = []
@@ -116,24 +140,22 @@ def compile_rollout(
     if ok and weights and cumulative != BUCKETS:
         r.fail("variations", f"weights must sum to {BUCKETS} (100%), not {cumulative}")
         ok = False
-    if not ok or factory is None or not steps:
+    if not ok or bucketing is None or not steps:
         return None
     last = steps[-1][1]
-    bucketer = factory(salt, seed, modulus)
     missing = Evaluation(
         last.value,
         last.variation_index,
         reason,
         rule_id,
         ErrorCode.TARGETING_KEY_MISSING,
-        f"the context has no {bucket_by!r} to bucket by; served bucket {MISSING_VALUE_BUCKET}",
+        f"the context has no {bucketing.bucket_by!r} to bucket by; served bucket {MISSING_VALUE_BUCKET}",
     )
-    prefix = f"{salt}:" if algorithm == DEFAULT_ALGORITHM else None
     return Rollout(
-        bucket_by=bucket_by,
-        bucketer=bucketer,
+        bucket_by=bucketing.bucket_by,
+        bucketer=bucketing.bucketer,
         thresholds=tuple(threshold for threshold, _ in steps),
         evaluations=tuple(evaluation for _, evaluation in steps),
         missing=missing,
-        mmh3_prefix=prefix,
+        mmh3_prefix=bucketing.mmh3_prefix,
     )
