@@ -6,7 +6,6 @@ dict, the test source, or the server's stream) that writes into the store on its
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -16,9 +15,9 @@ from types import TracebackType
 from typing import Any, Protocol
 
 from flagstaff.evaluation import ErrorCode, Evaluation, Reason, error
-from flagstaff.flags import Flag, is_kind
+from flagstaff.flags import is_kind
 from flagstaff.live_options import LiveOptions
-from flagstaff.snapshot import evaluate
+from flagstaff.snapshot import Snapshot, evaluate
 from flagstaff.store import ChangeListener, FlagStore, State, Status
 
 log = logging.getLogger("flagstaff")
@@ -71,18 +70,20 @@ class Client:
     # -- construction ------
     @classmethod
     def from_dict(cls, snapshot: Mapping[str, Any]) -> Client:
-        """A client over a fixed snapshot document. Raises ``FormatError`` if the document is unusable."""
+        """A client over a fixed snapshot document. Raises ``FormatError`` if the document is unusable.
+
+        Flags are compiled on first use from ``snapshot`` itself: do not change it afterwards."""
         return cls(data_source=StaticDataSource(snapshot))
 
     @classmethod
     def from_file(cls, path: str | Path) -> Client:
         """A client over a snapshot file (the same JSON the server serves). Raises if it cannot be read."""
-        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+        return cls(data_source=StaticDataSource(Path(path).read_bytes()))
 
     # -- flag checks (the hot path) ------
     def is_enabled(self, key: str, context: Mapping[str, Any] | None = None, default: bool = False) -> bool:
         snap = self._store.snapshot
-        flag = snap.flags.get(key)
+        flag = snap.table.get(key)
         if flag is not None and flag.is_boolean:
             result = flag.static
             if result is None:
@@ -102,13 +103,13 @@ class Client:
             return default
         if flag is None and (key, _NOT_FOUND) in self._warned:
             return default  # already reported; unknown flags are checked in hot loops too
-        value = self._checked(key, flag, context, default).value
+        value = self._checked(key, snap, context, default).value
         return value if isinstance(value, bool) else default  # a json flag may hold anything
 
     def variation(self, key: str, context: Mapping[str, Any] | None = None, default: Any = None) -> Any:
         """The flag's value for ``context``, or ``default`` if it cannot be evaluated or is another kind."""
         snap = self._store.snapshot
-        flag = snap.flags.get(key)
+        flag = snap.table.get(key)
         # Exact default types are settled by one set lookup; anything else (None, subclasses, json flags, a
         # mismatch) takes the checked path, which gives the same answer with a full report.
         if flag is not None and type(default) in flag.default_types:
@@ -130,23 +131,21 @@ class Client:
             return default
         if flag is None and (key, _NOT_FOUND) in self._warned:
             return default
-        return self._checked(key, flag, context, default).value
+        return self._checked(key, snap, context, default).value
 
     def evaluate(self, key: str, context: Mapping[str, Any] | None = None, default: Any = None) -> Evaluation:
         """Like ``variation``, with the reason: which rule matched, or why the default was served."""
-        snap = self._store.snapshot
-        return self._checked(key, snap.flags.get(key), context, default)
+        return self._checked(key, self._store.snapshot, context, default)
 
     def all_flags(self, context: Mapping[str, Any] | None = None) -> dict[str, Evaluation]:
-        snap = self._store.snapshot
-        now = time.time()
-        return {key: evaluate(flag, context, snap, now) for key, flag in snap.flags.items()}
+        return self._store.snapshot.evaluate_all(context, time.time())
 
     def _checked(
-        self, key: str, flag: Flag | None, context: Mapping[str, Any] | None, default: Any
+        self, key: str, snap: Snapshot, context: Mapping[str, Any] | None, default: Any
     ) -> Evaluation:
-        """The slow, fully reported path: missing flags, type mismatches, errors."""
+        """The slow, fully reported path: flags not compiled yet, missing flags, type mismatches, errors."""
         try:
+            flag = snap.flag(key)
             if flag is None:
                 if not self._store.initialized:
                     result = error(ErrorCode.PROVIDER_NOT_READY, "no flag data has arrived yet", default)
@@ -159,7 +158,6 @@ class Client:
                     default,
                 )
             else:
-                snap = self._store.snapshot
                 result = evaluate(flag, context, snap, time.time()).with_default(default)
             if result.reason is Reason.ERROR:
                 self._warn(key, result)
@@ -219,15 +217,15 @@ class Client:
 
 
 class StaticDataSource:
-    """A fixed snapshot document, loaded at start."""
+    """A fixed snapshot document (its JSON bytes, or parsed), loaded at start."""
 
-    def __init__(self, snapshot: Mapping[str, Any]) -> None:
-        self._snapshot: Mapping[str, Any] | None = snapshot
+    def __init__(self, snapshot: bytes | Mapping[str, Any]) -> None:
+        self._snapshot: bytes | Mapping[str, Any] | None = snapshot
 
     def start(self, store: FlagStore) -> None:
         if self._snapshot is not None:
             store.replace(self._snapshot)
-            self._snapshot = None  # the compiled snapshot is all that is needed; the document can go
+            self._snapshot = None  # the store's snapshot holds what it needs of it
 
     def close(self) -> None:
         pass

@@ -71,10 +71,14 @@ class Flag:
     rules: tuple[Rule, ...] = ()
     static: Evaluation | None = None
     """The result for every context, when it depends on none (a disabled flag, a flag serving one value)."""
-    uses_now: bool = False
-    """Whether an evaluation needs the clock: a rule on ``now``, a prerequisite (which may have one), or, set
-    by the snapshot that holds this flag, a segment rule on ``now`` in a flag that ``reads_segments``."""
+    tests_now: bool = False
+    """A rule tests the clock (``now``), or a prerequisite might."""
     reads_segments: bool = False
+    """A rule tests segment membership."""
+    segments_test_now: bool = False
+    """Set by the snapshot holding this flag: one of its segments has a rule on ``now``."""
+    uses_now: bool = field(init=False)
+    """Whether an evaluation needs the clock."""
     is_boolean: bool = field(init=False)
     default_types: frozenset[type] = field(init=False)
     decide: Decide = field(init=False)
@@ -87,6 +91,7 @@ class Flag:
         targeted = self.prerequisites or self.targets or self.rules
         only_rollout = isinstance(fallthrough, Rollout) and not targeted
         derived = {
+            "uses_now": self.tests_now or (self.reads_segments and self.segments_test_now),
             "is_boolean": self.kind == "boolean",
             "default_types": DEFAULT_TYPES.get(self.kind, frozenset()),
             "decide": fallthrough.decide if only_rollout else self.evaluate,  # type: ignore[union-attr]
@@ -180,7 +185,7 @@ def compile_flag(raw: object, path: str, problems: list[Problem]) -> Flag:
     off = Evaluation(None if off_index is None else variations[off_index], off_index, Reason.DISABLED)
     prerequisites = _prerequisites(r, path, problems)
     targets = _targets(r, path, problems, variations)
-    rules, uses_now, reads_segments = _rules(r, path, problems, salt, variations)
+    rules, tests_now, reads_segments = _rules(r, path, problems, salt, variations)
     has_targeting = bool(prerequisites or targets or rules)
     fallthrough = _serve(
         r.get("fallthrough", dict, required=True),
@@ -208,8 +213,7 @@ def compile_flag(raw: object, path: str, problems: list[Problem]) -> Flag:
         targets=targets,
         rules=rules,
         static=static,
-        # A prerequisite may test the clock, so a flag with any gets the clock too.
-        uses_now=uses_now or bool(prerequisites),
+        tests_now=tests_now or bool(prerequisites),  # a prerequisite may test the clock
         reads_segments=reads_segments,
     )
 
@@ -277,7 +281,7 @@ def _rules(
     """The rules, whether any tests the clock, and whether any tests segment membership."""
     rules: list[Rule] = []
     ids: set[str] = set()
-    uses_now = reads_segments = False
+    tests_now = reads_segments = False
     for i, raw in enumerate(r.get("rules", list, [])):
         rule_path = join(join(path, "rules"), i)
         rr = Reader(raw, rule_path, problems, RULE_FIELDS)
@@ -294,7 +298,7 @@ def _rules(
             covered = compile_coverage(rr.raw["coverage"], join(rule_path, "coverage"), problems, salt)
             if covered is not None:
                 clauses = (*clauses, covered)  # last: the hash runs only once the cheaper clauses matched
-        uses_now = uses_now or any(
+        tests_now = tests_now or any(
             type(c) is dict and c.get("attribute") == NOW_ATTRIBUTE for c in raw_clauses
         )
         reads_segments = reads_segments or any(
@@ -311,7 +315,7 @@ def _rules(
         )
         if serve is not None:
             rules.append((all_of(clauses), serve))
-    return tuple(rules), uses_now, reads_segments
+    return tuple(rules), tests_now, reads_segments
 
 
 def _serve(
