@@ -24,7 +24,6 @@ log = logging.getLogger("flagstaff")
 
 _EMPTY: Mapping[str, Any] = {}
 _MAX_WARNINGS = 1000
-_NOT_FOUND = str(ErrorCode.FLAG_NOT_FOUND)
 
 
 class DataSource(Protocol):
@@ -55,6 +54,8 @@ class Client:
     ) -> None:
         self._store = FlagStore()
         self._warned: set[tuple[str, str]] = set()
+        self._unknown: set[str] = set()
+        """Keys reported as not found, so an unknown flag checked in a hot loop costs one lookup more."""
         self._warned_lock = threading.Lock()
         if data_source is None:
             if sdk_key is None or base_url is None:
@@ -81,27 +82,18 @@ class Client:
         return cls(data_source=StaticDataSource(Path(path).read_bytes()))
 
     # -- flag checks (the hot path) ------
+    # Both checks make one decision: the flag's ``decide`` (or its ``static`` result, when it depends on no
+    # context), which never raises; what a result without a variation means is ``_missed``'s alone. They
+    # differ only in which flags they settle on the spot: is_enabled a boolean flag, variation a flag of
+    # the default's kind. Everything else takes the checked path, with its full report.
     def is_enabled(self, key: str, context: Mapping[str, Any] | None = None, default: bool = False) -> bool:
         snap = self._store.snapshot
         flag = snap.table.get(key)
         if flag is not None and flag.is_boolean:
-            result = flag.static
-            if result is None:
-                try:
-                    result = flag.decide(
-                        _EMPTY if context is None else context, snap, time.time() if flag.uses_now else None
-                    )
-                except Exception as exc:  # a flag check must never raise into application code
-                    self._warn(
-                        key, error(ErrorCode.GENERAL, f"evaluation failed: {type(exc).__name__}: {exc}")
-                    )
-                    return default
-            if result.variation_index is not None:
-                return result.value  # type: ignore[no-any-return]
-            if result.reason is Reason.ERROR:
-                self._warn(key, result)
-            return default
-        if flag is None and (key, _NOT_FOUND) in self._warned:
+            ctx = _EMPTY if context is None else context
+            result = flag.static or flag.decide(ctx, snap, time.time() if flag.uses_now else None)
+            return result.value if result.variation_index is not None else self._missed(key, result, default)  # type: ignore[no-any-return]
+        if flag is None and key in self._unknown:
             return default  # already reported; unknown flags are checked in hot loops too
         value = self._checked(key, snap, context, default).value
         return value if isinstance(value, bool) else default  # a json flag may hold anything
@@ -113,25 +105,18 @@ class Client:
         # Exact default types are settled by one set lookup; anything else (None, subclasses, json flags, a
         # mismatch) takes the checked path, which gives the same answer with a full report.
         if flag is not None and type(default) in flag.default_types:
-            result = flag.static
-            if result is None:
-                try:
-                    result = flag.decide(
-                        _EMPTY if context is None else context, snap, time.time() if flag.uses_now else None
-                    )
-                except Exception as exc:  # a flag check must never raise into application code
-                    self._warn(
-                        key, error(ErrorCode.GENERAL, f"evaluation failed: {type(exc).__name__}: {exc}")
-                    )
-                    return default
-            if result.variation_index is not None:
-                return result.value
-            if result.reason is Reason.ERROR:
-                self._warn(key, result)
-            return default
-        if flag is None and (key, _NOT_FOUND) in self._warned:
+            ctx = _EMPTY if context is None else context
+            result = flag.static or flag.decide(ctx, snap, time.time() if flag.uses_now else None)
+            return result.value if result.variation_index is not None else self._missed(key, result, default)
+        if flag is None and key in self._unknown:
             return default
         return self._checked(key, snap, context, default).value
+
+    def _missed(self, key: str, result: Evaluation, default: Any) -> Any:
+        """The caller's default, for a result that serves no variation; an error is reported once."""
+        if result.reason is Reason.ERROR:
+            self._warn(key, result)
+        return default
 
     def evaluate(self, key: str, context: Mapping[str, Any] | None = None, default: Any = None) -> Evaluation:
         """Like ``variation``, with the reason: which rule matched, or why the default was served."""
@@ -174,6 +159,8 @@ class Client:
             if marker in self._warned or len(self._warned) >= _MAX_WARNINGS:
                 return
             self._warned.add(marker)
+            if result.error_code is ErrorCode.FLAG_NOT_FOUND:
+                self._unknown.add(key)
         log.warning("flag %r: %s (%s); serving the default", key, result.error_message, result.error_code)
 
     # -- lifecycle ------

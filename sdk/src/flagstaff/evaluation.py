@@ -66,3 +66,8 @@ class Evaluation:
 
 def error(code: ErrorCode, message: str, default: Any = None) -> Evaluation:
     return Evaluation(default, None, Reason.ERROR, None, code, message)
+
+
+def failure(exc: Exception) -> Evaluation:
+    """What an evaluation that raised answers: the engine never lets an exception reach the application."""
+    return error(ErrorCode.GENERAL, f"evaluation failed: {type(exc).__name__}: {exc}")

@@ -14,7 +14,7 @@ from typing import Any
 from flagstaff.bucketing import bucket_value, hashable
 from flagstaff.clauses import NOW_ATTRIBUTE, SEGMENT_MATCH, all_of, compile_clause
 from flagstaff.coverage import compile_coverage
-from flagstaff.evaluation import ErrorCode, Evaluation, Reason, error
+from flagstaff.evaluation import ErrorCode, Evaluation, Reason, error, failure
 from flagstaff.keys import check_key
 from flagstaff.limits import MAX_VARIATIONS
 from flagstaff.lookup import Lookup, Matcher
@@ -57,7 +57,7 @@ Decide = Callable[[Mapping[str, Any], Lookup, float | None], Evaluation]
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class Flag:
-    """One compiled flag. ``evaluate`` may raise only on a broken context; callers go through a guard."""
+    """One compiled flag. Its ``decide`` is the one decision every flag check makes, and never raises."""
 
     key: str
     kind: str
@@ -102,22 +102,27 @@ class Flag:
     def evaluate(
         self, ctx: Mapping[str, Any], snap: Lookup, now: float | None, chain: tuple[str, ...] = ()
     ) -> Evaluation:
-        if self.static is not None:
-            return self.static
-        if self.prerequisites:
-            failed = self._failed_prerequisite(ctx, snap, now, chain)
-            if failed is not None:
-                return failed
-        if self.targets:
-            key = ctx.get("key")
-            target = self.targets.get(key if type(key) is str else bucket_value(key))  # type: ignore[arg-type]
-            if target is not None:
-                return target
-        for matches, serve in self.rules:
-            if matches(ctx, snap, now):
-                return serve if serve.__class__ is Evaluation else serve.decide(ctx, snap, now)  # type: ignore[union-attr]
-        serve = self.fallthrough
-        return serve if serve.__class__ is Evaluation else serve.decide(ctx, snap, now)  # type: ignore[union-attr]
+        """This flag's result for ``ctx``. Never raises: a context that breaks a test (an odd mapping, say)
+        gives a ``GENERAL`` error (the ``try`` costs nothing until something raises)."""
+        try:
+            if self.static is not None:
+                return self.static
+            if self.prerequisites:
+                failed = self._failed_prerequisite(ctx, snap, now, chain)
+                if failed is not None:
+                    return failed
+            if self.targets:
+                key = ctx.get("key")
+                target = self.targets.get(key if type(key) is str else bucket_value(key))  # type: ignore[arg-type]
+                if target is not None:
+                    return target
+            for matches, serve in self.rules:
+                if matches(ctx, snap, now):
+                    return serve if serve.__class__ is Evaluation else serve.decide(ctx, snap, now)  # type: ignore[union-attr]
+            serve = self.fallthrough
+            return serve if serve.__class__ is Evaluation else serve.decide(ctx, snap, now)  # type: ignore[union-attr]
+        except Exception as exc:
+            return failure(exc)
 
     def _failed_prerequisite(
         self, ctx: Mapping[str, Any], snap: Lookup, now: float | None, chain: tuple[str, ...]

@@ -18,7 +18,7 @@ from flagstaff.bucketing import (
     bucket_value,
     hashable,
 )
-from flagstaff.evaluation import ErrorCode, Evaluation, Reason
+from flagstaff.evaluation import ErrorCode, Evaluation, Reason, failure
 from flagstaff.problems import Problem, Reader, join
 
 BUCKETING_FIELDS = frozenset({"algorithm", "bucket_by", "salt", "seed", "modulus"})
@@ -53,21 +53,25 @@ class Rollout:
         object.__setattr__(self, "hash_split", hash_thresholds[0] if len(hash_thresholds) == 2 else None)
 
     def decide(self, ctx: Mapping[str, Any], snap: object = None, now: object = None) -> Evaluation:
-        """The variation for ``ctx`` (``snap`` and ``now`` are unused: the signature of every decision)."""
-        v = ctx.get(self.bucket_by)
-        text = v if type(v) is str and v.isascii() else bucket_value(v)
-        if text is None:
-            return self.missing
-        prefix = self.mmh3_prefix
-        if prefix is not None:
-            # The default algorithm, bucketing.mmh3_v1, inlined on the SDK's hottest path; test_bucketing
-            # holds it equal to flagstaff.bucket, boundaries included.
-            h = _hash32(prefix + text, 0, False)
-            split = self.hash_split
-            if split is not None:
-                return self.evaluations[h >= split]
-            return self.evaluations[bisect_right(self.hash_thresholds, h)]
-        return self.evaluations[bisect_right(self.thresholds, self.bucketer(text))]
+        """The variation for ``ctx`` (``snap`` and ``now`` are unused: the signature of every decision).
+        Never raises: an odd context gives a ``GENERAL`` error."""
+        try:
+            v = ctx.get(self.bucket_by)
+            text = v if type(v) is str and v.isascii() else bucket_value(v)
+            if text is None:
+                return self.missing
+            prefix = self.mmh3_prefix
+            if prefix is not None:
+                # The default algorithm, bucketing.mmh3_v1, inlined on the SDK's hottest path; test_bucketing
+                # holds it equal to flagstaff.bucket, boundaries included.
+                h = _hash32(prefix + text, 0, False)
+                split = self.hash_split
+                if split is not None:
+                    return self.evaluations[h >= split]
+                return self.evaluations[bisect_right(self.hash_thresholds, h)]
+            return self.evaluations[bisect_right(self.thresholds, self.bucketer(text))]
+        except Exception as exc:
+            return failure(exc)
 
 
 @dataclass(frozen=True, slots=True)

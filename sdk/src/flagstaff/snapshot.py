@@ -156,14 +156,11 @@ class _Flags(Mapping[str, Flag]):
 
 def evaluate(flag: Flag, context: object, snapshot: Snapshot, now: float | None = None) -> Evaluation:
     """Evaluate ``flag`` for ``context`` within ``snapshot`` (prerequisites, segments). Never raises."""
-    try:
-        if context is None:
-            context = _EMPTY
-        elif not isinstance(context, Mapping):
-            return error(ErrorCode.GENERAL, f"the context must be a mapping, not {type(context).__name__}")
-        return flag.evaluate(context, snapshot, now)
-    except Exception as exc:  # evaluation must never raise into application code
-        return error(ErrorCode.GENERAL, f"evaluation failed: {type(exc).__name__}: {exc}")
+    if context is None:
+        context = _EMPTY
+    elif not isinstance(context, Mapping):
+        return error(ErrorCode.GENERAL, f"the context must be a mapping, not {type(context).__name__}")
+    return flag.evaluate(context, snapshot, now)
 
 
 def empty_snapshot() -> Snapshot:
