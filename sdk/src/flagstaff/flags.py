@@ -192,15 +192,8 @@ def compile_flag(raw: object, path: str, problems: list[Problem]) -> Flag:
     targets = _targets(r, path, problems, variations)
     rules, tests_now, reads_segments = _rules(r, path, problems, salt, variations)
     has_targeting = bool(prerequisites or targets or rules)
-    fallthrough = _serve(
-        r.get("fallthrough", dict, required=True),
-        join(path, "fallthrough"),
-        problems,
-        salt,
-        variations,
-        Reason.DEFAULT if has_targeting else Reason.STATIC,
-        None,
-    )
+    reason = Reason.DEFAULT if has_targeting else Reason.STATIC
+    fallthrough = _serve(r, "fallthrough", salt, variations, reason, None)
     static: Evaluation | None = None
     if not enabled:
         static = off
@@ -309,31 +302,20 @@ def _rules(
         reads_segments = reads_segments or any(
             type(c) is dict and c.get("op") == SEGMENT_MATCH for c in raw_clauses
         )
-        serve = _serve(
-            rr.get("serve", dict, required=True),
-            join(rule_path, "serve"),
-            problems,
-            salt,
-            variations,
-            Reason.TARGETING_MATCH,
-            rule_id,
-        )
+        serve = _serve(rr, "serve", salt, variations, Reason.TARGETING_MATCH, rule_id)
         if serve is not None:
             rules.append((all_of(clauses), serve))
     return tuple(rules), tests_now, reads_segments
 
 
 def _serve(
-    raw: object,
-    path: str,
-    problems: list[Problem],
-    salt: str,
-    variations: tuple[Any, ...],
-    reason: Reason,
-    rule_id: str | None,
+    parent: Reader, name: str, salt: str, variations: tuple[Any, ...], reason: Reason, rule_id: str | None
 ) -> Serve | None:
+    """What the required field ``name`` of ``parent`` (a flag's fallthrough, a rule's serve) serves."""
+    raw = parent.get(name, dict, required=True)
     if raw is None:
         return None
+    path, problems = join(parent.path, name), parent.problems
     r = Reader(raw, path, problems, SERVE_FIELDS)
     if ("variation" in r.raw) == ("rollout" in r.raw):
         r.fail("", "must hold exactly one of 'variation' or 'rollout'")

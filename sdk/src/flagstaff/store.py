@@ -22,6 +22,8 @@ log = logging.getLogger("flagstaff")
 ChangeListener = Callable[[set[str]], None]
 
 
+# State and Status have the shape of the SDK's other small records (Evaluation's enums and fields, SseEvent):
+# plain declarations, which share a layout and nothing that could be written once.
 class State(StrEnum):
     INITIALIZING = "initializing"
     VALID = "valid"
