@@ -14,7 +14,7 @@ from typing import Any
 from flagstaff.bucketing import bucket_value, hashable
 from flagstaff.clauses import NOW_ATTRIBUTE, SEGMENT_MATCH, all_of, compile_clause
 from flagstaff.coverage import compile_coverage
-from flagstaff.evaluation import ErrorCode, Evaluation, Reason, error, failure
+from flagstaff.evaluation import ErrorCode, Evaluation, Reason, error, failure, served
 from flagstaff.keys import check_key
 from flagstaff.limits import MAX_VARIATIONS
 from flagstaff.lookup import Lookup, Matcher
@@ -187,7 +187,7 @@ def compile_flag(raw: object, path: str, problems: list[Problem]) -> Flag:
         r.fail("salt", "must be valid Unicode (no lone surrogates)")
         salt = key
     off_index = r.index("off_variation", n)
-    off = Evaluation(None if off_index is None else variations[off_index], off_index, Reason.DISABLED)
+    off = served(None if off_index is None else variations[off_index], off_index, Reason.DISABLED)
     prerequisites = _prerequisites(r, path, problems)
     targets = _targets(r, path, problems, variations)
     rules, tests_now, reads_segments = _rules(r, path, problems, salt, variations)
@@ -262,14 +262,14 @@ def _targets(
         keys: list[Any] = tr.get("values", list, [], required=True)
         if index is None:
             continue
-        served = Evaluation(variations[index], index, Reason.TARGETING_MATCH)
+        serves = served(variations[index], index, Reason.TARGETING_MATCH)
         for j, k in enumerate(keys):
             if not isinstance(k, str):
                 tr.fail(join("values", j), "must be a string context key")
             elif k in targets:
                 tr.fail(join("values", j), f"context key {k!r} is targeted twice")
             else:
-                targets[k] = served
+                targets[k] = serves
     return targets
 
 
@@ -327,4 +327,4 @@ def _serve(
     index = r.index("variation", len(variations), required=True)
     if index is None:
         return None
-    return Evaluation(variations[index], index, reason, rule_id)
+    return served(variations[index], index, reason, rule_id)

@@ -18,7 +18,7 @@ from flagstaff.bucketing import (
     bucket_value,
     hashable,
 )
-from flagstaff.evaluation import ErrorCode, Evaluation, Reason, failure
+from flagstaff.evaluation import ErrorCode, Evaluation, Reason, failure, served
 from flagstaff.problems import Problem, Reader, join
 
 BUCKETING_FIELDS = frozenset({"algorithm", "bucket_by", "salt", "seed", "modulus"})
@@ -140,7 +140,7 @@ def compile_rollout(
             continue
         cumulative += weight
         if weight:
-            steps.append((cumulative, Evaluation(variations[index], index, reason, rule_id)))
+            steps.append((cumulative, served(variations[index], index, reason, rule_id)))
     if ok and weights and cumulative != BUCKETS:
         r.fail("variations", f"weights must sum to {BUCKETS} (100%), not {cumulative}")
         ok = False
