@@ -125,12 +125,16 @@ def _init_rows(results: Results, notes: _Footnotes) -> list[str]:
     for count, by_sdk in results.init.items():
         time_cells = [f"Init: load {count:,} S3-shaped flags"]
         mem_cells = [f"RSS kept after loading {count:,} (peak during load)"]
+        first_cells = [f"Then the first check of each of the {count:,} flags (Flagstaff compiles it then)"]
         for sdk in results.labels:
             result = by_sdk.get(sdk)
             if result is None:
                 time_cells.append("n/a")
                 mem_cells.append("n/a")
+                first_cells.append("n/a")
                 continue
+            first = result.first_checks_seconds
+            first_cells.append("-" if first is None else f"{first:.3f} s")
             wrong = (
                 "" if result.ok else notes.mark(f"{results.labels[sdk]}: the loaded client answered wrongly")
             )
@@ -161,7 +165,8 @@ def _init_rows(results: Results, notes: _Footnotes) -> list[str]:
                 cells.append(f"{goal}: {_verdict([(words[0], values[FLAGSTAFF] <= limit)])}")
             else:
                 cells.append("")
-        rows += [_row(time_cells), _row(mem_cells)]
+        first_cells += ["", ""]
+        rows += [_row(time_cells), _row(mem_cells), _row(first_cells)]
     return rows
 
 

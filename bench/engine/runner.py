@@ -179,7 +179,7 @@ def run(args: argparse.Namespace) -> int:
                 for name, sdk in entries.items():
                     _progress(f"init: {LABELS[name]}, {count:,} flags")
                     path = _write(sdk.document(flags), directory, f"{name}-{count}.json")
-                    results.init[count][name] = measure(ENTRY_SCRIPT, name, path, args.init_runs)
+                    results.init[count][name] = measure(ENTRY_SCRIPT, name, path, count, args.init_runs)
                     if name == "flagstaff":
                         results.json_parse[count] = (_json_parse_seconds(path), path.stat().st_size)
                     path.unlink()
@@ -207,12 +207,12 @@ def main(argv: list[str] | None = None) -> int:
         help=f"comma-separated subset to run, e.g. 'flagstaff' alone, which shows what interleaving with the"
         f" peers costs (default: {','.join(SDK_NAMES)})",
     )
-    parser.add_argument("--init-probe", nargs=2, metavar=("SDK", "PATH"), help=argparse.SUPPRESS)
+    parser.add_argument("--init-probe", nargs=3, metavar=("SDK", "PATH", "COUNT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.init_probe:
         for logger in SDK_LOGGERS:
             logging.getLogger(logger).setLevel(logging.CRITICAL)
-        name, path = args.init_probe
-        print(json.dumps(measure_in_this_process(name, Path(path))))
+        name, path, count = args.init_probe
+        print(json.dumps(measure_in_this_process(name, Path(path), int(count))))
         return 0
     return run(args)
