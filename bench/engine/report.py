@@ -195,7 +195,8 @@ def render(results: Results, header: Sequence[str], floors_ns: Sequence[float]) 
     for count, (seconds, size) in results.json_parse.items():
         lines.append(
             f"For scale: the standard library's json.loads of Flagstaff's {count:,}-flag snapshot"
-            f" ({size / 1e6:.1f} MB) alone takes {seconds:.3f} s here; every init above includes parsing."
+            f" ({size / 1e6:.1f} MB) alone takes {seconds:.3f} s here;"
+            " every init above includes reading the file."
         )
     for sdk, reason in results.unavailable.items():
         lines.append(f"{results.labels[sdk]} not measured: {reason}")
