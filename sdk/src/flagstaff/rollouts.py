@@ -74,7 +74,7 @@ class Rollout:
             return failure(exc)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Bucketing:
     bucket_by: str
     """The context attribute hashed."""
@@ -108,7 +108,7 @@ def compile_bucketing(r: Reader, salt: str) -> Bucketing | None:
     if factory is None or not valid:
         return None
     prefix = f"{salt}:" if algorithm == DEFAULT_ALGORITHM else None
-    return Bucketing(bucket_by, factory(salt, seed, modulus), prefix)
+    return Bucketing(bucket_by=bucket_by, bucketer=factory(salt, seed, modulus), mmh3_prefix=prefix)
 
 
 def compile_rollout(
