@@ -8,11 +8,11 @@ from __future__ import annotations
 from typing import Any
 
 from app.storage.models import FlagConfig, FlagDefinition, Segment
+from flagstaff import FORMAT_VERSION
 
 # The per-environment part of a flag: what PATCH may change and revert restores.
 CONFIG_FIELDS = ("enabled", "off_variation", "targets", "rules", "fallthrough", "prerequisites")
 SEGMENT_FIELDS = ("included", "excluded", "rules")
-FORMAT_VERSION = 1
 
 
 def wire_flag(definition: FlagDefinition, config: FlagConfig) -> dict[str, Any]:

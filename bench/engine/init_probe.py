@@ -28,6 +28,7 @@ class InitResult:
     rss_mib: float  # resident memory kept after loading, garbage collected
     peak_mib: float | None  # highest resident memory during the load, if the kernel lets us reset the mark
     ok: bool
+    first_checks_seconds: float | None  # Flagstaff: then the first check of every flag, which compiles it
 
 
 def _status_kib(field: str) -> int:
@@ -46,7 +47,7 @@ def _reset_peak() -> bool:
     return True
 
 
-def measure_in_this_process(sdk_name: str, path: Path) -> dict[str, float | bool | None]:
+def measure_in_this_process(sdk_name: str, path: Path, count: int) -> dict[str, float | bool | None]:
     sdk = entry(sdk_name)
     member = sc.segment_people()[-1]
     gc.collect()
@@ -60,16 +61,31 @@ def measure_in_this_process(sdk_name: str, path: Path) -> dict[str, float | bool
     peak = _status_kib("VmHWM") if peak_known else None
     # The load is only worth timing if it produced a working client.
     (context,) = client.contexts([member])
-    ok = client.boolean(sc.targeted_flags(1).flags[0].key, context, False) is True
+    keys = [flag.key for flag in sc.targeted_flags(count).flags]
+    ok = client.boolean(keys[0], context, False) is True
+    first_checks = None
+    if sdk_name == "flagstaff":
+        # Flagstaff's load leaves compiling each flag to its first check: that deferred work is timed here.
+        # The peers compile (or keep to interpret) everything at load, so their load time says it all.
+        start = perf_counter()
+        for key in keys[1:]:
+            client.boolean(key, context, False)
+        first_checks = perf_counter() - start
     return {
         "seconds": seconds,
         "rss_mib": (after - before) / 1024,
         "peak_mib": None if peak is None else (peak - before) / 1024,
         "ok": ok,
+        "first_checks_seconds": first_checks,
     }
 
 
-def measure(entry_script: Path, sdk_name: str, path: Path, runs: int) -> InitResult:
+def _median_or_none(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return statistics.median(known) if known else None
+
+
+def measure(entry_script: Path, sdk_name: str, path: Path, count: int, runs: int) -> InitResult:
     """Median of up to `runs` fresh interpreters, each printing one JSON line.
 
     A load that takes over a second is measured once: its noise is small next to it, and repeating the slow
@@ -78,7 +94,7 @@ def measure(entry_script: Path, sdk_name: str, path: Path, runs: int) -> InitRes
     results: list[dict[str, Any]] = []
     while len(results) < runs and (not results or results[0]["seconds"] < 1.0):
         completed = subprocess.run(
-            [sys.executable, str(entry_script), "--init-probe", sdk_name, str(path)],
+            [sys.executable, str(entry_script), "--init-probe", sdk_name, str(path), str(count)],
             capture_output=True,
             text=True,
             check=False,
@@ -93,4 +109,5 @@ def measure(entry_script: Path, sdk_name: str, path: Path, runs: int) -> InitRes
         rss_mib=statistics.median(r["rss_mib"] for r in results),
         peak_mib=statistics.median(peaks) if peaks else None,
         ok=all(r["ok"] for r in results),
+        first_checks_seconds=_median_or_none([r["first_checks_seconds"] for r in results]),
     )

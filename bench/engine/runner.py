@@ -25,10 +25,11 @@ from .init_probe import measure, measure_in_this_process
 from .report import Results, render
 from .sdk_adapter import SdkAdapter, SdkEntry
 from .sdks import SDK_NAMES, entry
-from .timing import Subject, floor_subject, median_ns_per_call
+from .timing import Subject, dict_miss_subject, floor_subject, median_ns_per_call
 
 ENTRY_SCRIPT = Path(__file__).resolve().parents[1] / "engine_bench.py"
 FLOOR = "(floor)"  # the no-op subject timed alongside the SDKs
+DICT_MISS = "(dict miss)"  # a dict lookup that misses, in the same loop: the yardstick of S4
 INIT_SIZES = (1_000, 10_000)
 LABELS = {
     "flagstaff": "Flagstaff",
@@ -166,8 +167,10 @@ def run(args: argparse.Namespace) -> int:
             _progress(f"{case.id}: timing")
             subjects = {name: _subject(adapter, case) for name, adapter in adapters.items()}
             subjects[FLOOR] = floor_subject()
+            subjects[DICT_MISS] = dict_miss_subject()
             medians = median_ns_per_call(subjects, args.repeats, args.batch_ms * 1_000_000)
             floors.append(medians.pop(FLOOR))
+            results.dict_miss_ns[case.id] = medians.pop(DICT_MISS)
             results.ns_per_call[case.id] = medians
         if not args.skip_init:
             for count in INIT_SIZES:
@@ -176,7 +179,7 @@ def run(args: argparse.Namespace) -> int:
                 for name, sdk in entries.items():
                     _progress(f"init: {LABELS[name]}, {count:,} flags")
                     path = _write(sdk.document(flags), directory, f"{name}-{count}.json")
-                    results.init[count][name] = measure(ENTRY_SCRIPT, name, path, args.init_runs)
+                    results.init[count][name] = measure(ENTRY_SCRIPT, name, path, count, args.init_runs)
                     if name == "flagstaff":
                         results.json_parse[count] = (_json_parse_seconds(path), path.stat().st_size)
                     path.unlink()
@@ -204,12 +207,12 @@ def main(argv: list[str] | None = None) -> int:
         help=f"comma-separated subset to run, e.g. 'flagstaff' alone, which shows what interleaving with the"
         f" peers costs (default: {','.join(SDK_NAMES)})",
     )
-    parser.add_argument("--init-probe", nargs=2, metavar=("SDK", "PATH"), help=argparse.SUPPRESS)
+    parser.add_argument("--init-probe", nargs=3, metavar=("SDK", "PATH", "COUNT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.init_probe:
         for logger in SDK_LOGGERS:
             logging.getLogger(logger).setLevel(logging.CRITICAL)
-        name, path = args.init_probe
-        print(json.dumps(measure_in_this_process(name, Path(path))))
+        name, path, count = args.init_probe
+        print(json.dumps(measure_in_this_process(name, Path(path), int(count))))
         return 0
     return run(args)

@@ -78,3 +78,25 @@ def floor_subject() -> Subject:
         return perf_counter_ns() - start
 
     return Subject(run, [{"key": f"user-{i}"} for i in range(10_000)])
+
+
+class _DictMiss:
+    def __init__(self) -> None:
+        self._flags: dict[str, bool] = {}
+
+    def check(self, key: str, context: object, default: bool) -> bool:
+        return self._flags.get(key, default)
+
+
+def dict_miss_subject() -> Subject:
+    """The same loop around a method whose whole work is a dict lookup that misses: what an unknown flag would
+    cost if flags were a plain dict. The unknown-flag scenario (S4) is held to twice this."""
+    check = _DictMiss().check
+
+    def run(contexts: Sequence[Any]) -> int:
+        start = perf_counter_ns()
+        for context in contexts:
+            check("flag", context, False)
+        return perf_counter_ns() - start
+
+    return Subject(run, [{"key": f"user-{i}"} for i in range(10_000)])

@@ -64,3 +64,36 @@ def test_a_clause_with_a_problem_is_reported_every_time_it_appears() -> None:
         "flags.a.rules[0].clauses[0].values",
         "flags.b.rules[0].clauses[0].values",
     }
+
+
+def test_identical_results_in_different_flags_share_one_evaluation() -> None:
+    clause = {"attribute": "country", "op": "in", "values": ["NL"]}
+    snapshot = flagstaff.load_snapshot(
+        {
+            "format": 1,
+            "revision": 1,
+            "segments": {},
+            "flags": {"a": _flag("a", clause), "b": _flag("b", clause)},
+        }
+    )
+    a, b = snapshot.evaluate("a", {"country": "NL"}), snapshot.evaluate("b", {"country": "NL"})
+    assert a is b and a.value is True and a.rule_id == "r"
+
+
+def test_results_equal_in_python_but_not_in_a_flag_are_kept_apart() -> None:
+    values: list[Any] = [1, 1.0, True, 0.0, -0.0, "1", {"a": 1}]
+    flags = {
+        f"v{i}": {
+            "key": f"v{i}",
+            "kind": "json",
+            "variations": [value],
+            "enabled": True,
+            "version": 1,
+            "fallthrough": {"variation": 0},
+        }
+        for i, value in enumerate(values)
+    }
+    snapshot = flagstaff.load_snapshot({"format": 1, "revision": 1, "segments": {}, "flags": flags})
+
+    served = [snapshot.evaluate(f"v{i}").value for i in range(len(values))]
+    assert [(type(v), repr(v)) for v in served] == [(type(v), repr(v)) for v in values]

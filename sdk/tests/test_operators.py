@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import flagstaff
-from flagstaff.operators import MAX_STRING_ATTRIBUTE_LENGTH
+from flagstaff.operators import MAX_STRING_ATTRIBUTE_LENGTH, OPERATORS
 
 STRING_OPS = ("in", "starts_with", "ends_with", "contains", "matches")
 
@@ -150,3 +150,12 @@ def test_a_clause_value_longer_than_the_cap_is_reported_as_never_matching(op: st
     assert [(p.path, p.fatal) for p in problems] == [("rules[0].clauses[0].values[1]", False)]
     assert "never" in problems[0].message
     assert _matches({"attribute": "a", "op": op, "values": ["ok", value]}, "ok")
+
+
+def test_the_operator_table_is_what_the_schema_and_its_descriptions_say() -> None:
+    clause = flagstaff.SNAPSHOT_SCHEMA["$defs"]["clause"]["properties"]
+    assert set(OPERATORS) == set(clause["op"]["enum"])
+    assert {name for name, op in OPERATORS.items() if op.on_strings} == set(STRING_OPS)
+    parsing = {name for name, op in OPERATORS.items() if op.parses_numbers}
+    described = clause["parse_numbers"]["description"].split(":")[0].removeprefix("for ")
+    assert parsing == set(described.split(", "))

@@ -6,26 +6,18 @@ if client.is_enabled("new-checkout", {"key": "user-123", "country": "NL"}):
     ...
 """
 
-# Imported for its effect: every snapshot may name the "unleash" bucketing algorithm.
-import flagstaff.unleash.bucketing  # noqa: F401
 from flagstaff.bucketing import bucket
 from flagstaff.client import Client, DataSource, StaticDataSource
+from flagstaff.documents import load_snapshot, validate_flag, validate_segment, validate_snapshot
 from flagstaff.evaluation import ErrorCode, Evaluation, Reason
 from flagstaff.flags import Flag
 from flagstaff.live_options import LiveOptions
 from flagstaff.problems import FormatError, Problem
 from flagstaff.references import has_references, validate_references
 from flagstaff.schema import FLAG_SCHEMA, SEGMENT_SCHEMA, SNAPSHOT_SCHEMA
-from flagstaff.snapshot import (
-    FORMAT_VERSION,
-    Snapshot,
-    evaluate,
-    load_snapshot,
-    validate_flag,
-    validate_segment,
-    validate_snapshot,
-)
+from flagstaff.snapshot import Snapshot, evaluate
 from flagstaff.store import FlagStore, State, Status
+from flagstaff.versions import FORMAT_VERSION
 
 __version__ = "0.1.0"
 

@@ -5,7 +5,8 @@ Pure functions only: changing any result here moves real users between variation
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 
 import mmh3
 
@@ -45,6 +46,30 @@ def mmh3_v1(salt: str, seed: int | None = None, modulus: int | None = None) -> B
     return bucketer
 
 
+UNLEASH_ALGORITHM = "unleash"
+UNLEASH_STRATEGY_SEED = 0
+UNLEASH_STRATEGY_MODULUS = 100
+
+
+def unleash(salt: str, seed: int | None = None, modulus: int | None = None) -> Bucketer:
+    """``unleash``: ``murmur3_32("{salt}:{value}", seed) % modulus``, spread evenly over the 100000 buckets.
+
+    Unleash's normalisation, so rollouts imported from Unleash keep their users (docs/bucketing.md). Unleash
+    enables a strategy when ``hash % 100 + 1 <= percentage`` (seed 0, modulus 100: the defaults) and picks a
+    variant by ``hash % total_weight + 1`` (seed 86028157, modulus = the variants' total weight). Slot ``s``
+    of ``modulus`` becomes bucket ``s * 100000 // modulus``.
+    """
+    prefix = f"{salt}:"
+    hash_seed = UNLEASH_STRATEGY_SEED if seed is None else seed
+    slots = UNLEASH_STRATEGY_MODULUS if modulus is None else modulus
+    hash32 = mmh3.hash
+
+    def bucketer(value: str) -> int:
+        return (hash32(prefix + value, hash_seed, False) % slots) * BUCKETS // slots
+
+    return bucketer
+
+
 def bucket(salt: str, value: str) -> int:
     """The ``mmh3-v1`` bucket of ``value`` under ``salt``: an integer in ``[0, 100_000)``.
 
@@ -60,8 +85,11 @@ def hashable(text: str) -> bool:
     return valid_text(text)
 
 
-ALGORITHMS: dict[str, BucketerFactory] = {DEFAULT_ALGORITHM: mmh3_v1}
-"""Every algorithm a rollout may name. Existing entries never change; new behaviour gets a new name."""
+ALGORITHMS: Mapping[str, BucketerFactory] = MappingProxyType(
+    {DEFAULT_ALGORITHM: mmh3_v1, UNLEASH_ALGORITHM: unleash}
+)
+"""Every algorithm a rollout may name, fixed here: evaluating a flag never depends on what else was imported.
+Existing entries never change; new behaviour gets a new name."""
 
 
 def bucket_value(value: object) -> str | None:

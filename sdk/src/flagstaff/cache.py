@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from flagstaff.versions import FORMAT_VERSION, declared_version, record, supersedes
+
 log = logging.getLogger("flagstaff")
 
 # A write takes well under a second; a younger temporary file may be another process's write in progress.
@@ -68,13 +70,14 @@ def remove_leftovers(path: Path) -> None:
 class SnapshotDocument:
     """The raw wire document beside the compiled store, kept only so it can be written to the cache file.
 
-    Follows the store's rule: an entity is replaced only by a higher version.
+    Follows the store's rule (``flagstaff.versions``), tombstones included.
     """
 
     def __init__(self) -> None:
         self.revision = 0
         self.flags: dict[str, Any] = {}
         self.segments: dict[str, Any] = {}
+        self.deleted: dict[str, dict[str, int]] = {"flag": {}, "segment": {}}
 
     def replace(self, document: dict[str, Any]) -> None:
         if int(document.get("revision", 0)) < self.revision:
@@ -82,19 +85,18 @@ class SnapshotDocument:
         self.revision = int(document.get("revision", 0))
         self.flags = dict(document.get("flags") or {})
         self.segments = dict(document.get("segments") or {})
+        self.deleted = {"flag": {}, "segment": {}}
 
     def apply(self, kind: str, key: str, data: dict[str, Any] | None, version: int, revision: int) -> None:
         if revision < self.revision:
             return  # already in the document, or superseded (perhaps by a delete it does not record)
+        kind = "flag" if kind == "flag" else "segment"
         table = self.flags if kind == "flag" else self.segments
-        current = table.get(key)
-        if current is None or int(current.get("version", -1)) < version:
-            if data is None:
-                table.pop(key, None)
-            else:
-                table[key] = data
+        held = table.get(key)
+        if supersedes(version, None if held is None else declared_version(held), self.deleted[kind].get(key)):
+            record(table, self.deleted[kind], key, data, version)
         self.revision = max(self.revision, revision)
 
     def to_json(self) -> dict[str, Any]:
         flags, segments = dict(self.flags), dict(self.segments)
-        return {"format": 1, "revision": self.revision, "flags": flags, "segments": segments}
+        return {"format": FORMAT_VERSION, "revision": self.revision, "flags": flags, "segments": segments}

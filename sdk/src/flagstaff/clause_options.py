@@ -7,14 +7,11 @@ from __future__ import annotations
 
 import math
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from flagstaff.clauses import Context, Matcher
-    from flagstaff.operators import Test
-    from flagstaff.snapshot import Snapshot
+from flagstaff.lookup import Context, Lookup, Matcher
+from flagstaff.operators import Test
 
-PARSE_NUMBER_OPS = frozenset({"in", "lt", "lte", "gt", "gte"})
 MAX_NUMBER_TEXT = 64
 # JSON's number grammar (RFC 8259), the spelling of the clause's own values: ASCII digits, no "+", no leading
 # zero, no bare "." at either end, nothing around it. Python's float() reads far more ("1_000", " 12", other
@@ -49,7 +46,7 @@ def parse_number(text: str) -> int | float | None:
 def matching_missing(matcher: Matcher, attribute: str, use_now: bool) -> Matcher:
     """``matcher``, but true for a context without ``attribute`` (the clock stands in for ``now``)."""
 
-    def match(ctx: Context, snap: Snapshot, now: float | None) -> bool:
+    def match(ctx: Context, snap: Lookup, now: float | None) -> bool:
         if ctx.get(attribute) is None and (not use_now or now is None):
             return True
         return matcher(ctx, snap, now)

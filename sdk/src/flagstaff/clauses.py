@@ -7,40 +7,26 @@ Matchers never raise on odd context values: they do not match.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from flagstaff.clause_options import PARSE_NUMBER_OPS, matching_missing, parsing_numbers
-from flagstaff.operators import (
-    MAX_STRING_ATTRIBUTE_LENGTH,
-    OPERATORS,
-    STRING_OPS,
-    Test,
-    build_test,
-    semver_string_test,
-    string_test_in_c,
-    strings,
-    unexamined,
-)
+from flagstaff.clause_options import matching_missing, parsing_numbers
+from flagstaff.lookup import Context, Lookup, Matcher
+from flagstaff.operators import MAX_STRING_ATTRIBUTE_LENGTH, OPERATORS, Test, strings, unexamined
 from flagstaff.problems import Problem, Reader
-
-if TYPE_CHECKING:
-    from flagstaff.snapshot import Snapshot
-
-Context = Mapping[str, Any]
-Matcher = Callable[[Context, "Snapshot", float | None], bool]
 
 CLAUSE_FIELDS = frozenset(
     {"attribute", "op", "values", "negate", "case_insensitive", "match_missing", "parse_numbers"}
 )
 NOW_ATTRIBUTE = "now"
+SEGMENT_MATCH = "segment_match"
+_PARSING_NUMBERS = sorted(name for name, operator in OPERATORS.items() if operator.parses_numbers)
 
 
-def never(ctx: Context, snap: Snapshot, now: float | None) -> bool:
+def never(ctx: Context, snap: Lookup, now: float | None) -> bool:
     return False
 
 
-def always(ctx: Context, snap: Snapshot, now: float | None) -> bool:
+def always(ctx: Context, snap: Lookup, now: float | None) -> bool:
     return True
 
 
@@ -51,7 +37,7 @@ def all_of(matchers: tuple[Matcher, ...]) -> Matcher:
     if len(matchers) == 1:
         return matchers[0]
 
-    def every(ctx: Context, snap: Snapshot, now: float | None) -> bool:
+    def every(ctx: Context, snap: Lookup, now: float | None) -> bool:
         for match in matchers:  # noqa: SIM110 - a plain loop; a generator costs more than most clauses
             if not match(ctx, snap, now):
                 return False
@@ -115,49 +101,54 @@ def _compile_clause(raw: object, path: str, problems: list[Problem], in_segment:
     parse_numbers: bool = r.get("parse_numbers", bool, False)
     values: list[Any] | None = r.get("values", list, required=op != "exists")
     attribute: str | None = r.get(
-        "attribute", str, "key" if op == "segment_match" else None, required=op != "segment_match"
+        "attribute", str, "key" if op == SEGMENT_MATCH else None, required=op != SEGMENT_MATCH
     )
     if op is None or attribute is None:
         return never
     if values is None:
         values = []
-    if op not in OPERATORS:
+    operator = OPERATORS.get(op)
+    if operator is None:
         r.fail("op", f"unknown operator {op!r}; a clause with it never matches", fatal=False)
         return never
-    if ci and op not in STRING_OPS:
+    if ci and not operator.on_strings:
         r.fail("case_insensitive", f"only applies to string operators, not {op!r}")
-    if parse_numbers and op not in PARSE_NUMBER_OPS:
-        r.fail("parse_numbers", f"only applies to {', '.join(sorted(PARSE_NUMBER_OPS))}, not {op!r}")
-    if match_missing and op in ("exists", "segment_match"):
+    if parse_numbers and not operator.parses_numbers:
+        r.fail("parse_numbers", f"only applies to {', '.join(_PARSING_NUMBERS)}, not {op!r}")
+    if match_missing and operator.test is None:
         r.fail("match_missing", f"does not apply to {op!r}")
-    if op == "segment_match":
-        if in_segment:
-            r.fail("op", "segments cannot reference other segments")
-            return never
-        if not values:
-            r.fail("values", "must name at least one segment")
-            return never
-        return _segment_matcher(attribute, strings(values, r), negate)
-    if op == "exists":
-        return _exists_matcher(attribute, negate)
+    if operator.test is None:
+        return _own_matcher(op, attribute, values, negate, in_segment, r)
     if not values:
         r.fail("values", "must hold at least one value")
         return never
-    test = build_test(op, values, ci, r)
+    test = operator.test(values, ci, r)
     if test is None:
         return never
     if parse_numbers:  # strings are read as numbers, within their own short limit, not searched
         test = parsing_numbers(test)
         matcher = _attribute_matcher(attribute, test, test, negate, capped=False, check_length=False)
     else:
-        string_test, check_length = string_test_in_c(op, values, ci) or (
-            semver_string_test(op, values) or test,
-            False,
-        )
+        string_test, check_length = operator.string_test(values, ci) or (test, False)
         matcher = _attribute_matcher(
-            attribute, test, string_test, negate, capped=op in STRING_OPS, check_length=check_length
+            attribute, test, string_test, negate, capped=operator.on_strings, check_length=check_length
         )
     return matching_missing(matcher, attribute, attribute == NOW_ATTRIBUTE) if match_missing else matcher
+
+
+def _own_matcher(
+    op: str, attribute: str, values: list[Any], negate: bool, in_segment: bool, r: Reader
+) -> Matcher:
+    """The operators that test no value: segment membership and the attribute's presence."""
+    if op == "exists":
+        return _exists_matcher(attribute, negate)
+    if in_segment:
+        r.fail("op", "segments cannot reference other segments")
+        return never
+    if not values:
+        r.fail("values", "must name at least one segment")
+        return never
+    return _segment_matcher(attribute, strings(values, r), negate)
 
 
 def _attribute_matcher(
@@ -169,7 +160,7 @@ def _attribute_matcher(
     refuse_unexamined = capped and negate
     limit = MAX_STRING_ATTRIBUTE_LENGTH
 
-    def match(ctx: Context, snap: Snapshot, now: float | None) -> bool:
+    def match(ctx: Context, snap: Lookup, now: float | None) -> bool:
         v = ctx.get(attribute)
         if v is None:
             if not use_now or now is None:
@@ -185,9 +176,10 @@ def _attribute_matcher(
 
     if check_length:
 
-        def plain_within_limit(ctx: Context, snap: Snapshot, now: float | None) -> bool:
+        def plain_within_limit(ctx: Context, snap: Lookup, now: float | None) -> bool:
             # As ``plain`` below, with the length check the C-level ``string_test`` cannot make. Checked only
             # after a match, so the usual miss costs nothing more: these C tests cost at most a C-speed scan.
+            # A second closure rather than a branch in ``plain``: that branch would run on every check.
             v = ctx.get(attribute)
             if type(v) is str:
                 return string_test(v) and len(v) <= limit
@@ -199,7 +191,7 @@ def _attribute_matcher(
 
         return plain_within_limit
 
-    def plain(ctx: Context, snap: Snapshot, now: float | None) -> bool:
+    def plain(ctx: Context, snap: Lookup, now: float | None) -> bool:
         # The common shape (no negate, no clock) in the fewest steps: it runs for every rule of every check.
         v = ctx.get(attribute)
         if type(v) is str:
@@ -231,7 +223,7 @@ def _segment_matcher(attribute: str, keys: list[str] | None, negate: bool) -> Ma
     if len(segment_keys) == 1 and not negate:
         only = segment_keys[0]
 
-        def member_of_one(ctx: Context, snap: Snapshot, now: float | None) -> bool:
+        def member_of_one(ctx: Context, snap: Lookup, now: float | None) -> bool:
             v = ctx.get(attribute)
             if v is None:
                 return False
@@ -240,7 +232,7 @@ def _segment_matcher(attribute: str, keys: list[str] | None, negate: bool) -> Ma
 
         return member_of_one
 
-    def match(ctx: Context, snap: Snapshot, now: float | None) -> bool:
+    def match(ctx: Context, snap: Lookup, now: float | None) -> bool:
         v = ctx.get(attribute)
         if v is None:
             return False

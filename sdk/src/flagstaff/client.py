@@ -6,7 +6,6 @@ dict, the test source, or the server's stream) that writes into the store on its
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -18,14 +17,13 @@ from typing import Any, Protocol
 from flagstaff.evaluation import ErrorCode, Evaluation, Reason, error
 from flagstaff.flags import Flag, is_kind
 from flagstaff.live_options import LiveOptions
-from flagstaff.snapshot import evaluate
+from flagstaff.snapshot import Snapshot, evaluate
 from flagstaff.store import ChangeListener, FlagStore, State, Status, StatusListener
 
 log = logging.getLogger("flagstaff")
 
 _EMPTY: Mapping[str, Any] = {}
 _MAX_WARNINGS = 1000
-_NOT_FOUND = str(ErrorCode.FLAG_NOT_FOUND)
 
 
 class DataSource(Protocol):
@@ -56,6 +54,8 @@ class Client:
     ) -> None:
         self._store = FlagStore()
         self._warned: set[tuple[str, str]] = set()
+        self._unknown: set[str] = set()
+        """Keys reported as not found, so an unknown flag checked in a hot loop costs one lookup more."""
         self._warned_lock = threading.Lock()
         if data_source is None:
             if sdk_key is None or base_url is None:
@@ -71,90 +71,79 @@ class Client:
     # -- construction ------
     @classmethod
     def from_dict(cls, snapshot: Mapping[str, Any]) -> Client:
-        """A client over a fixed snapshot document. Raises ``FormatError`` if the document is unusable."""
+        """A client over a fixed snapshot document. Raises ``FormatError`` if the document is unusable.
+
+        Flags are compiled on first use from ``snapshot`` itself: do not change it afterwards."""
         return cls(data_source=StaticDataSource(snapshot))
 
     @classmethod
     def from_file(cls, path: str | Path) -> Client:
         """A client over a snapshot file (the same JSON the server serves). Raises if it cannot be read."""
-        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+        return cls(data_source=StaticDataSource(Path(path).read_bytes()))
 
     # -- flag checks (the hot path) ------
+    # Both checks make one decision: the flag's ``decide`` (or its ``static`` result, when it depends on no
+    # context), which never raises; what a result without a variation means is ``_missed``'s alone. They
+    # differ only in which flags they settle on the spot: is_enabled a boolean flag, variation a flag of
+    # the default's kind. Everything else takes the checked path, with its full report.
     def is_enabled(self, key: str, context: Mapping[str, Any] | None = None, default: bool = False) -> bool:
         snap = self._store.snapshot
-        flag = snap.flags.get(key)
+        flag = snap.table.get(key)
         if flag is not None and flag.is_boolean:
-            result = flag.static
-            if result is None:
-                try:
-                    result = flag.decide(
-                        _EMPTY if context is None else context, snap, time.time() if flag.uses_now else None
-                    )
-                except Exception as exc:  # a flag check must never raise into application code
-                    self._warn(
-                        key, error(ErrorCode.GENERAL, f"evaluation failed: {type(exc).__name__}: {exc}")
-                    )
-                    return default
-            if result.variation_index is not None:
-                return result.value  # type: ignore[no-any-return]
-            if result.reason is Reason.ERROR:
-                self._warn(key, result)
-            return default
-        if flag is None and (key, _NOT_FOUND) in self._warned:
+            ctx = _EMPTY if context is None else context
+            result = flag.static or flag.decide(ctx, snap, time.time() if flag.uses_now else None)
+            return result.value if result.variation_index is not None else self._missed(key, result, default)  # type: ignore[no-any-return]
+        if flag is None and key in self._unknown:
             return default  # already reported; unknown flags are checked in hot loops too
-        value = self._checked(key, flag, context, default).value
+        value = self._checked(key, snap, context, default).value
         return value if isinstance(value, bool) else default  # a json flag may hold anything
 
     def variation(self, key: str, context: Mapping[str, Any] | None = None, default: Any = None) -> Any:
         """The flag's value for ``context``, or ``default`` if it cannot be evaluated or is another kind."""
         snap = self._store.snapshot
-        flag = snap.flags.get(key)
+        flag = snap.table.get(key)
         # Exact default types are settled by one set lookup; anything else (None, subclasses, json flags, a
         # mismatch) takes the checked path, which gives the same answer with a full report.
         if flag is not None and type(default) in flag.default_types:
-            result = flag.static
-            if result is None:
-                try:
-                    result = flag.decide(
-                        _EMPTY if context is None else context, snap, time.time() if flag.uses_now else None
-                    )
-                except Exception as exc:  # a flag check must never raise into application code
-                    self._warn(
-                        key, error(ErrorCode.GENERAL, f"evaluation failed: {type(exc).__name__}: {exc}")
-                    )
-                    return default
-            if result.variation_index is not None:
-                return result.value
-            if result.reason is Reason.ERROR:
-                self._warn(key, result)
+            ctx = _EMPTY if context is None else context
+            result = flag.static or flag.decide(ctx, snap, time.time() if flag.uses_now else None)
+            return result.value if result.variation_index is not None else self._missed(key, result, default)
+        if flag is None and key in self._unknown:
             return default
-        if flag is None and (key, _NOT_FOUND) in self._warned:
-            return default
-        return self._checked(key, flag, context, default).value
+        return self._checked(key, snap, context, default).value
+
+    def _missed(self, key: str, result: Evaluation, default: Any) -> Any:
+        """The caller's default, for a result that serves no variation; an error is reported once."""
+        if result.reason is Reason.ERROR:
+            self._warn(key, result)
+        return default
 
     def evaluate(self, key: str, context: Mapping[str, Any] | None = None, default: Any = None) -> Evaluation:
         """Like ``variation``, with the reason: which rule matched, or why the default was served."""
-        snap = self._store.snapshot
-        return self._checked(key, snap.flags.get(key), context, default)
+        return self._checked(key, self._store.snapshot, context, default)
 
     def evaluate_with_flag(
         self, key: str, context: Mapping[str, Any] | None = None, default: Any = None
     ) -> tuple[Evaluation, Flag | None]:
         """``evaluate``, with the compiled flag that gave the result (``None`` if there is no such flag): its
         ``kind`` and ``version`` for integrations that report them, such as the OpenFeature provider."""
-        flag = self._store.snapshot.flags.get(key)
-        return self._checked(key, flag, context, default), flag
+        snap = self._store.snapshot
+        result = self._checked(key, snap, context, default)
+        try:
+            flag = snap.flag(key)  # compiled by the evaluation above, if it compiles at all
+        except Exception:  # never raises into application code, like every flag check
+            flag = None
+        return result, flag
 
     def all_flags(self, context: Mapping[str, Any] | None = None) -> dict[str, Evaluation]:
-        snap = self._store.snapshot
-        now = time.time()
-        return {key: evaluate(flag, context, snap, now) for key, flag in snap.flags.items()}
+        return self._store.snapshot.evaluate_all(context, time.time())
 
     def _checked(
-        self, key: str, flag: Flag | None, context: Mapping[str, Any] | None, default: Any
+        self, key: str, snap: Snapshot, context: Mapping[str, Any] | None, default: Any
     ) -> Evaluation:
-        """The slow, fully reported path: missing flags, type mismatches, errors."""
+        """The slow, fully reported path: flags not compiled yet, missing flags, type mismatches, errors."""
         try:
+            flag = snap.flag(key)
             if flag is None:
                 if not self._store.initialized:
                     result = error(ErrorCode.PROVIDER_NOT_READY, "no flag data has arrived yet", default)
@@ -167,7 +156,6 @@ class Client:
                     default,
                 )
             else:
-                snap = self._store.snapshot
                 result = evaluate(flag, context, snap, time.time()).with_default(default)
             if result.reason is Reason.ERROR:
                 self._warn(key, result)
@@ -184,6 +172,8 @@ class Client:
             if marker in self._warned or len(self._warned) >= _MAX_WARNINGS:
                 return
             self._warned.add(marker)
+            if result.error_code is ErrorCode.FLAG_NOT_FOUND:
+                self._unknown.add(key)
         log.warning("flag %r: %s (%s); serving the default", key, result.error_message, result.error_code)
 
     # -- lifecycle ------
@@ -242,15 +232,15 @@ class Client:
 
 
 class StaticDataSource:
-    """A fixed snapshot document, loaded at start."""
+    """A fixed snapshot document (its JSON bytes, or parsed), loaded at start."""
 
-    def __init__(self, snapshot: Mapping[str, Any]) -> None:
-        self._snapshot: Mapping[str, Any] | None = snapshot
+    def __init__(self, snapshot: bytes | Mapping[str, Any]) -> None:
+        self._snapshot: bytes | Mapping[str, Any] | None = snapshot
 
     def start(self, store: FlagStore) -> None:
         if self._snapshot is not None:
             store.replace(self._snapshot)
-            self._snapshot = None  # the compiled snapshot is all that is needed; the document can go
+            self._snapshot = None  # the store's snapshot holds what it needs of it
 
     def close(self) -> None:
         pass

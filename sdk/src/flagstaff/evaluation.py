@@ -64,5 +64,34 @@ class Evaluation:
         }
 
 
+_SHARED_MAX = 20_000
+_shared: dict[tuple[Any, ...], Evaluation] = {}
+_SCALARS = frozenset({bool, int, float, str, type(None)})
+
+
+def served(value: Any, index: int | None, reason: Reason, rule_id: str | None = None) -> Evaluation:
+    """The evaluation serving variation ``index`` (``value``), one object for every flag serving the same.
+
+    Flags repeat the same few results (``true`` by rule ``beta``, the off variation): sharing them saves
+    memory and compile time. Only scalar values are shared, keyed with their type (``1``, ``1.0`` and
+    ``True`` are equal in Python, not in a flag) and a float by its spelling (``-0.0`` is not ``0.0``), and
+    at most a bounded number of them."""
+    kind = type(value)
+    if kind not in _SCALARS:
+        return Evaluation(value, index, reason, rule_id)
+    key = (kind, repr(value) if kind is float else value, index, reason, rule_id)
+    known = _shared.get(key)
+    if known is None:
+        known = Evaluation(value, index, reason, rule_id)
+        if len(_shared) < _SHARED_MAX:
+            _shared[key] = known
+    return known
+
+
 def error(code: ErrorCode, message: str, default: Any = None) -> Evaluation:
     return Evaluation(default, None, Reason.ERROR, None, code, message)
+
+
+def failure(exc: Exception) -> Evaluation:
+    """What an evaluation that raised answers: the engine never lets an exception reach the application."""
+    return error(ErrorCode.GENERAL, f"evaluation failed: {type(exc).__name__}: {exc}")

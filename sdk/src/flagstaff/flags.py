@@ -8,19 +8,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import Any
 
 from flagstaff.bucketing import bucket_value, hashable
-from flagstaff.clauses import NOW_ATTRIBUTE, Matcher, all_of, compile_clause
+from flagstaff.clauses import NOW_ATTRIBUTE, SEGMENT_MATCH, all_of, compile_clause
 from flagstaff.coverage import compile_coverage
-from flagstaff.evaluation import ErrorCode, Evaluation, Reason, error
+from flagstaff.evaluation import ErrorCode, Evaluation, Reason, error, failure, served
 from flagstaff.keys import check_key
 from flagstaff.limits import MAX_VARIATIONS
+from flagstaff.lookup import Lookup, Matcher
 from flagstaff.problems import Problem, Reader, join, type_name
 from flagstaff.rollouts import Rollout, compile_rollout
-
-if TYPE_CHECKING:
-    from flagstaff.snapshot import Snapshot
 
 KINDS = ("boolean", "string", "number", "json")
 DEFAULT_TYPES: dict[str, frozenset[type]] = {
@@ -53,95 +52,86 @@ PREREQUISITE_FIELDS = frozenset({"flag", "variation"})
 Serve = Evaluation | Rollout
 Rule = tuple[Matcher, Serve]
 """A rule: one matcher standing for all its clauses, and what it serves."""
-Decide = Callable[[Mapping[str, Any], "Snapshot", float | None], Evaluation]
+Decide = Callable[[Mapping[str, Any], Lookup, float | None], Evaluation]
 
 
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class Flag:
-    """One compiled flag. ``evaluate`` may raise only on a broken context; callers go through a guard."""
+    """One compiled flag. Its ``decide`` is the one decision every flag check makes, and never raises."""
 
-    __slots__ = (
-        "decide",
-        "default_types",
-        "enabled",
-        "fallthrough",
-        "is_boolean",
-        "key",
-        "kind",
-        "off",
-        "prerequisites",
-        "rules",
-        "static",
-        "targets",
-        "uses_now",
-        "variations",
-        "version",
-    )
+    key: str
+    kind: str
+    version: int
+    variations: tuple[Any, ...]
+    enabled: bool
+    off: Evaluation
+    fallthrough: Serve
+    prerequisites: tuple[tuple[str, int], ...] = ()
+    targets: Mapping[str, Evaluation] = field(default_factory=dict)
+    rules: tuple[Rule, ...] = ()
+    static: Evaluation | None = None
+    """The result for every context, when it depends on none (a disabled flag, a flag serving one value)."""
+    tests_now: bool = False
+    """A rule tests the clock (``now``), or a prerequisite might."""
+    reads_segments: bool = False
+    """A rule tests segment membership."""
+    segments_test_now: bool = False
+    """Set by the snapshot holding this flag: one of its segments has a rule on ``now``."""
+    uses_now: bool = field(init=False)
+    """Whether an evaluation needs the clock."""
+    is_boolean: bool = field(init=False)
+    default_types: frozenset[type] = field(init=False)
+    decide: Decide = field(init=False)
+    """The narrowest function that gives this flag's result: a flag that is only a rollout skips the checks
+    for prerequisites, targets and rules that it does not have. ``static`` flags need no call at all."""
 
-    def __init__(
-        self,
-        key: str,
-        kind: str,
-        version: int,
-        variations: tuple[Any, ...],
-        enabled: bool,
-        off: Evaluation,
-        prerequisites: tuple[tuple[str, int], ...],
-        targets: dict[str, Evaluation],
-        rules: tuple[Rule, ...],
-        fallthrough: Serve,
-        uses_now: bool,
-        static: Evaluation | None,
-    ) -> None:
-        self.key = key
-        self.kind = kind
-        self.is_boolean = kind == "boolean"
-        self.default_types = DEFAULT_TYPES.get(kind, frozenset())
-        self.version = version
-        self.variations = variations
-        self.enabled = enabled
-        self.off = off
-        self.prerequisites = prerequisites
-        self.targets = targets
-        self.rules = rules
-        self.fallthrough = fallthrough
-        self.uses_now = uses_now
-        self.static = static
-        # The narrowest function that gives this flag's result: a flag that is only a rollout skips the checks
-        # for prerequisites, targets and rules that it does not have. ``static`` flags need no call at all.
-        self.decide: Decide = (
-            fallthrough.decide
-            if isinstance(fallthrough, Rollout) and not (prerequisites or targets or rules)
-            else self.evaluate
-        )
+    def __post_init__(self) -> None:
+        # Derived once, here, so the hot path reads one attribute instead of working each out per call.
+        fallthrough = self.fallthrough
+        targeted = self.prerequisites or self.targets or self.rules
+        only_rollout = isinstance(fallthrough, Rollout) and not targeted
+        derived = {
+            "uses_now": self.tests_now or (self.reads_segments and self.segments_test_now),
+            "is_boolean": self.kind == "boolean",
+            "default_types": DEFAULT_TYPES.get(self.kind, frozenset()),
+            "decide": fallthrough.decide if only_rollout else self.evaluate,  # type: ignore[union-attr]
+        }
+        for name, value in derived.items():
+            object.__setattr__(self, name, value)
 
     def evaluate(
-        self, ctx: Mapping[str, Any], snap: Snapshot, now: float | None, chain: tuple[str, ...] = ()
+        self, ctx: Mapping[str, Any], snap: Lookup, now: float | None, chain: tuple[str, ...] = ()
     ) -> Evaluation:
-        if self.static is not None:
-            return self.static
-        if self.prerequisites:
-            failed = self._failed_prerequisite(ctx, snap, now, chain)
-            if failed is not None:
-                return failed
-        if self.targets:
-            key = ctx.get("key")
-            target = self.targets.get(key if type(key) is str else bucket_value(key))  # type: ignore[arg-type]
-            if target is not None:
-                return target
-        for matches, serve in self.rules:
-            if matches(ctx, snap, now):
-                return serve if serve.__class__ is Evaluation else serve.decide(ctx, snap, now)  # type: ignore[union-attr]
-        serve = self.fallthrough
-        return serve if serve.__class__ is Evaluation else serve.decide(ctx, snap, now)  # type: ignore[union-attr]
+        """This flag's result for ``ctx``. Never raises: a context that breaks a test (an odd mapping, say)
+        gives a ``GENERAL`` error (the ``try`` costs nothing until something raises)."""
+        try:
+            if self.static is not None:
+                return self.static
+            if self.prerequisites:
+                failed = self._failed_prerequisite(ctx, snap, now, chain)
+                if failed is not None:
+                    return failed
+            if self.targets:
+                key = ctx.get("key")
+                target = self.targets.get(key if type(key) is str else bucket_value(key))  # type: ignore[arg-type]
+                if target is not None:
+                    return target
+            for matches, serve in self.rules:
+                if matches(ctx, snap, now):
+                    return serve if serve.__class__ is Evaluation else serve.decide(ctx, snap, now)  # type: ignore[union-attr]
+            serve = self.fallthrough
+            return serve if serve.__class__ is Evaluation else serve.decide(ctx, snap, now)  # type: ignore[union-attr]
+        except Exception as exc:
+            return failure(exc)
 
     def _failed_prerequisite(
-        self, ctx: Mapping[str, Any], snap: Snapshot, now: float | None, chain: tuple[str, ...]
+        self, ctx: Mapping[str, Any], snap: Lookup, now: float | None, chain: tuple[str, ...]
     ) -> Evaluation | None:
         chain = (*chain, self.key)
         for key, required in self.prerequisites:
             if key in chain:
                 return error(ErrorCode.GENERAL, "prerequisite cycle: " + " -> ".join((*chain, key)))
-            flag = snap.flags.get(key)
+            flag = snap.flag(key)
             if flag is None:
                 result = None
             else:
@@ -167,7 +157,16 @@ def broken_flag(key: str, problems: list[Problem], version: int = -1) -> Flag:
     It keeps the version it arrived with, so a late, older update still cannot replace it."""
     message = "; ".join(str(p) for p in problems if p.fatal)[:500]
     static = error(ErrorCode.PARSE_ERROR, f"flag {key!r} is invalid: {message}")
-    return Flag(key, "", version, (), False, static, (), {}, (), static, False, static)
+    return Flag(
+        key=key,
+        kind="",
+        version=version,
+        variations=(),
+        enabled=False,
+        off=static,
+        fallthrough=static,
+        static=static,
+    )
 
 
 def compile_flag(raw: object, path: str, problems: list[Problem]) -> Flag:
@@ -188,39 +187,32 @@ def compile_flag(raw: object, path: str, problems: list[Problem]) -> Flag:
         r.fail("salt", "must be valid Unicode (no lone surrogates)")
         salt = key
     off_index = r.index("off_variation", n)
-    off = Evaluation(None if off_index is None else variations[off_index], off_index, Reason.DISABLED)
+    off = served(None if off_index is None else variations[off_index], off_index, Reason.DISABLED)
     prerequisites = _prerequisites(r, path, problems)
     targets = _targets(r, path, problems, variations)
-    rules, uses_now = _rules(r, path, problems, salt, variations)
+    rules, tests_now, reads_segments = _rules(r, path, problems, salt, variations)
     has_targeting = bool(prerequisites or targets or rules)
-    fallthrough = _serve(
-        r.get("fallthrough", dict, required=True),
-        join(path, "fallthrough"),
-        problems,
-        salt,
-        variations,
-        Reason.DEFAULT if has_targeting else Reason.STATIC,
-        None,
-    )
+    reason = Reason.DEFAULT if has_targeting else Reason.STATIC
+    fallthrough = _serve(r, "fallthrough", salt, variations, reason, None)
     static: Evaluation | None = None
     if not enabled:
         static = off
     elif not has_targeting and isinstance(fallthrough, Evaluation):
         static = fallthrough
     return Flag(
-        key,
-        kind,
-        version,
-        variations,
-        enabled,
-        off,
-        prerequisites,
-        targets,
-        rules,
-        fallthrough if fallthrough is not None else off,
-        # A prerequisite may test the clock, so a flag with any gets the clock too.
-        uses_now or bool(prerequisites),
-        static,
+        key=key,
+        kind=kind,
+        version=version,
+        variations=variations,
+        enabled=enabled,
+        off=off,
+        fallthrough=fallthrough if fallthrough is not None else off,
+        prerequisites=prerequisites,
+        targets=targets,
+        rules=rules,
+        static=static,
+        tests_now=tests_now or bool(prerequisites),  # a prerequisite may test the clock
+        reads_segments=reads_segments,
     )
 
 
@@ -270,23 +262,24 @@ def _targets(
         keys: list[Any] = tr.get("values", list, [], required=True)
         if index is None:
             continue
-        served = Evaluation(variations[index], index, Reason.TARGETING_MATCH)
+        serves = served(variations[index], index, Reason.TARGETING_MATCH)
         for j, k in enumerate(keys):
             if not isinstance(k, str):
                 tr.fail(join("values", j), "must be a string context key")
             elif k in targets:
                 tr.fail(join("values", j), f"context key {k!r} is targeted twice")
             else:
-                targets[k] = served
+                targets[k] = serves
     return targets
 
 
 def _rules(
     r: Reader, path: str, problems: list[Problem], salt: str, variations: tuple[Any, ...]
-) -> tuple[tuple[Rule, ...], bool]:
+) -> tuple[tuple[Rule, ...], bool, bool]:
+    """The rules, whether any tests the clock, and whether any tests segment membership."""
     rules: list[Rule] = []
     ids: set[str] = set()
-    uses_now = False
+    tests_now = reads_segments = False
     for i, raw in enumerate(r.get("rules", list, [])):
         rule_path = join(join(path, "rules"), i)
         rr = Reader(raw, rule_path, problems, RULE_FIELDS)
@@ -303,34 +296,26 @@ def _rules(
             covered = compile_coverage(rr.raw["coverage"], join(rule_path, "coverage"), problems, salt)
             if covered is not None:
                 clauses = (*clauses, covered)  # last: the hash runs only once the cheaper clauses matched
-        uses_now = uses_now or any(
+        tests_now = tests_now or any(
             type(c) is dict and c.get("attribute") == NOW_ATTRIBUTE for c in raw_clauses
         )
-        serve = _serve(
-            rr.get("serve", dict, required=True),
-            join(rule_path, "serve"),
-            problems,
-            salt,
-            variations,
-            Reason.TARGETING_MATCH,
-            rule_id,
+        reads_segments = reads_segments or any(
+            type(c) is dict and c.get("op") == SEGMENT_MATCH for c in raw_clauses
         )
+        serve = _serve(rr, "serve", salt, variations, Reason.TARGETING_MATCH, rule_id)
         if serve is not None:
             rules.append((all_of(clauses), serve))
-    return tuple(rules), uses_now
+    return tuple(rules), tests_now, reads_segments
 
 
 def _serve(
-    raw: object,
-    path: str,
-    problems: list[Problem],
-    salt: str,
-    variations: tuple[Any, ...],
-    reason: Reason,
-    rule_id: str | None,
+    parent: Reader, name: str, salt: str, variations: tuple[Any, ...], reason: Reason, rule_id: str | None
 ) -> Serve | None:
+    """What the required field ``name`` of ``parent`` (a flag's fallthrough, a rule's serve) serves."""
+    raw = parent.get(name, dict, required=True)
     if raw is None:
         return None
+    path, problems = join(parent.path, name), parent.problems
     r = Reader(raw, path, problems, SERVE_FIELDS)
     if ("variation" in r.raw) == ("rollout" in r.raw):
         r.fail("", "must hold exactly one of 'variation' or 'rollout'")
@@ -342,4 +327,4 @@ def _serve(
     index = r.index("variation", len(variations), required=True)
     if index is None:
         return None
-    return Evaluation(variations[index], index, reason, rule_id)
+    return served(variations[index], index, reason, rule_id)

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import ipaddress
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from operator import methodcaller
+from types import MappingProxyType
 from typing import Any, Final
 
 from flagstaff.ignore_case import fold
@@ -20,20 +22,12 @@ from flagstaff.problems import Reader, join, type_name
 from flagstaff.semver import parse_semver
 
 Test = Callable[[Any], bool]
-
-STRING_OPS = frozenset({"in", "starts_with", "ends_with", "contains", "matches"})
-NUMBER_OPS = {"lt": operator.lt, "lte": operator.le, "gt": operator.gt, "gte": operator.ge}
-TIME_OPS = {"before": operator.lt, "after": operator.gt}
-SEMVER_OPS = {
-    "semver_eq": operator.eq,
-    "semver_lt": operator.lt,
-    "semver_lte": operator.le,
-    "semver_gt": operator.gt,
-    "semver_gte": operator.ge,
-}
-OPERATORS = frozenset(
-    {*STRING_OPS, *NUMBER_OPS, *TIME_OPS, *SEMVER_OPS, "in_cidr", "exists", "segment_match"}
-)
+Builder = Callable[[list[Any], bool, Reader], "Test | None"]
+"""(the clause's values, ``case_insensitive``, a reader for problems) -> the test, or ``None`` if invalid."""
+StringTest = Callable[[list[Any], bool], "tuple[Test, bool] | None"]
+"""(values, ``case_insensitive``) -> a faster test for a string attribute, and whether the caller must itself
+refuse a string over ``MAX_STRING_ATTRIBUTE_LENGTH``; ``None`` where the operator has none for these values.
+Matchers run for every rule of every flag check; skipping a Python frame per clause is most of their cost."""
 
 MAX_STRING_ATTRIBUTE_LENGTH: Final = 4096
 """The longest string the string operators examine. A longer one matches none of them, and a clause over it is
@@ -41,37 +35,22 @@ false even when negated: a regex search costs time in proportion to the text, so
 reach one. 4,096 characters holds any email address, user agent or ordinary URL."""
 
 
-def build_test(op: str, values: list[Any], ci: bool, r: Reader) -> Test | None:
-    if op == "in":
-        return _in_test(values, ci, r)
-    if op in ("starts_with", "ends_with", "contains"):
-        needles = strings(values, r)
-        if needles is None:
-            return None
-        _report_unmatchable(needles, r)
-        return _string_test(op, tuple(fold(s) for s in needles) if ci else tuple(needles), ci)
-    if op == "matches":
-        return _regex_test(values, ci, r)
-    if op in NUMBER_OPS:
-        numbers = [v for v in values if _is_number(v)]
-        if len(numbers) != len(values):
-            r.fail("values", f"{op!r} compares numbers; every value must be a number")
-            return None
-        return _compare(_number_or_none, NUMBER_OPS[op], numbers)
-    if op in TIME_OPS:
-        stamps = [to_epoch(v) for v in values]
-        if any(s is None for s in stamps):
-            r.fail("values", f"{op!r} needs RFC 3339 timestamps with a zone, or epoch seconds")
-            return None
-        return _compare(to_epoch, TIME_OPS[op], [s for s in stamps if s is not None])
-    if op in SEMVER_OPS:
-        versions = [parse_semver(v) for v in values]
-        bad = [v for v, k in zip(values, versions, strict=True) if k is None]
-        if bad:
-            r.fail("values", f"not a semantic version: {bad[0]!r}")
-            return None
-        return _compare(cached_semver, SEMVER_OPS[op], [k for k in versions if k is not None])
-    return _cidr_test(values, r)
+def _no_string_test(values: list[Any], ci: bool) -> tuple[Test, bool] | None:
+    return None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Operator:
+    """One entry of ``OPERATORS``: how a clause with this ``op`` is compiled."""
+
+    test: Builder | None
+    """Builds the test of one attribute value; ``None`` for the operators a clause decides by itself, on the
+    attribute's presence (``exists``) or on segment membership (``segment_match``)."""
+    string_test: StringTest = _no_string_test
+    on_strings: bool = False
+    """A string operator: ``case_insensitive`` applies, and no string over the cap is examined."""
+    parses_numbers: bool = False
+    """``parse_numbers`` applies: a string attribute is read as the number it spells."""
 
 
 def _compare(convert: Callable[[Any], Any], cmp: Callable[[Any, Any], bool], targets: list[Any]) -> Test:
@@ -140,21 +119,42 @@ def _in_test(values: list[Any], ci: bool, r: Reader) -> Test | None:
     return test
 
 
-def _string_test(op: str, needles: tuple[str, ...], ci: bool) -> Test:
+def _affix_test(method: Callable[[str, tuple[str, ...]], bool]) -> Builder:
+    """``starts_with`` (``str.startswith``) or ``ends_with`` (``str.endswith``) any of the values."""
+
+    def build(values: list[Any], ci: bool, r: Reader) -> Test | None:
+        needles = _needles(values, ci, r)
+        if needles is None:
+            return None
+        limit = MAX_STRING_ATTRIBUTE_LENGTH
+        if ci:
+            return lambda v: isinstance(v, str) and len(v) <= limit and method(fold(v), needles)
+        return lambda v: isinstance(v, str) and len(v) <= limit and method(v, needles)
+
+    return build
+
+
+def _contains_test(values: list[Any], ci: bool, r: Reader) -> Test | None:
+    needles = _needles(values, ci, r)
+    if needles is None:
+        return None
     limit = MAX_STRING_ATTRIBUTE_LENGTH
-    if op == "contains":
 
-        def contains(v: Any) -> bool:
-            if not isinstance(v, str) or len(v) > limit:
-                return False
-            text = fold(v) if ci else v
-            return any(n in text for n in needles)
+    def contains(v: Any) -> bool:
+        if not isinstance(v, str) or len(v) > limit:
+            return False
+        text = fold(v) if ci else v
+        return any(n in text for n in needles)
 
-        return contains
-    method = str.startswith if op == "starts_with" else str.endswith
-    if ci:
-        return lambda v: isinstance(v, str) and len(v) <= limit and method(fold(v), needles)
-    return lambda v: isinstance(v, str) and len(v) <= limit and method(v, needles)
+    return contains
+
+
+def _needles(values: list[Any], ci: bool, r: Reader) -> tuple[str, ...] | None:
+    needles = strings(values, r)
+    if needles is None:
+        return None
+    _report_unmatchable(needles, r)
+    return tuple(fold(n) for n in needles) if ci else tuple(needles)
 
 
 def _regex_test(values: list[Any], ci: bool, r: Reader) -> Test | None:
@@ -172,7 +172,7 @@ def _regex_test(values: list[Any], ci: bool, r: Reader) -> Test | None:
     return lambda v: isinstance(v, str) and len(v) <= limit and any(p.search(v) for p in patterns)
 
 
-def _cidr_test(values: list[Any], r: Reader) -> Test | None:
+def _cidr_test(values: list[Any], ci: bool, r: Reader) -> Test | None:
     networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
     for i, v in enumerate(values):
         try:
@@ -197,23 +197,26 @@ def strings(values: list[Any], r: Reader) -> list[str] | None:
     return values
 
 
-def string_test_in_c(op: str, values: list[Any], ci: bool) -> tuple[Test, bool] | None:
-    """For a string attribute, a test made only of C-level calls where the operator allows one, and whether
-    the caller must itself refuse a string longer than ``MAX_STRING_ATTRIBUTE_LENGTH`` (C-level calls
-    cannot).
-
-    Matchers run for every rule of every flag check; skipping a Python frame per clause is most of their cost.
-    """
+def _in_string_test(values: list[Any], ci: bool) -> tuple[Test, bool] | None:
     if ci or not all(isinstance(v, str) for v in values):
         return None
-    if op == "in":
-        # No longer string is held, so a longer attribute is not found: no length check needed.
-        return frozenset(v for v in values if len(v) <= MAX_STRING_ATTRIBUTE_LENGTH).__contains__, False
-    if op in ("starts_with", "ends_with"):
-        return methodcaller("startswith" if op == "starts_with" else "endswith", tuple(values)), True
-    if op == "contains" and len(values) == 1:
-        return methodcaller("__contains__", values[0]), True
-    return None
+    # No longer string is held, so a longer attribute is not found: no length check needed.
+    return frozenset(v for v in values if len(v) <= MAX_STRING_ATTRIBUTE_LENGTH).__contains__, False
+
+
+def _affix_string_test(name: str) -> StringTest:
+    def string_test(values: list[Any], ci: bool) -> tuple[Test, bool] | None:
+        if ci or not all(isinstance(v, str) for v in values):
+            return None
+        return methodcaller(name, tuple(values)), True
+
+    return string_test
+
+
+def _contains_string_test(values: list[Any], ci: bool) -> tuple[Test, bool] | None:
+    if ci or len(values) != 1 or not isinstance(values[0], str):
+        return None
+    return methodcaller("__contains__", values[0]), True
 
 
 def unexamined(v: object) -> bool:
@@ -225,13 +228,54 @@ def unexamined(v: object) -> bool:
     return False
 
 
-def semver_string_test(op: str, values: list[Any]) -> Test | None:
+def _numbers(op: str, cmp: Callable[[Any, Any], bool]) -> Builder:
+    def build(values: list[Any], ci: bool, r: Reader) -> Test | None:
+        numbers = [v for v in values if _is_number(v)]
+        if len(numbers) != len(values):
+            r.fail("values", f"{op!r} compares numbers; every value must be a number")
+            return None
+        return _compare(_number_or_none, cmp, numbers)
+
+    return build
+
+
+def _times(op: str, cmp: Callable[[Any, Any], bool]) -> Builder:
+    def build(values: list[Any], ci: bool, r: Reader) -> Test | None:
+        stamps = [to_epoch(v) for v in values]
+        if any(s is None for s in stamps):
+            r.fail("values", f"{op!r} needs RFC 3339 timestamps with a zone, or epoch seconds")
+            return None
+        return _compare(to_epoch, cmp, [s for s in stamps if s is not None])
+
+    return build
+
+
+def _versions(cmp: Callable[[Any, Any], bool]) -> Builder:
+    def build(values: list[Any], ci: bool, r: Reader) -> Test | None:
+        versions = [parse_semver(v) for v in values]
+        bad = [v for v, k in zip(values, versions, strict=True) if k is None]
+        if bad:
+            r.fail("values", f"not a semantic version: {bad[0]!r}")
+            return None
+        return _compare(cached_semver, cmp, [k for k in versions if k is not None])
+
+    return build
+
+
+def _semver(cmp: Callable[[Any, Any], bool]) -> Operator:
+    return Operator(test=_versions(cmp), string_test=_version_string_test(cmp))
+
+
+def _version_string_test(cmp: Callable[[Any, Any], bool]) -> StringTest:
     """One comparison against one version, with the cached parse inline: the usual minimum-version rule."""
-    target = parse_semver(values[0]) if len(values) == 1 else None
-    if op not in SEMVER_OPS or target is None:
-        return None
-    cmp = SEMVER_OPS[op]
-    return lambda v: (k := _semver_of(v)) is not None and cmp(k, target)
+
+    def string_test(values: list[Any], ci: bool) -> tuple[Test, bool] | None:
+        target = parse_semver(values[0]) if len(values) == 1 else None
+        if target is None:
+            return None
+        return (lambda v: (k := _semver_of(v)) is not None and cmp(k, target)), False
+
+    return string_test
 
 
 def _number_or_none(v: object) -> Any:
@@ -280,3 +324,33 @@ def _address_of(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | No
 
 def cached_address(v: object) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     return _address_of(v) if isinstance(v, str) else None
+
+
+OPERATORS: Final[Mapping[str, Operator]] = MappingProxyType(
+    {
+        "in": Operator(test=_in_test, string_test=_in_string_test, on_strings=True, parses_numbers=True),
+        "starts_with": Operator(
+            test=_affix_test(str.startswith), string_test=_affix_string_test("startswith"), on_strings=True
+        ),
+        "ends_with": Operator(
+            test=_affix_test(str.endswith), string_test=_affix_string_test("endswith"), on_strings=True
+        ),
+        "contains": Operator(test=_contains_test, string_test=_contains_string_test, on_strings=True),
+        "matches": Operator(test=_regex_test, on_strings=True),
+        "lt": Operator(test=_numbers("lt", operator.lt), parses_numbers=True),
+        "lte": Operator(test=_numbers("lte", operator.le), parses_numbers=True),
+        "gt": Operator(test=_numbers("gt", operator.gt), parses_numbers=True),
+        "gte": Operator(test=_numbers("gte", operator.ge), parses_numbers=True),
+        "before": Operator(test=_times("before", operator.lt)),
+        "after": Operator(test=_times("after", operator.gt)),
+        "semver_eq": _semver(operator.eq),
+        "semver_lt": _semver(operator.lt),
+        "semver_lte": _semver(operator.le),
+        "semver_gt": _semver(operator.gt),
+        "semver_gte": _semver(operator.ge),
+        "in_cidr": Operator(test=_cidr_test),
+        "exists": Operator(test=None),
+        "segment_match": Operator(test=None),
+    }
+)
+"""Every operator a clause may use, by name: adding one touches this table and the functions it names."""

@@ -7,40 +7,30 @@ are held once, as hash sets: membership costs O(1) however many flags use it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 from flagstaff.bucketing import bucket_value
-from flagstaff.clauses import NOW_ATTRIBUTE, Matcher, all_of, compile_clause
+from flagstaff.clauses import NOW_ATTRIBUTE, all_of, compile_clause
 from flagstaff.keys import check_key
+from flagstaff.lookup import Lookup, Matcher
 from flagstaff.problems import Problem, Reader, join
-
-if TYPE_CHECKING:
-    from flagstaff.snapshot import Snapshot
 
 SEGMENT_FIELDS = frozenset({"key", "included", "excluded", "rules", "version"})
 RULE_FIELDS = frozenset({"id", "clauses"})
 
 
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class Segment:
-    __slots__ = ("excluded", "included", "key", "rules", "uses_now", "version")
+    key: str
+    version: int
+    included: frozenset[str] = frozenset()
+    excluded: frozenset[str] = frozenset()
+    rules: tuple[Matcher, ...] = ()
+    uses_now: bool = False
+    """Whether a rule tests the clock: then every flag that tests segment membership needs it too."""
 
-    def __init__(
-        self,
-        key: str,
-        version: int,
-        included: frozenset[str],
-        excluded: frozenset[str],
-        rules: tuple[Matcher, ...],
-        uses_now: bool = False,
-    ) -> None:
-        self.uses_now = uses_now
-        self.key = key
-        self.version = version
-        self.included = included
-        self.excluded = excluded
-        self.rules = rules
-
-    def contains(self, value: Any, ctx: Mapping[str, Any], snap: Snapshot, now: float | None) -> bool:
+    def contains(self, value: Any, ctx: Mapping[str, Any], snap: Lookup, now: float | None) -> bool:
         if type(value) is list:  # an array attribute: a member if any element is one
             return any(self.contains(item, ctx, snap, now) for item in value if item is not None)
         key = value if type(value) is str else bucket_value(value)
@@ -87,7 +77,9 @@ def compile_segment(raw: object, path: str, problems: list[Problem]) -> Segment:
                 )
             )
         )
-    return Segment(key, version, included, excluded, tuple(rules), uses_now)
+    return Segment(
+        key=key, version=version, included=included, excluded=excluded, rules=tuple(rules), uses_now=uses_now
+    )
 
 
 def _key_list(r: Reader, name: str) -> frozenset[str]:

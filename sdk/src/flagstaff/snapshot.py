@@ -1,193 +1,167 @@
-"""Snapshots: one environment's compiled flags and segments at one revision, immutable once built.
+"""Snapshots: one environment's flags and segments at one revision, immutable once built.
 
-Readers hold a reference and never lock; an update builds a new snapshot (sharing unchanged compiled objects)
-and the owner swaps the reference. Versions only increase: an older flag or segment never replaces a newer
-one.
+Readers hold a reference and never lock; an update builds a new snapshot (sharing what did not change) and the
+owner swaps the reference. Versions only increase: an older flag or segment never replaces a newer one.
+Each flag is kept as it arrived and compiled on its first evaluation (``flagstaff.documents``).
 """
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Callable, Mapping
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 from typing import Any
 
 from flagstaff.evaluation import ErrorCode, Evaluation, error
-from flagstaff.flags import Flag, broken_flag, compile_flag
-from flagstaff.limits import check_limits
-from flagstaff.problems import FormatError, Problem, Reader, join
-from flagstaff.references import validate_references
-from flagstaff.segments import Segment, compile_segment
+from flagstaff.flags import Flag
+from flagstaff.segments import Segment
+from flagstaff.sources import compile_source, compile_sources, segment_source
+from flagstaff.versions import record, supersedes
 
-FORMAT_VERSION = 1
-SNAPSHOT_FIELDS = frozenset({"format", "revision", "flags", "segments"})
 _EMPTY: Mapping[str, Any] = {}
+_NO_TOMBSTONES: Mapping[str, Mapping[str, int]] = MappingProxyType(
+    {"flag": MappingProxyType({}), "segment": MappingProxyType({})}
+)
+_NEVER_SERVED = error(ErrorCode.GENERAL, "not compiled")
+UNCOMPILED = Flag(
+    key="", kind="", version=-1, variations=(), enabled=False, off=_NEVER_SERVED, fallthrough=_NEVER_SERVED
+)
+"""The hot path's placeholder for a flag not yet evaluated in a snapshot: neither boolean nor static, so a
+client's fast path passes it by, and its slow path compiles the flag (``Snapshot.flag``)."""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class Snapshot:
-    __slots__ = ("deleted", "flags", "revision", "segments")
+    revision: int
+    sources: Mapping[str, object]
+    """Each flag as it arrived (a mapping, or undecoded JSON), shared with the snapshots before and after this
+    one: a different object for a key means the flag changed."""
+    segments: Mapping[str, Segment]
+    deleted: Mapping[str, Mapping[str, int]] = field(default_factory=lambda: _NO_TOMBSTONES)
+    """By kind (``"flag"``, ``"segment"``) and key, the version of each delete since the last full
+    snapshot."""
+    table: dict[str, Flag]
+    """The hot path's lookup: each flag as this snapshot evaluates it, or ``UNCOMPILED`` until its first
+    evaluation compiles it. Writing the compiled flag in is the only change after construction, and changes no
+    answer: a cache of a pure function of ``sources`` and ``segments``."""
+    segments_test_now: bool = field(init=False)
+    """A segment has a rule on the clock, so the flags testing segment membership need it too: this snapshot
+    holds its own copies of those, while the compiled flags other snapshots share stay untouched."""
 
-    def __init__(
-        self,
-        revision: int,
-        flags: dict[str, Flag],
-        segments: dict[str, Segment],
-        deleted: Mapping[tuple[str, str], int] | None = None,
-    ) -> None:
-        self.revision = revision
-        self.flags: Mapping[str, Flag] = flags
-        self.segments: Mapping[str, Segment] = segments
-        # Versions of deleted entries, so a late upsert of an older version cannot resurrect them.
-        self.deleted: Mapping[tuple[str, str], int] = deleted or {}
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "segments_test_now", any(s.uses_now for s in self.segments.values()))
+
+    @property
+    def flags(self) -> Mapping[str, Flag]:
+        """The flags by key, each compiled (on first use) as this snapshot evaluates it."""
+        return _Flags(self)
+
+    def flag(self, key: str) -> Flag | None:
+        """The flag ``key``, compiled, or ``None``. Never raises: a broken flag answers PARSE_ERROR."""
+        flag = self.table.get(key)
+        if flag is not UNCOMPILED:
+            return flag
+        compiled = self._in_this_snapshot(compile_source(key, self.sources[key]))
+        self.table[key] = compiled
+        return compiled
 
     def evaluate(self, key: str, context: object = None, now: float | None = None) -> Evaluation:
         """Evaluate flag ``key``. Never raises: problems come back as an ``ERROR`` evaluation."""
-        flag = self.flags.get(key)
+        flag = self.flag(key)
         if flag is None:
             return error(ErrorCode.FLAG_NOT_FOUND, f"no flag {key!r} in revision {self.revision}")
         return evaluate(flag, context, self, now)
 
     def evaluate_all(self, context: object = None, now: float | None = None) -> dict[str, Evaluation]:
-        return {key: evaluate(flag, context, self, now) for key, flag in self.flags.items()}
+        self.compile_all()
+        return {key: evaluate(flag, context, self, now) for key, flag in self.table.items()}
+
+    def compile_all(self) -> None:
+        """Compile every flag not yet compiled, at once (faster than one by one on first evaluations)."""
+        pending = [key for key, flag in self.table.items() if flag is UNCOMPILED]
+        if pending:
+            compiled = compile_sources({key: self.sources[key] for key in pending})
+            self.table.update({key: self._in_this_snapshot(flag) for key, flag in compiled.items()})
 
     def apply(
         self, kind: str, key: str, data: Mapping[str, Any] | None, version: int, revision: int
     ) -> Snapshot:
-        """A snapshot with one flag or segment upserted (``data``) or deleted (``None``).
-
-        A change from before this snapshot's revision is already in it, or was superseded (perhaps by a delete
-        that a full snapshot does not record), so it is ignored; within a revision, versions decide."""
+        """A snapshot with one flag or segment upserted (``data``) or deleted (``None``), by the rule of
+        ``flagstaff.versions``: an older revision is ignored, and a version replaces only a lower one."""
         if revision < self.revision:
             return self
-        current = (self.flags if kind == "flag" else self.segments).get(key)
-        newest = max(current.version if current is not None else -1, self.deleted.get((kind, key), -1))
-        if version <= newest:
-            return self if revision <= self.revision else self._at(revision)
-        flags, segments, deleted = dict(self.flags), dict(self.segments), dict(self.deleted)
-        table: dict[str, Any] = flags if kind == "flag" else segments
-        if data is None:
-            table.pop(key, None)
-            deleted[(kind, key)] = version
-        else:
-            problems: list[Problem] = []
-            if kind == "flag":
-                table[key] = _compile_flag_or_broken(data, key, problems)
+        kind = "flag" if kind == "flag" else "segment"
+        held = self.flag(key) if kind == "flag" else self.segments.get(key)
+        if not supersedes(version, None if held is None else held.version, self.deleted[kind].get(key)):
+            return (
+                self
+                if revision <= self.revision
+                else replace(self, revision=revision, table=dict(self.table))
+            )
+        sources, segments, table = dict(self.sources), dict(self.segments), dict(self.table)
+        deleted = {kind: dict(tombstones) for kind, tombstones in self.deleted.items()}
+        if kind == "flag":
+            record(sources, deleted[kind], key, data, version)
+            if data is None:
+                table.pop(key, None)
             else:
-                table[key] = compile_segment(data, join("segments", key), problems)
-            deleted.pop((kind, key), None)
-        snapshot = Snapshot(max(revision, self.revision), flags, segments, deleted)
-        _propagate_now(snapshot)
+                table[key] = UNCOMPILED
+        else:
+            segment = None if data is None else segment_source(key, data, [])
+            record(segments, deleted[kind], key, segment, version)
+        snapshot = Snapshot(
+            revision=max(revision, self.revision),
+            sources=sources,
+            segments=segments,
+            deleted=deleted,
+            table=table,
+        )
+        if snapshot.segments_test_now != self.segments_test_now:
+            snapshot._retime()
         return snapshot
 
-    def _at(self, revision: int) -> Snapshot:
-        return Snapshot(revision, dict(self.flags), dict(self.segments), self.deleted)
+    def _in_this_snapshot(self, flag: Flag) -> Flag:
+        if flag.reads_segments and flag.segments_test_now != self.segments_test_now:
+            return replace(flag, segments_test_now=self.segments_test_now)
+        return flag
+
+    def _retime(self) -> None:
+        # The segments' clock changed: the compiled flags this snapshot took over read it, or stop reading it.
+        self.table.update(
+            {k: self._in_this_snapshot(f) for k, f in self.table.items() if f is not UNCOMPILED}
+        )
+
+
+class _Flags(Mapping[str, Flag]):
+    __slots__ = ("_snapshot",)
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self._snapshot = snapshot
+
+    def __getitem__(self, key: str) -> Flag:
+        flag = self._snapshot.flag(key)
+        if flag is None:
+            raise KeyError(key)
+        return flag
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._snapshot.table)
+
+    def __len__(self) -> int:
+        return len(self._snapshot.table)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._snapshot.table
 
 
 def evaluate(flag: Flag, context: object, snapshot: Snapshot, now: float | None = None) -> Evaluation:
     """Evaluate ``flag`` for ``context`` within ``snapshot`` (prerequisites, segments). Never raises."""
-    try:
-        if context is None:
-            context = _EMPTY
-        elif not isinstance(context, Mapping):
-            return error(ErrorCode.GENERAL, f"the context must be a mapping, not {type(context).__name__}")
-        return flag.evaluate(context, snapshot, now)
-    except Exception as exc:  # evaluation must never raise into application code
-        return error(ErrorCode.GENERAL, f"evaluation failed: {type(exc).__name__}: {exc}")
+    if context is None:
+        context = _EMPTY
+    elif not isinstance(context, Mapping):
+        return error(ErrorCode.GENERAL, f"the context must be a mapping, not {type(context).__name__}")
+    return flag.evaluate(context, snapshot, now)
 
 
 def empty_snapshot() -> Snapshot:
-    return Snapshot(0, {}, {})
-
-
-def load_snapshot(data: Mapping[str, Any]) -> Snapshot:
-    """Compile a wire-format snapshot. Tolerant: a flag that cannot be read evaluates to ``PARSE_ERROR``.
-
-    Raises ``FormatError`` only when the document as a whole is unusable (wrong format, not an object).
-    """
-    problems: list[Problem] = []
-    return _without_collection(lambda: _load(data, problems, strict=False))
-
-
-def _without_collection(load: Callable[[], Snapshot]) -> Snapshot:
-    # Compiling allocates many small objects that all stay alive; letting the cyclic collector scan them again
-    # and again while they are created more than doubles the load time of a large snapshot.
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return load()
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def validate_snapshot(data: object) -> list[Problem]:
-    """Every problem in a snapshot, including unknown flag or segment references and prerequisite cycles."""
-    problems: list[Problem] = []
-    try:
-        _without_collection(lambda: _load(data, problems, strict=True))
-    except FormatError as exc:
-        return exc.problems
-    problems.extend(validate_references(data))
-    return problems
-
-
-def validate_flag(data: object) -> list[Problem]:
-    """Problems in one flag on its own (see ``validate_snapshot`` for references between flags)."""
-    problems: list[Problem] = []
-    compile_flag(data, "", problems)
-    check_limits(data, "", problems, "flag")
-    return problems
-
-
-def validate_segment(data: object) -> list[Problem]:
-    problems: list[Problem] = []
-    compile_segment(data, "", problems)
-    check_limits(data, "", problems, "segment")
-    return problems
-
-
-def _load(data: object, problems: list[Problem], *, strict: bool) -> Snapshot:
-    r = Reader(data, "", problems, SNAPSHOT_FIELDS)
-    if not r.ok:
-        raise FormatError(problems)
-    fmt = r.get("format", int, required=True)
-    if fmt != FORMAT_VERSION:
-        raise FormatError(
-            [Problem("format", f"unsupported snapshot format {fmt!r}; this SDK reads {FORMAT_VERSION}")]
-        )
-    revision: int = r.get("revision", int, 0, required=True)
-    flags: dict[str, Flag] = {}
-    for key, raw in r.get("flags", dict, {}).items():
-        flag_problems: list[Problem] = []
-        flags[key] = _compile_flag_or_broken(raw, key, flag_problems)
-        problems.extend(flag_problems)
-        if strict:  # loading skips these: limits are for writers, an SDK serves what it was given
-            check_limits(raw, join("flags", key), problems, "flag")
-    segments: dict[str, Segment] = {}
-    for key, raw in r.get("segments", dict, {}).items():
-        path = join("segments", key)
-        segments[key] = compile_segment(raw, path, problems)
-        if strict and isinstance(raw, Mapping) and raw.get("key") != key:
-            problems.append(Problem(join(path, "key"), f"must equal its key in 'segments' ({key!r})"))
-        if strict:
-            check_limits(raw, path, problems, "segment")
-    snapshot = Snapshot(revision, flags, segments)
-    _propagate_now(snapshot)
-    return snapshot
-
-
-def _compile_flag_or_broken(raw: object, key: str, problems: list[Problem]) -> Flag:
-    path = join("flags", key)
-    start = len(problems)
-    flag = compile_flag(raw, path, problems)
-    if isinstance(raw, Mapping) and raw.get("key") != key:
-        problems.append(Problem(join(path, "key"), f"must equal its key in 'flags' ({key!r})"))
-    fatal = [p for p in problems[start:] if p.fatal]
-    return broken_flag(key, fatal, flag.version) if fatal else flag
-
-
-def _propagate_now(snapshot: Snapshot) -> None:
-    # A segment rule on the current time makes every flag that may consult segments need the clock. This marks
-    # compiled flags that older snapshots share, and only ever turns it on: an extra clock read is harmless.
-    if any(s.uses_now for s in snapshot.segments.values()):
-        for flag in snapshot.flags.values():
-            flag.uses_now = True
+    return Snapshot(revision=0, sources={}, segments={}, table={})

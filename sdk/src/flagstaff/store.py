@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from flagstaff.snapshot import Snapshot, empty_snapshot, load_snapshot
+from flagstaff.documents import load_snapshot
+from flagstaff.snapshot import Snapshot, empty_snapshot
 
 log = logging.getLogger("flagstaff")
 
@@ -23,6 +24,8 @@ ChangeListener = Callable[[set[str]], None]
 StatusListener = Callable[["Status"], None]
 
 
+# State and Status have the shape of the SDK's other small records (Evaluation's enums and fields, SseEvent):
+# plain declarations, which share a layout and nothing that could be written once.
 class State(StrEnum):
     INITIALIZING = "initializing"
     VALID = "valid"
@@ -70,8 +73,9 @@ class FlagStore:
         self._status_listeners.append(listener)
 
     # -- writing (data sources) ------
-    def replace(self, data: Mapping[str, Any]) -> None:
-        """Install a full snapshot document; raises ``FormatError`` (keeping the old data) if unusable."""
+    def replace(self, data: bytes | Mapping[str, Any]) -> None:
+        """Install a full snapshot document (its JSON bytes, or parsed); raises ``FormatError`` (keeping the
+        old data) if it is unusable, and for bytes, what ``json.loads`` raises for text that is not JSON."""
         new = load_snapshot(data)
         with self._lock:
             old = self.snapshot
@@ -167,7 +171,7 @@ def _changed_keys(old: Snapshot, new: Snapshot) -> set[str]:
         new.segments.get(k) is not s for k, s in old.segments.items()
     ):
         # A segment change can change any flag's result; report every flag rather than guess.
-        return set(old.flags) | set(new.flags)
-    changed = {k for k, f in new.flags.items() if old.flags.get(k) is not f}
-    changed.update(k for k in old.flags if k not in new.flags)
+        return set(old.sources) | set(new.sources)
+    changed = {k for k, f in new.sources.items() if old.sources.get(k) is not f}
+    changed.update(k for k in old.sources if k not in new.sources)
     return changed

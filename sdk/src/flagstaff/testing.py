@@ -14,8 +14,8 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from flagstaff.snapshot import FORMAT_VERSION
 from flagstaff.store import FlagStore
+from flagstaff.versions import FORMAT_VERSION
 
 _KINDS = ((bool, "boolean"), (str, "string"), (int, "number"), (float, "number"))
 

@@ -1,37 +1,19 @@
-"""The ``unleash`` bucketing algorithm: Unleash's normalisation, so imported rollouts keep their users.
+"""Unleash's hashing parameters, as the importer writes them into rollouts of the ``unleash`` algorithm.
 
-Registered into ``flagstaff.bucketing.ALGORITHMS`` when ``flagstaff`` is imported. Never change a result.
+The algorithm itself is one of the SDK's own (``flagstaff.bucketing.unleash``), so imported flags evaluate
+without this package being imported. Never change a result.
 """
 
 from __future__ import annotations
 
-import mmh3
+from flagstaff.bucketing import BUCKETS, UNLEASH_ALGORITHM, UNLEASH_STRATEGY_MODULUS, UNLEASH_STRATEGY_SEED
+from flagstaff.bucketing import unleash as unleash
 
-from flagstaff.bucketing import ALGORITHMS, BUCKETS, Bucketer
-
-NAME = "unleash"
-STRATEGY_SEED = 0
-STRATEGY_MODULUS = 100
+NAME = UNLEASH_ALGORITHM
+STRATEGY_SEED = UNLEASH_STRATEGY_SEED
+STRATEGY_MODULUS = UNLEASH_STRATEGY_MODULUS
 VARIANT_SEED = 86028157
 """The seed every Unleash SDK hashes variant stickiness with."""
-
-
-def unleash(salt: str, seed: int | None = None, modulus: int | None = None) -> Bucketer:
-    """``murmur3_32("{salt}:{value}", seed) % modulus``, spread evenly over the 100000 buckets.
-
-    Unleash enables a strategy when ``hash % 100 + 1 <= percentage`` (seed 0, modulus 100: the defaults) and
-    picks a variant by ``hash % total_weight + 1`` (seed 86028157, modulus = the variants' total weight).
-    Slot ``s`` of ``modulus`` becomes bucket ``s * 100000 // modulus``; see ``slot_threshold``.
-    """
-    prefix = f"{salt}:"
-    hash_seed = STRATEGY_SEED if seed is None else seed
-    slots = STRATEGY_MODULUS if modulus is None else modulus
-    hash32 = mmh3.hash
-
-    def bucketer(value: str) -> int:
-        return (hash32(prefix + value, hash_seed, False) % slots) * BUCKETS // slots
-
-    return bucketer
 
 
 def slot_threshold(slots: int, modulus: int) -> int:
@@ -45,6 +27,3 @@ def slot_threshold(slots: int, modulus: int) -> int:
     if slots >= modulus:
         return BUCKETS
     return (slots - 1) * BUCKETS // modulus + 1
-
-
-ALGORITHMS.setdefault(NAME, unleash)

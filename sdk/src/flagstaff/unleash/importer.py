@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flagstaff.keys import KEY_PATTERN
-from flagstaff.snapshot import FORMAT_VERSION
 from flagstaff.unleash.report import Notes, Unmapped
 from flagstaff.unleash.strategies import Gate, convert_strategy
 from flagstaff.unleash.variants import DISABLED, Alternative, Variations, variant_serves
+from flagstaff.versions import FORMAT_VERSION
 
 Segments = Mapping[Any, list[Any]]
 
