@@ -26,6 +26,7 @@ from app.api import (
     health_routes,
     import_routes,
     key_routes,
+    ofrep_routes,
     projects_routes,
     propagation_routes,
     sdk_routes,
@@ -123,6 +124,7 @@ def create_app(
     for module in (
         sdk_routes,
         sdk_stream_routes,
+        ofrep_routes,
         projects_routes,
         flag_definition_routes,
         flag_config_routes,

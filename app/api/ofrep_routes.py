@@ -1,0 +1,126 @@
+"""The OpenFeature Remote Evaluation Protocol (OFREP): `POST /ofrep/v1/evaluate/flags/{key}` (one flag) and
+`POST /ofrep/v1/evaluate/flags` (every flag the key may see; `ETag` / `If-None-Match`), with OFREP's own
+request, answer and error shapes, authenticated with `Authorization: Bearer` or `X-API-Key`.
+
+HTTP only: the key check and the compiled snapshot come from `OfrepService`, evaluation from the SDK's engine,
+and `ofrep_answers` shapes the results.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from app.api import ofrep_answers
+from app.api.dependencies import bearer_token, services
+from app.services.errors import InvalidInput
+from app.services.ofrep_service import OfrepAccess, OfrepService
+
+router = APIRouter(prefix="/ofrep/v1", tags=["ofrep"])
+_JSON = "application/json"
+_UNAUTHORIZED = b'{"errorDetails":"a key is required: Authorization: Bearer fs_sdk_... or X-API-Key"}'
+
+
+async def _access(request: Request, ofrep: OfrepService) -> OfrepAccess | None:
+    headers = request.headers
+    token = headers.get("x-api-key") or bearer_token(headers.get("authorization"))
+    if not token:
+        return None
+    access = ofrep.cached_access(token)
+    if access is None:
+        access = await run_in_threadpool(ofrep.authenticate, token)
+    return access
+
+
+async def _context(request: Request) -> dict[str, Any]:
+    """The request's evaluation context as the engine reads it (`targetingKey` is the context's `key`);
+    raises `ofrep_answers.BadRequest` for an unreadable body or an unacceptable context."""
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except (ValueError, RecursionError) as error:
+        raise ofrep_answers.BadRequest("PARSE_ERROR", f"the body is not JSON: {error}") from None
+    if not isinstance(body, dict):
+        raise ofrep_answers.BadRequest("INVALID_CONTEXT", 'the body must be an object: {"context": {...}}')
+    given = body.get("context", {})
+    if given is None:
+        return {}
+    if not isinstance(given, dict):
+        raise ofrep_answers.BadRequest("INVALID_CONTEXT", "context must be an object")
+    context = dict(given)
+    targeting_key = context.pop("targetingKey", None)
+    if targeting_key is not None:
+        context["key"] = targeting_key
+    try:
+        services(request).evaluations.check_context(context)
+    except InvalidInput as error:
+        raise ofrep_answers.BadRequest("INVALID_CONTEXT", f"{error.field}: {error.message}") from None
+    return context
+
+
+def _json(status: int, body: bytes, headers: dict[str, str] | None = None) -> Response:
+    return Response(body, status_code=status, media_type=_JSON, headers=headers)
+
+
+@router.post(
+    "/evaluate/flags/{key}",
+    summary="OFREP: evaluate one flag for a context",
+    response_class=Response,
+    openapi_extra=ofrep_answers.SINGLE_OPENAPI,
+)
+async def evaluate_flag(
+    request: Request, key: Annotated[str, Path(description="the flag's key")]
+) -> Response:
+    ofrep = services(request).ofrep
+    access = await _access(request, ofrep)
+    if access is None:
+        return _json(401, _UNAUTHORIZED)
+    try:
+        context = await _context(request)
+    except ofrep_answers.BadRequest as error:
+        return _json(400, ofrep_answers.dumps(error.body(key)))
+    environment = ofrep.cached_environment(access)
+    if environment is None:
+        environment = await run_in_threadpool(ofrep.environment, access)
+    status, answer = ofrep_answers.single(environment, access.client_only, key, context)
+    return _json(status, ofrep_answers.dumps(answer))
+
+
+@router.post(
+    "/evaluate/flags",
+    summary="OFREP: evaluate every flag the key may see; ETag / If-None-Match",
+    response_class=Response,
+    openapi_extra=ofrep_answers.BULK_OPENAPI,
+)
+async def evaluate_flags(request: Request) -> Response:
+    ofrep = services(request).ofrep
+    access = await _access(request, ofrep)
+    if access is None:
+        return _json(401, _UNAUTHORIZED)
+    try:
+        context = await _context(request)
+    except ofrep_answers.BadRequest as error:
+        return _json(400, ofrep_answers.dumps(error.body(None)))
+    environment = ofrep.cached_environment(access)
+    if environment is None:
+        environment = await run_in_threadpool(ofrep.environment, access)
+    body = ofrep_answers.dumps(ofrep_answers.bulk(environment, access.client_only, context))
+    # The tag names the answer's bytes: the same flags and context at the same revision, or a rule's result
+    # changing with the time of day, give the tag their answer has, never one of another answer.
+    etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    if _matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers=headers)
+    return _json(200, body, headers)
+
+
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    if not if_none_match:
+        return False
+    return any(tag.strip().removeprefix("W/") in (etag, "*") for tag in if_none_match.split(","))
