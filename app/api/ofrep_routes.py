@@ -8,6 +8,7 @@ and `ofrep_answers` shapes the results.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from typing import Annotated, Any
@@ -31,9 +32,26 @@ async def _access(request: Request, ofrep: OfrepService) -> OfrepAccess | None:
     if not token:
         return None
     access = ofrep.cached_access(token)
-    if access is None:
-        access = await run_in_threadpool(ofrep.authenticate, token)
-    return access
+    if access is not None:
+        return access
+    in_flight = ofrep.checks_in_flight
+    check = in_flight.get(token)
+    if check is None:
+        check = asyncio.ensure_future(run_in_threadpool(ofrep.authenticate, token))
+        in_flight[token] = check
+        check.add_done_callback(lambda done: _finished(in_flight, token, done))
+    # Shielded: a request whose client goes away must not cancel the check the others are waiting for.
+    return await asyncio.shield(check)
+
+
+def _finished(
+    in_flight: dict[str, asyncio.Future[OfrepAccess | None]],
+    token: str,
+    done: asyncio.Future[OfrepAccess | None],
+) -> None:
+    in_flight.pop(token, None)
+    if not done.cancelled():
+        done.exception()  # marks a failure as seen when every waiter has gone; the waiters re-raise it
 
 
 async def _context(request: Request) -> dict[str, Any]:

@@ -8,6 +8,7 @@ nothing of HTTP: the routes turn its answers into OFREP's shapes.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 from dataclasses import dataclass
@@ -40,6 +41,9 @@ class OfrepService:
         self.snapshots = snapshots
         self._compiled: dict[int, CompiledEnvironment] = {}
         self._lock = threading.Lock()
+        # token -> its database check running now, shared by the requests that miss the cache together (the
+        # cached revision expires for all of them at once); filled and emptied by the routes, which own the loop
+        self.checks_in_flight: dict[str, asyncio.Future[OfrepAccess | None]] = {}
 
     def cached_access(self, token: str) -> OfrepAccess | None:
         """The key's access from memory, or None when the database must be asked (`authenticate`)."""
