@@ -1,6 +1,6 @@
-"""OFREP benchmark: one real `flagstaff serve` process on a fresh PostgreSQL database with a number of flags of
-typical targeting; `POST /ofrep/v1/evaluate/flags/{key}` (one flag, a context of three attributes) requests per
-second with wrk, and the bulk evaluation of every flag beside it.
+"""OFREP benchmark: one real `flagstaff serve` process on a fresh PostgreSQL database with flags of typical
+targeting; `POST /ofrep/v1/evaluate/flags/{key}` (one flag, a context of three attributes) requests per second
+with wrk, and the bulk evaluation of every flag beside it.
 
 Run: `python bench/ofrep_bench.py` (under a minute; prints a markdown table). Loopback only.
 """
@@ -80,9 +80,8 @@ def main() -> int:
         shutil.rmtree(workdir, ignore_errors=True)
 
     print(f"- Command: `{' '.join(['python', 'bench/ofrep_bench.py', *sys.argv[1:]])}`")
-    print(
-        f"- Commit: {commit()}; {machine()}; load average at start {load_before}; {started_at:%Y-%m-%d %H:%M} UTC"
-    )
+    print(f"- Commit: {commit()}; {machine()}; load average at start {load_before};"
+          f" {started_at:%Y-%m-%d %H:%M} UTC")  # fmt: skip
     print(f"- wrk ({args.threads} threads, {args.connections} connections, {args.seconds} s per run);"
           f" {args.flags} flags of two rules and a rollout each")  # fmt: skip
     print()
@@ -93,8 +92,9 @@ def main() -> int:
         print(f"| `POST /ofrep/v1/evaluate/flags/{{key}}`, run {index + 1} | {result.per_second:,.0f} |"
               f" {result.p50_ms:.2f} ms | {result.p99_ms:.2f} ms | {result.max_ms:.1f} ms | {result.errors} |"
               f" >= 2,000 req/s: {met} |")  # fmt: skip
-    print(f"| `POST /ofrep/v1/evaluate/flags` ({args.flags} flags) | {bulk.per_second:,.0f} | {bulk.p50_ms:.2f} ms |"
-          f" {bulk.p99_ms:.2f} ms | {bulk.max_ms:.1f} ms | {bulk.errors} | |")  # fmt: skip
+    print(f"| `POST /ofrep/v1/evaluate/flags` ({args.flags} flags) | {bulk.per_second:,.0f} |"
+          f" {bulk.p50_ms:.2f} ms | {bulk.p99_ms:.2f} ms | {bulk.max_ms:.1f} ms"
+          f" | {bulk.errors} | |")  # fmt: skip
     return 0
 
 

@@ -41,8 +41,8 @@ class OfrepService:
         self.snapshots = snapshots
         self._compiled: dict[int, CompiledEnvironment] = {}
         self._lock = threading.Lock()
-        # token -> its database check running now, shared by the requests that miss the cache together (the
-        # cached revision expires for all of them at once); filled and emptied by the routes, which own the loop
+        # token -> its database check running now, shared by the requests that miss the cache together
+        # (the cached revision expires for all of them at once); filled and emptied by the routes
         self.checks_in_flight: dict[str, asyncio.Future[OfrepAccess | None]] = {}
 
     def cached_access(self, token: str) -> OfrepAccess | None:

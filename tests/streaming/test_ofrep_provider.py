@@ -129,14 +129,13 @@ def test_bulk_evaluation_answers_304_for_its_etag_until_a_flag_changes(
     _flag(admin, "checkout", "boolean", [True, False])
     _flag(admin, "banner", "string", ["hello", "bye"])
     sdk_key, _ = admin.sdk_key()
-    http = httpx.Client(base_url=server.base_url, headers={"X-API-Key": sdk_key})
     body = {"context": {"targetingKey": "user-1"}}
-
-    first = http.post("/ofrep/v1/evaluate/flags", json=body)
-    etag = first.headers["etag"]
-    unchanged = http.post("/ofrep/v1/evaluate/flags", json=body, headers={"If-None-Match": etag})
-    admin.switch("checkout", "kill")
-    changed = http.post("/ofrep/v1/evaluate/flags", json=body, headers={"If-None-Match": etag})
+    with httpx.Client(base_url=server.base_url, headers={"X-API-Key": sdk_key}) as http:
+        first = http.post("/ofrep/v1/evaluate/flags", json=body)
+        etag = first.headers["etag"]
+        unchanged = http.post("/ofrep/v1/evaluate/flags", json=body, headers={"If-None-Match": etag})
+        admin.switch("checkout", "kill")
+        changed = http.post("/ofrep/v1/evaluate/flags", json=body, headers={"If-None-Match": etag})
 
     assert first.status_code == 200 and [f["key"] for f in first.json()["flags"]] == ["banner", "checkout"]
     assert (unchanged.status_code, unchanged.headers["etag"]) == (304, etag)
