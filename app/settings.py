@@ -109,6 +109,12 @@ class Settings(BaseSettings):
         description="Evaluations that may wait for a worker; more are refused with 503 and Retry-After.",
     )
 
+    cors_allowed_origins: str = Field(
+        "",
+        description="Origins (comma-separated, e.g. `https://app.example.com`) whose pages may call OFREP "
+        "(`/ofrep/v1/*`); `*` for any. Empty: no cross-origin access. Credentials are never allowed.",
+    )
+
     # -- streaming (docs/streaming.md) ------
     stream_heartbeat_seconds: float = Field(
         15.0, gt=0, description="A comment line on every idle SSE stream."

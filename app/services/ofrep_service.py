@@ -12,10 +12,11 @@ import asyncio
 import json
 import threading
 from dataclasses import dataclass
-from typing import Any
 
 import flagstaff
+from app.auth import api_keys
 from app.services.snapshot_service import SdkTarget, SnapshotService
+from app.storage import flag_repository
 
 _KEPT = 64  # compiled environments kept; past this the oldest entry makes room
 
@@ -47,11 +48,18 @@ class OfrepService:
 
     def cached_access(self, token: str) -> OfrepAccess | None:
         """The key's access from memory, or None when the database must be asked (`authenticate`)."""
-        target = self.snapshots.poll_cache.target(token)
+        cache = self.snapshots.poll_cache
+        if token.startswith(api_keys.CLIENT_PREFIX):
+            target = cache.client_target(token)
+            return None if target is None else _access(target, client_only=True)
+        target = cache.target(token)
         return None if target is None else _access(target, client_only=False)
 
     def authenticate(self, token: str) -> OfrepAccess | None:
         """The key's access, checked against the database; None for an unknown, revoked or foreign key."""
+        if token.startswith(api_keys.CLIENT_PREFIX):
+            target = self.snapshots.authenticate_client(token)
+            return None if target is None else _access(target, client_only=True)
         target = self.snapshots.authenticate_sdk(token)
         return None if target is None else _access(target, client_only=False)
 
@@ -70,11 +78,11 @@ class OfrepService:
             if found is not None:
                 return found
             body = self.snapshots.serialized(access.environment_id, access.revision)
-            data: dict[str, Any] = json.loads(body.identity)
-            snapshot = flagstaff.load_snapshot(data)
-            client_side = frozenset(
-                key for key, flag in data.get("flags", {}).items() if flag.get("client_side") is True
-            )
+            snapshot = flagstaff.load_snapshot(json.loads(body.identity))
+            # Read after the snapshot, so never older than it: a change of `client_side` is a new revision,
+            # and at worst this revision's entry shows the next revision's set until that one is compiled.
+            with self.snapshots.database.transaction() as session:
+                client_side = flag_repository.client_side_keys(session, access.environment_id)
             built = CompiledEnvironment(snapshot.revision, snapshot, client_side)
             if len(self._compiled) >= _KEPT and access.environment_id not in self._compiled:
                 self._compiled.pop(next(iter(self._compiled)))
