@@ -1,5 +1,6 @@
-"""Client keys (`fs_client_...`, public) against a real server: they evaluate only client-side flags, over OFREP
-only, never the SDK routes or the admin API; and CORS for OFREP as `FLAGSTAFF_CORS_ALLOWED_ORIGINS` says."""
+"""Client keys (`fs_client_...`, public) against a real server: they evaluate only client-side flags, over
+OFREP only, never the SDK routes or the admin API; and CORS for OFREP as `FLAGSTAFF_CORS_ALLOWED_ORIGINS`
+says."""
 
 from __future__ import annotations
 
