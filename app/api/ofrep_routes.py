@@ -1,6 +1,8 @@
 """The OpenFeature Remote Evaluation Protocol (OFREP): `POST /ofrep/v1/evaluate/flags/{key}` (one flag) and
 `POST /ofrep/v1/evaluate/flags` (every flag the key may see; `ETag` / `If-None-Match`), with OFREP's own
-request, answer and error shapes, authenticated with `Authorization: Bearer` or `X-API-Key`.
+request, answer and error shapes, authenticated with `Authorization: Bearer` or `X-API-Key`; and
+`GET /ofrep/v1/stream`, the "flags changed" notices a browser's `EventSource` reads (a client key may be given
+in the query string, as EventSource sends no headers: client keys are public).
 
 HTTP only: the key check and the compiled snapshot come from `OfrepService`, evaluation from the SDK's engine,
 and `ofrep_answers` shapes the results.
@@ -13,13 +15,17 @@ import hashlib
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from app.api import ofrep_answers
 from app.api.dependencies import bearer_token, services
+from app.auth import api_keys
 from app.services.errors import InvalidInput
 from app.services.ofrep_service import OfrepAccess, OfrepService
+from app.streaming.event_stream_response import EventStreamResponse
+from app.streaming.flag_change_notices import flag_change_notices
+from app.streaming.runtime import Streaming
 
 router = APIRouter(prefix="/ofrep/v1", tags=["ofrep"])
 _JSON = "application/json"
@@ -142,3 +148,40 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
     if not if_none_match:
         return False
     return any(tag.strip().removeprefix("W/") in (etag, "*") for tag in if_none_match.split(","))
+
+
+@router.get(
+    "/stream",
+    summary="Server-sent 'flags_changed' notices for a browser's EventSource; re-fetch the bulk evaluation",
+    response_class=Response,
+    responses={
+        200: {"description": 'text/event-stream: `flags_changed` events with `{"revision"}`'},
+        401: {"description": "No key, an unknown or revoked one, or a server key in the query string"},
+        503: {"description": "This process is shutting down; connect to another"},
+    },
+)
+async def stream(
+    request: Request,
+    key: str | None = Query(
+        None, max_length=200, description="a client key (fs_client_...); other keys go in a header"
+    ),
+) -> Response:
+    ofrep = services(request).ofrep
+    headers = request.headers
+    token = key or headers.get("x-api-key") or bearer_token(headers.get("authorization"))
+    # Only a public key may travel in a URL, which proxies and logs keep.
+    if key is not None and not key.startswith(api_keys.CLIENT_PREFIX):
+        token = None
+    # Checked in the database every time, as SDK streams are: a stream lives long, a cache entry briefly.
+    access = await run_in_threadpool(ofrep.authenticate, token) if token else None
+    if access is None:
+        return _json(401, _UNAUTHORIZED)
+    runtime: Streaming = request.app.state.streaming
+    if not runtime.hub.accepting:
+        return _json(503, b'{"errorDetails":"this server is shutting down; reconnect to another"}')
+    prefix = api_keys.CLIENT_PREFIX if access.client_only else api_keys.SDK_PREFIX
+    assert token is not None
+    subscriber = await runtime.hub.subscribe(access.environment_id, api_keys.key_id_of(token, prefix), None)
+    notices = flag_change_notices(runtime.hub, subscriber, retry_ms=runtime.settings.stream_retry_ms)
+    no_buffering = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "Content-Encoding": "identity"}
+    return EventStreamResponse(notices, subscriber, headers=no_buffering)

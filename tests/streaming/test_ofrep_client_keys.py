@@ -4,10 +4,12 @@ says."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
 import httpx
+import httpx_sse
 
 from tests.streaming.admin import ENV, Admin
 from tests.streaming.processes import ServerProcess
@@ -143,3 +145,34 @@ def test_a_wildcard_origin_never_allows_credentials(start_server: Callable[..., 
     assert answer.status_code == 401 and answer.headers["access-control-allow-origin"] == "*"
     for response in (preflight, answer):
         assert "access-control-allow-credentials" not in response.headers
+
+
+def test_the_browser_stream_tells_a_page_its_flags_changed(admin: Admin, server: ServerProcess) -> None:
+    _flag(admin, "banner", client_side=True)
+    client = _key(admin, "client")["secret"]
+    url = f"{server.base_url}/ofrep/v1/stream"
+    with (
+        httpx.Client(timeout=5) as http,
+        httpx_sse.connect_sse(http, "GET", url, params={"key": client}) as source,
+    ):
+        events = source.iter_sse()
+        first = next(events)
+        etag = _evaluate(server, client).headers["etag"]
+        admin.switch("banner", "kill")
+        changed = next(events)
+        refetched = _evaluate(server, client, **{"If-None-Match": etag})
+
+    assert source.response.headers["content-type"].startswith("text/event-stream")
+    assert first.event == "flags_changed" and first.retry is not None
+    assert changed.event == "flags_changed"
+    assert json.loads(changed.data)["revision"] > json.loads(first.data)["revision"]
+    assert refetched.status_code == 200 and refetched.json()["flags"][0]["value"] is False
+
+
+def test_the_browser_stream_takes_only_a_client_key_in_its_url(admin: Admin, server: ServerProcess) -> None:
+    sdk = _key(admin, "server")["secret"]
+    url = f"{server.base_url}/ofrep/v1/stream"
+
+    assert httpx.get(url, params={"key": sdk}).status_code == 401
+    assert httpx.get(url, params={"key": "fs_client_000000000000_nope"}).status_code == 401
+    assert httpx.get(url).status_code == 401
