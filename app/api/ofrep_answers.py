@@ -47,9 +47,14 @@ def single(
     return 200, _success(environment, key, result)
 
 
-def bulk(environment: CompiledEnvironment, client_only: bool, context: dict[str, Any]) -> dict[str, Any]:
+def bulk(
+    environment: CompiledEnvironment,
+    client_only: bool,
+    context: dict[str, Any],
+    stream_uri: str | None = None,
+) -> dict[str, Any]:
     """Every flag the key may see, each a success or a failure, in key order (so equal answers are equal
-    bytes, and share an ETag)."""
+    bytes, and share an ETag); with `stream_uri`, the event stream that says when to fetch them again."""
     now = time.time()
     snapshot = environment.snapshot
     keys = sorted(environment.client_side if client_only else snapshot.flags)
@@ -59,7 +64,10 @@ def bulk(environment: CompiledEnvironment, client_only: bool, context: dict[str,
         flags.append(
             _failure(key, result) if result.error_code is not None else _success(environment, key, result)
         )
-    return {"flags": flags}
+    if stream_uri is None:
+        return {"flags": flags}
+    # OFREP's event streams: without an origin, a provider connects to the origin it evaluates on.
+    return {"flags": flags, "eventStreams": [{"type": "sse", "endpoint": {"requestUri": stream_uri}}]}
 
 
 def _success(environment: CompiledEnvironment, key: str, result: Evaluation) -> dict[str, Any]:

@@ -14,6 +14,7 @@ import asyncio
 import hashlib
 import json
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
@@ -32,9 +33,12 @@ _JSON = "application/json"
 _UNAUTHORIZED = b'{"errorDetails":"a key is required: Authorization: Bearer fs_sdk_... or X-API-Key"}'
 
 
-async def _access(request: Request, ofrep: OfrepService) -> OfrepAccess | None:
+def _token(request: Request) -> str | None:
     headers = request.headers
-    token = headers.get("x-api-key") or bearer_token(headers.get("authorization"))
+    return headers.get("x-api-key") or bearer_token(headers.get("authorization"))
+
+
+async def _access(ofrep: OfrepService, token: str | None) -> OfrepAccess | None:
     if not token:
         return None
     access = ofrep.cached_access(token)
@@ -102,7 +106,7 @@ async def evaluate_flag(
     request: Request, key: Annotated[str, Path(description="the flag's key")]
 ) -> Response:
     ofrep = services(request).ofrep
-    access = await _access(request, ofrep)
+    access = await _access(ofrep, _token(request))
     if access is None:
         return _json(401, _UNAUTHORIZED)
     try:
@@ -124,8 +128,9 @@ async def evaluate_flag(
 )
 async def evaluate_flags(request: Request) -> Response:
     ofrep = services(request).ofrep
-    access = await _access(request, ofrep)
-    if access is None:
+    token = _token(request)
+    access = await _access(ofrep, token)
+    if access is None or token is None:
         return _json(401, _UNAUTHORIZED)
     try:
         context = await _context(request)
@@ -134,7 +139,10 @@ async def evaluate_flags(request: Request) -> Response:
     environment = ofrep.cached_environment(access)
     if environment is None:
         environment = await run_in_threadpool(ofrep.environment, access)
-    body = ofrep_answers.dumps(ofrep_answers.bulk(environment, access.client_only, context))
+    # Only a client key may travel in the stream's URL; server-side providers have no EventSource anyway.
+    stream_uri = f"{router.prefix}/stream?key={quote(token, safe='')}" if access.client_only else None
+    answer = ofrep_answers.bulk(environment, access.client_only, context, stream_uri)
+    body = ofrep_answers.dumps(answer)
     # The tag names the answer's bytes: the same flags and context at the same revision, or a rule's result
     # changing with the time of day, give the tag their answer has, never one of another answer.
     etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
@@ -167,8 +175,7 @@ async def stream(
     ),
 ) -> Response:
     ofrep = services(request).ofrep
-    headers = request.headers
-    token = key or headers.get("x-api-key") or bearer_token(headers.get("authorization"))
+    token = key or _token(request)
     # Only a public key may travel in a URL, which proxies and logs keep.
     if key is not None and not key.startswith(api_keys.CLIENT_PREFIX):
         token = None

@@ -1,6 +1,6 @@
-"""A browser's "flags changed" stream: the environment's revision at once, then a `flags_changed` event for
-each new revision, so a page re-fetches its evaluated flags (OFREP's bulk evaluation, with its ETag). It
-carries revisions only, never flags: what a client key may see it reads through OFREP.
+"""A browser's "flags changed" stream, as OFREP's event streams define it: a `refetchEvaluation` message at
+once and for each new revision, so a page re-fetches its evaluated flags (OFREP's bulk evaluation, with its
+ETag). It carries revisions only, never flags: what a client key may see it reads through OFREP.
 
 Served to a standard `EventSource`; the caller must have subscribed before calling, as for SDK streams.
 """
@@ -16,8 +16,9 @@ from app.streaming.subscriber import Farewell, Heartbeat, Resync, Subscriber
 
 
 def _notice(revision: int) -> bytes:
-    data = json.dumps({"revision": revision}, separators=(",", ":"))
-    return f"event: flags_changed\nid: {revision}\ndata: {data}\n\n".encode()
+    # An unnamed event (a `message`), which is what OFREP's providers listen to.
+    data = json.dumps({"type": "refetchEvaluation", "revision": revision}, separators=(",", ":"))
+    return f"id: {revision}\ndata: {data}\n\n".encode()
 
 
 async def flag_change_notices(

@@ -147,26 +147,27 @@ def test_a_wildcard_origin_never_allows_credentials(start_server: Callable[..., 
         assert "access-control-allow-credentials" not in response.headers
 
 
-def test_the_browser_stream_tells_a_page_its_flags_changed(admin: Admin, server: ServerProcess) -> None:
+def test_the_browser_stream_tells_a_page_to_refetch_its_flags(admin: Admin, server: ServerProcess) -> None:
     _flag(admin, "banner", client_side=True)
     client = _key(admin, "client")["secret"]
-    url = f"{server.base_url}/ofrep/v1/stream"
-    with (
-        httpx.Client(timeout=5) as http,
-        httpx_sse.connect_sse(http, "GET", url, params={"key": client}) as source,
-    ):
+    first_bulk = _evaluate(server, client)
+    (stream,) = first_bulk.json()["eventStreams"]
+    url = server.base_url + stream["endpoint"]["requestUri"]
+    with httpx.Client(timeout=5) as http, httpx_sse.connect_sse(http, "GET", url) as source:
         events = source.iter_sse()
         first = next(events)
-        etag = _evaluate(server, client).headers["etag"]
         admin.switch("banner", "kill")
         changed = next(events)
-        refetched = _evaluate(server, client, **{"If-None-Match": etag})
+        refetched = _evaluate(server, client, **{"If-None-Match": first_bulk.headers["etag"]})
 
+    assert stream["type"] == "sse" and "origin" not in stream["endpoint"]
     assert source.response.headers["content-type"].startswith("text/event-stream")
-    assert first.event == "flags_changed" and first.retry is not None
-    assert changed.event == "flags_changed"
+    assert first.event == "message" and first.retry is not None
+    assert json.loads(first.data)["type"] == json.loads(changed.data)["type"] == "refetchEvaluation"
     assert json.loads(changed.data)["revision"] > json.loads(first.data)["revision"]
     assert refetched.status_code == 200 and refetched.json()["flags"][0]["value"] is False
+    # A server key's bulk answer names no stream: it could only be opened with the key in a URL.
+    assert "eventStreams" not in _evaluate(server, _key(admin, "server")["secret"]).json()
 
 
 def test_the_browser_stream_takes_only_a_client_key_in_its_url(admin: Admin, server: ServerProcess) -> None:
