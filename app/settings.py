@@ -69,7 +69,8 @@ class Settings(BaseSettings):
         0.0,
         ge=0,
         le=1,
-        description="Share of `/sdk/` requests (polls, streams, acks) logged when access_log is on: 0 to 1.",
+        description="Share of `/sdk/` (polls, streams, acks) and `/ofrep/` requests logged when "
+        "access_log is on: 0 to 1.",
     )
     migrate_on_start: bool = Field(
         True,
