@@ -155,3 +155,21 @@ def test_a_context_that_is_not_an_object_is_invalid_context(admin: Admin, server
     assert answer.status_code == 400 and answer.json()["errorCode"] == "INVALID_CONTEXT"
     assert answer.json()["key"] == "checkout"
     assert unreadable.status_code == 400 and unreadable.json()["errorCode"] == "PARSE_ERROR"
+
+
+def test_a_killed_flag_without_an_off_variation_serves_the_callers_default(
+    admin: Admin, server: ServerProcess, features: OpenFeatureClient
+) -> None:
+    _flag(admin, "banner", "string", ["hello", "bye"], off_variation=None)
+    admin.switch("banner", "kill")
+    sdk_key, _ = admin.sdk_key()
+
+    answer = httpx.post(
+        f"{server.base_url}/ofrep/v1/evaluate/flags/banner", json={}, headers={"X-API-Key": sdk_key}
+    )
+    details = features.get_string_details("banner", "fallback", USER)
+
+    assert answer.status_code == 200
+    assert answer.json()["reason"] == "DISABLED" and "value" not in answer.json()
+    # openfeature-provider-ofrep 0.3.0 reads `variant` unconditionally, so it reports GENERAL: with the default.
+    assert details.value == "fallback"
