@@ -171,5 +171,6 @@ def test_a_killed_flag_without_an_off_variation_serves_the_callers_default(
 
     assert answer.status_code == 200
     assert answer.json()["reason"] == "DISABLED" and "value" not in answer.json()
-    # openfeature-provider-ofrep 0.3.0 reads `variant` unconditionally, so it reports GENERAL: with the default.
+    # openfeature-provider-ofrep 0.3.0 reads `variant` unconditionally, so it reports GENERAL, with the
+    # default all the same.
     assert details.value == "fallback"
