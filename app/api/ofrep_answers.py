@@ -44,7 +44,7 @@ def single(
         return 404, _not_found(key, environment.revision)
     if result.error_code is not None:
         return 400, _failure(key, result)
-    return 200, _success(environment, key, result)
+    return 200, _success(environment, key, result, client_only)
 
 
 def bulk(
@@ -62,7 +62,9 @@ def bulk(
     for key in keys:
         result = snapshot.evaluate(key, context, now)
         flags.append(
-            _failure(key, result) if result.error_code is not None else _success(environment, key, result)
+            _failure(key, result)
+            if result.error_code is not None
+            else _success(environment, key, result, client_only)
         )
     if stream_uri is None:
         return {"flags": flags}
@@ -70,10 +72,13 @@ def bulk(
     return {"flags": flags, "eventStreams": [{"type": "sse", "endpoint": {"requestUri": stream_uri}}]}
 
 
-def _success(environment: CompiledEnvironment, key: str, result: Evaluation) -> dict[str, Any]:
+def _success(
+    environment: CompiledEnvironment, key: str, result: Evaluation, client_only: bool
+) -> dict[str, Any]:
     flag = environment.snapshot.flags[key]
     metadata: dict[str, Any] = {} if flag.version < 0 else {"version": flag.version}
-    if result.rule_id is not None:
+    # A rule's id may name who it is for ("staff-only"): a public client key is not told it.
+    if result.rule_id is not None and not client_only:
         metadata["rule_id"] = result.rule_id
     answer: dict[str, Any] = {"key": key, "reason": result.reason.value, "metadata": metadata}
     # A killed flag without an off variation serves the caller's default: no value and no variant, so the

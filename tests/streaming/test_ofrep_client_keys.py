@@ -177,3 +177,22 @@ def test_the_browser_stream_takes_only_a_client_key_in_its_url(admin: Admin, ser
     assert httpx.get(url, params={"key": sdk}).status_code == 401
     assert httpx.get(url, params={"key": "fs_client_000000000000_nope"}).status_code == 401
     assert httpx.get(url).status_code == 401
+
+
+def test_a_client_key_is_not_told_which_rule_decided(admin: Admin, server: ServerProcess) -> None:
+    _flag(admin, "banner", client_side=True)
+    rule = {
+        "id": "staff-only",
+        "clauses": [{"attribute": "key", "op": "in", "values": ["u1"]}],
+        "serve": {"variation": 1},
+    }
+    path = f"/api/v1/projects/{admin.project}/environments/{ENV}/flags/banner"
+    assert admin.http.patch(path, json={"rules": [rule]}).status_code == 200
+    client, sdk = _key(admin, "client")["secret"], _key(admin, "server")["secret"]
+
+    for_client = _evaluate(server, client, "banner").json()
+    for_server = _evaluate(server, sdk, "banner").json()
+
+    assert for_client["reason"] == for_server["reason"] == "TARGETING_MATCH"
+    assert "rule_id" not in for_client["metadata"] and for_server["metadata"]["rule_id"] == "staff-only"
+    assert "rule_id" not in _evaluate(server, client).json()["flags"][0]["metadata"]
