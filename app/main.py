@@ -27,6 +27,7 @@ from app.api import (
     health_routes,
     import_routes,
     key_routes,
+    ofrep_routes,
     projects_routes,
     propagation_routes,
     sdk_routes,
@@ -37,6 +38,7 @@ from app.api import (
 from app.api.body_guard import check_json_body
 from app.api.docs_pages import install_docs_pages
 from app.api.errors import install_error_handlers
+from app.api.ofrep_cors import OfrepCors
 from app.api.request_middleware import RequestMiddleware
 from app.api.request_records import AccessLog, RequestRecorder
 from app.api.sdk_poll import SdkPollFront
@@ -136,6 +138,7 @@ def create_app(
     for module in (
         sdk_routes,
         sdk_stream_routes,
+        ofrep_routes,
         projects_routes,
         flag_definition_routes,
         flag_config_routes,
@@ -151,6 +154,7 @@ def create_app(
     recorder = RequestRecorder(
         app.state.metrics, AccessLog(settings.access_log, settings.access_log_sdk_sample_rate)
     )
+    app.add_middleware(OfrepCors, allowed_origins=settings.cors_allowed_origins)
     app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes, recorder=recorder)
     app.poll_front = SdkPollFront(services.snapshots, recorder, streaming)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

@@ -69,7 +69,8 @@ class Settings(BaseSettings):
         0.0,
         ge=0,
         le=1,
-        description="Share of `/sdk/` requests (polls, streams, acks) logged when access_log is on: 0 to 1.",
+        description="Share of `/sdk/` (polls, streams, acks) and `/ofrep/` requests logged when "
+        "access_log is on: 0 to 1.",
     )
     migrate_on_start: bool = Field(
         True,
@@ -107,6 +108,12 @@ class Settings(BaseSettings):
         8,
         ge=0,
         description="Evaluations that may wait for a worker; more are refused with 503 and Retry-After.",
+    )
+
+    cors_allowed_origins: str = Field(
+        "",
+        description="Origins (comma-separated, e.g. `https://app.example.com`) whose pages may call OFREP "
+        "(`/ofrep/v1/*`); `*` for any. Empty: no cross-origin access. Credentials are never allowed.",
     )
 
     # -- streaming (docs/streaming.md) ------

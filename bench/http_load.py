@@ -39,9 +39,12 @@ class LoadResult:
         return self.requests / self.seconds
 
 
-def run_wrk(url: str, headers: dict[str, str], threads: int, connections: int, seconds: int) -> LoadResult:
+def run_wrk(
+    url: str, headers: dict[str, str], threads: int, connections: int, seconds: int, prelude: str = ""
+) -> LoadResult:
+    """`prelude` is Lua run before the report, e.g. `wrk.method = "POST"` and `wrk.body = ...`."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(WRK_REPORT)
+        script.write(prelude + WRK_REPORT)
     try:
         command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "-s", script.name]
         for name, value in headers.items():
@@ -114,4 +117,3 @@ async def python_load(
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
-

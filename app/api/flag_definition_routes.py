@@ -69,6 +69,7 @@ def put_flag(
         tags=body.tags,
         temporary=body.temporary,
         salt=body.salt,
+        client_side=body.client_side,
     )
     view, created = services(request).flag_definitions.put(
         actor(request, principal),

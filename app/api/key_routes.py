@@ -59,11 +59,17 @@ def list_sdk_keys(
     return SdkKeyList(items=[_sdk(view) for view in services(request).keys.list_sdk_keys(project, env)])
 
 
-@router.post(_SDK_KEYS, status_code=201, summary="Create an SDK key; several may be active, for rotation")
+@router.post(
+    _SDK_KEYS,
+    status_code=201,
+    summary="Create an SDK key (or, with kind client, a public client key); several may be active",
+)
 def create_sdk_key(
     request: Request, project: ProjectKey, env: EnvironmentKey, body: SdkKeyIn, principal: Principal = _manage
 ) -> SdkKeyCreated:
-    view, secret = services(request).keys.create_sdk_key(actor(request, principal), project, env, body.name)
+    view, secret = services(request).keys.create_sdk_key(
+        actor(request, principal), project, env, body.name, body.kind
+    )
     return SdkKeyCreated(**_sdk(view).model_dump(), secret=secret)
 
 

@@ -18,14 +18,16 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import Scope
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-_SDK_PREFIX = "/sdk/"
+# SDK traffic, sampled: SDK polls, streams and acks, and OFREP, which applications call per flag check.
+_SDK_PREFIXES = ("/sdk/", "/ofrep/")
 access_logger = logging.getLogger("flagstaff.access")
 
 
 @dataclass(frozen=True, slots=True)
 class AccessLog:
     """Which requests get a line on the `flagstaff.access` logger: none unless `enabled`; then every
-    request outside `/sdk/`, and this share of SDK requests (every SDK instance polls every few seconds)."""
+    request outside `/sdk/` and `/ofrep/`, and this share of those (every SDK instance polls every few
+    seconds, and OFREP is called per flag check)."""
 
     enabled: bool = True
     sdk_sample_rate: float = 0.0
@@ -80,7 +82,7 @@ class RequestRecorder:
     def _logged(self, path: str) -> bool:
         if not self.access_log.enabled:
             return False
-        if path.startswith(_SDK_PREFIX):
+        if path.startswith(_SDK_PREFIXES):
             rate = self.access_log.sdk_sample_rate
             if rate <= 0.0 or (rate < 1.0 and random.random() >= rate):
                 return False

@@ -69,6 +69,9 @@ class FlagDefinitionIn(Strict):
     tags: list[Text] = Field(default=[], max_length=50, description="labels to filter lists by (`?tag=`)")
     temporary: bool = Field(True, description=_TEMPORARY)
     salt: Text | None = Field(None, description="bucketing salt; defaults to the flag key")
+    client_side: bool = Field(
+        False, description="true: client keys (fs_client_..., public) may evaluate this flag over OFREP"
+    )
 
 
 class FlagDefinitionPatch(Strict):
@@ -90,6 +93,7 @@ class FlagDefinitionOut(BaseModel):
     temporary: bool
     salt: str
     version: int
+    client_side: bool
 
 
 class FlagDefinitionPage(BaseModel):
@@ -235,11 +239,17 @@ class AdminKeyList(BaseModel):
 
 class SdkKeyIn(Strict):
     name: Text = Field(min_length=1, max_length=200)
+    kind: Literal["server", "client"] = Field(
+        "server",
+        description="server: fs_sdk_..., the whole snapshot (keep it secret); "
+        "client: fs_client_..., public, evaluates client-side flags over OFREP only",
+    )
 
 
 class SdkKeyOut(BaseModel):
     key_id: str
     name: str
+    kind: str
     created_at: datetime
     revoked_at: datetime | None
 

@@ -1,4 +1,5 @@
-"""The API key format: `fs_admin_<id>_<secret>` and `fs_sdk_<id>_<secret>`, hashed for storage.
+"""The API key format: `fs_admin_<id>_<secret>`, `fs_sdk_<id>_<secret>` and `fs_client_<id>_<secret>`, hashed
+for storage.
 
 Generates, parses and verifies keys; never stores or logs a secret.
 """
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 
 ADMIN_PREFIX = "fs_admin_"
 SDK_PREFIX = "fs_sdk_"
+CLIENT_PREFIX = "fs_client_"  # public: embedded in browser and mobile code
 _KEY_ID = re.compile(r"[0-9a-f]{12}")
 
 

@@ -11,6 +11,7 @@ from app.services.evaluation_service import EvaluationLimits, EvaluationService
 from app.services.flag_config_service import FlagConfigService
 from app.services.flag_definition_service import FlagDefinitionService
 from app.services.key_service import KeyService
+from app.services.ofrep_service import OfrepService
 from app.services.project_service import ProjectService
 from app.services.segment_service import SegmentService
 from app.services.snapshot_service import SnapshotService
@@ -30,6 +31,7 @@ class Services:
     evaluations: EvaluationService
     audit: AuditService
     keys: KeyService
+    ofrep: OfrepService
 
 
 def build_services(
@@ -53,4 +55,5 @@ def build_services(
         evaluations=EvaluationService(snapshots, EvaluationLimits.of(settings or Settings())),
         audit=AuditService(database),
         keys=KeyService(database, writer, on_sdk_key_revoked=snapshots.poll_cache.forget_key),
+        ofrep=OfrepService(snapshots),
     )

@@ -19,6 +19,8 @@ from app.storage.database import Database
 from app.storage.models import Environment, FlagConfig, FlagDefinition, utcnow
 
 _DEFINITION_FIELDS = frozenset({"key", "kind", "variations", "salt"})
+# `client_side` is set by a PUT, never a PATCH: a PUT is a new revision of every environment, which OFREP's
+# compiled snapshots (kept per revision) need to see the change.
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +32,7 @@ class DefinitionInput:
     tags: list[str] = field(default_factory=list)
     temporary: bool = True
     salt: str | None = None
+    client_side: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +58,7 @@ class FlagDefinitionView:
     temporary: bool
     salt: str
     version: int
+    client_side: bool
 
 
 def _fields(definition: FlagDefinition) -> dict[str, Any]:
@@ -69,6 +73,7 @@ def _fields(definition: FlagDefinition) -> dict[str, Any]:
         "temporary": definition.temporary,
         "salt": definition.salt,
         "version": definition.version,
+        "client_side": definition.client_side,
     }
 
 
@@ -219,6 +224,7 @@ def _assign(definition: FlagDefinition, given: DefinitionInput, flag_key: str) -
     definition.variations = given.variations
     definition.tags = sorted(set(given.tags))
     definition.temporary = given.temporary
+    definition.client_side = given.client_side
     definition.salt = given.salt if given.salt is not None else (definition.salt or flag_key)
 
 

@@ -33,10 +33,11 @@ class AdminKeyView:
 
 @dataclass(frozen=True, slots=True)
 class SdkKeyView:
-    """An SDK key without its secret."""
+    """An SDK key without its secret; `kind` is `server` or `client`."""
 
     key_id: str
     name: str
+    kind: str
     created_at: datetime
     revoked_at: datetime | None
 
@@ -46,7 +47,7 @@ def _admin_view(key: AdminKey) -> AdminKeyView:
 
 
 def _sdk_view(key: SdkKey) -> SdkKeyView:
-    return SdkKeyView(key.key_id, key.name, key.created_at, key.revoked_at)
+    return SdkKeyView(key.key_id, key.name, key.kind, key.created_at, key.revoked_at)
 
 
 class KeyService:
@@ -61,7 +62,8 @@ class KeyService:
         self.on_sdk_key_revoked = on_sdk_key_revoked  # so caches of this process drop the key at once
 
     def authenticate_admin(self, token: str) -> Principal | None:
-        if not token or token.startswith(api_keys.SDK_PREFIX):  # an SDK key never reaches admin routes
+        # SDK and client keys never reach admin routes
+        if not token or token.startswith((api_keys.SDK_PREFIX, api_keys.CLIENT_PREFIX)):
             return None
         with self.database.transaction() as session:
             key = key_repository.get_admin_key(session, api_keys.key_id_of(token, api_keys.ADMIN_PREFIX))
@@ -116,13 +118,19 @@ class KeyService:
         return _admin_view(key)
 
     def create_sdk_key(
-        self, actor: Actor, project_key: str, environment_key: str, name: str
+        self, actor: Actor, project_key: str, environment_key: str, name: str, kind: str = "server"
     ) -> tuple[SdkKeyView, str]:
-        new = api_keys.generate(api_keys.SDK_PREFIX)
+        """`kind` `server` makes an `fs_sdk_` key; `client` a public `fs_client_` key (OFREP, client-side
+        flags only)."""
+        new = api_keys.generate(api_keys.CLIENT_PREFIX if kind == "client" else api_keys.SDK_PREFIX)
         with self.writer.begin(actor) as change:
             _, environment = lookups.environment(change.session, project_key, environment_key)
             key = SdkKey(
-                key_id=new.key_id, secret_hash=new.secret_hash, name=name, environment_id=environment.id
+                key_id=new.key_id,
+                secret_hash=new.secret_hash,
+                name=name,
+                environment_id=environment.id,
+                kind=kind,
             )
             change.session.add(key)
             change.audit(
@@ -131,7 +139,7 @@ class KeyService:
                 environment=environment_key,
                 target_kind="sdk_key",
                 target_key=new.key_id,
-                after={"name": name},
+                after={"name": name, "kind": kind},
             )
         return _sdk_view(key), new.secret
 

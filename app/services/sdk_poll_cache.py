@@ -32,13 +32,22 @@ class SdkPollCache:
         self._clock = clock
         self._keys: dict[str, tuple[float, str, int]] = {}  # token hash -> (expires, key id, environment)
         self._revisions: dict[int, tuple[float, int]] = {}  # environment -> (fresh until, revision)
+        # Client keys (public, OFREP only) are kept apart, so `target` never answers for one.
+        self._client_keys: dict[str, tuple[float, str, int]] = {}
         # token -> its database check running now; filled and emptied by the poll route, which owns the loop
         self.checks_in_flight: dict[str, asyncio.Future[SdkTarget | None]] = {}
 
     def target(self, token: str) -> SdkTarget | None:
-        """The cached answer for this key, or None when the database must be asked."""
+        """The cached answer for this SDK key, or None when the database must be asked."""
+        return self._target(self._keys, token)
+
+    def client_target(self, token: str) -> SdkTarget | None:
+        """The cached answer for this client key, or None when the database must be asked."""
+        return self._target(self._client_keys, token)
+
+    def _target(self, keys: dict[str, tuple[float, str, int]], token: str) -> SdkTarget | None:
         now = self._clock()
-        key = self._keys.get(api_keys.hash_key(token))
+        key = keys.get(api_keys.hash_key(token))
         if key is None or key[0] < now:
             return None
         revision = self._revisions.get(key[2])
@@ -47,10 +56,18 @@ class SdkPollCache:
         return SdkTarget(key[2], revision[1])
 
     def remember(self, token: str, key_id: str, target: SdkTarget) -> None:
+        self._remember(self._keys, token, key_id, target)
+
+    def remember_client(self, token: str, key_id: str, target: SdkTarget) -> None:
+        self._remember(self._client_keys, token, key_id, target)
+
+    def _remember(
+        self, keys: dict[str, tuple[float, str, int]], token: str, key_id: str, target: SdkTarget
+    ) -> None:
         now = self._clock()
-        if len(self._keys) >= _MAX_KEYS:
-            self._keys.clear()
-        self._keys[api_keys.hash_key(token)] = (now + KEY_TTL_SECONDS, key_id, target.environment_id)
+        if len(keys) >= _MAX_KEYS:
+            keys.clear()
+        keys[api_keys.hash_key(token)] = (now + KEY_TTL_SECONDS, key_id, target.environment_id)
         self.note_revision(target.environment_id, target.revision)
 
     def note_revision(self, environment_id: int, revision: int) -> None:
@@ -60,6 +77,7 @@ class SdkPollCache:
             self._revisions[environment_id] = (self._clock() + REVISION_TTL_SECONDS, revision)
 
     def forget_key(self, key_id: str) -> None:
-        for token_hash, (_, cached_id, _) in list(self._keys.items()):
-            if cached_id == key_id:
-                self._keys.pop(token_hash, None)
+        for keys in (self._keys, self._client_keys):
+            for token_hash, (_, cached_id, _) in list(keys.items()):
+                if cached_id == key_id:
+                    keys.pop(token_hash, None)

@@ -35,8 +35,26 @@ class SnapshotService:
             found = key_repository.sdk_key_target(session, key_id)
         if found is None or found.revoked or not api_keys.matches(token, found.secret_hash):
             return None
+        if found.kind != "server":
+            return None
         target = SdkTarget(found.environment_id, found.revision)
         self.poll_cache.remember(token, key_id, target)
+        return target
+
+    def authenticate_client(self, token: str) -> SdkTarget | None:
+        """A client key's environment and its current revision, or None for an unknown, revoked or other key.
+        Remembered apart from SDK keys: a client key never answers `poll_cache.target`."""
+        if not token.startswith(api_keys.CLIENT_PREFIX):
+            return None
+        key_id = api_keys.key_id_of(token, api_keys.CLIENT_PREFIX)
+        with self.database.transaction() as session:
+            found = key_repository.sdk_key_target(session, key_id)
+        if found is None or found.revoked or found.kind != "client":
+            return None
+        if not api_keys.matches(token, found.secret_hash):
+            return None
+        target = SdkTarget(found.environment_id, found.revision)
+        self.poll_cache.remember_client(token, key_id, target)
         return target
 
     def cached_body(self, environment_id: int, revision: int) -> SnapshotBytes | None:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from sqlalchemy import String, cast, func, select
 from sqlalchemy.orm import Session
 
-from app.storage.models import FlagConfig, FlagConfigVersion, FlagDefinition
+from app.storage.models import Environment, FlagConfig, FlagConfigVersion, FlagDefinition
 
 
 def get_definition(
@@ -112,3 +112,17 @@ def latest_version(session: Session, environment_id: int, flag_key: str) -> int:
         )
     )
     return int(value or 0)
+
+
+def client_side_keys(session: Session, environment_id: int) -> frozenset[str]:
+    """The keys of the environment's live flags whose definition says `client_side`."""
+    rows = session.scalars(
+        select(FlagDefinition.key)
+        .join(Environment, Environment.project_id == FlagDefinition.project_id)
+        .where(
+            Environment.id == environment_id,
+            FlagDefinition.deleted.is_(False),
+            FlagDefinition.client_side.is_(True),
+        )
+    )
+    return frozenset(rows)

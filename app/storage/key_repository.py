@@ -16,6 +16,7 @@ class SdkKeyTarget(NamedTuple):
     revoked: bool
     environment_id: int
     revision: int
+    kind: str
 
 
 def get_admin_key(session: Session, key_id: str) -> AdminKey | None:
@@ -52,12 +53,13 @@ def live_sdk_key_ids(session: Session, key_ids: Collection[str]) -> set[str]:
 
 
 def sdk_key_target(session: Session, key_id: str) -> SdkKeyTarget | None:
-    """The hot path of `/sdk/v1/flags`: the key's hash and its environment's current revision in one query."""
+    """The hot path of `/sdk/v1/flags` and OFREP: the key's hash and kind, and its environment's current
+    revision, in one query."""
     row = session.execute(
-        select(SdkKey.secret_hash, SdkKey.revoked_at, Environment.id, Environment.revision)
+        select(SdkKey.secret_hash, SdkKey.revoked_at, Environment.id, Environment.revision, SdkKey.kind)
         .join(Environment, Environment.id == SdkKey.environment_id)
         .where(SdkKey.key_id == key_id)
     ).first()
     if row is None:
         return None
-    return SdkKeyTarget(row[0], row[1] is not None, int(row[2]), int(row[3]))
+    return SdkKeyTarget(row[0], row[1] is not None, int(row[2]), int(row[3]), str(row[4]))

@@ -9,7 +9,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -78,6 +89,8 @@ class FlagDefinition(Base):
     variations: Mapped[list[Any]]
     tags: Mapped[list[Any]]
     temporary: Mapped[bool] = mapped_column(default=True)
+    # Whether a client key (`fs_client_...`, public) may evaluate this flag through OFREP.
+    client_side: Mapped[bool] = mapped_column(default=False, server_default=false())
     salt: Mapped[str] = mapped_column(String(200))
     version: Mapped[int] = mapped_column(BigInteger, default=1)
     deleted: Mapped[bool] = mapped_column(default=False)
@@ -198,3 +211,5 @@ class SdkKey(Base):
     environment_id: Mapped[int] = mapped_column(ForeignKey("environments.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]
+    # `server` (`fs_sdk_...`: the whole snapshot) or `client` (`fs_client_...`: client-side flags over OFREP)
+    kind: Mapped[str] = mapped_column(String(16), default="server", server_default="server")

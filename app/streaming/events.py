@@ -44,7 +44,9 @@ def snapshot_event(revision: int, snapshot_json: bytes) -> Encoded:
 
 
 def reconnect_event(delay_ms: int) -> bytes:
-    return _encode("reconnect", {"delay_ms": delay_ms}, None)
+    """The shutdown notice; its `retry:` field carries the same delay, so that a generic EventSource client,
+    which knows nothing of this event, still spreads its reconnects."""
+    return retry_hint(delay_ms) + _encode("reconnect", {"delay_ms": delay_ms}, None)
 
 
 def error_event(code: str, message: str) -> bytes:

@@ -87,3 +87,22 @@ async def test_no_line_at_all_when_the_access_log_is_off(
 def test_the_sampling_rate_is_a_share_and_refuses_anything_else():
     with pytest.raises(ValueError, match="access_log_sdk_sample_rate"):
         Settings(access_log_sdk_sample_rate=1.5)
+
+
+async def test_ofrep_evaluations_are_sampled_like_sdk_requests(
+    serve: Callable[..., AsyncIterator[httpx.AsyncClient]], caplog: pytest.LogCaptureFixture
+):
+    caplog.set_level("INFO", logger="flagstaff.access")
+    for rate, expected in ((0.0, 0), (1.0, 2)):
+        caplog.clear()
+        async with serve(access_log_sdk_sample_rate=rate) as client:
+            created = await client.post(
+                "/api/v1/projects/default/environments/production/sdk-keys", json={"name": "log"}
+            )
+            key = {"Authorization": f"Bearer {created.json()['secret']}"}
+            for _ in range(2):
+                answer = await client.post("/ofrep/v1/evaluate/flags", json={}, headers=key)
+                assert answer.status_code == 200
+        assert (
+            sum('"POST /ofrep/v1/evaluate/flags HTTP/1.1" 200' in line for line in _lines(caplog)) == expected
+        )

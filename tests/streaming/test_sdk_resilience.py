@@ -155,5 +155,7 @@ def test_sigterm_tells_connected_clients_to_reconnect_after_a_delay(
         events.extend(stream)
     assert [e.event for e in events] == ["snapshot", "reconnect"]
     assert 0 <= json.loads(events[1].data)["delay_ms"] <= 500
+    # A generic EventSource client, which ignores the event's data, waits the same delay before reconnecting.
+    assert events[1].retry == json.loads(events[1].data)["delay_ms"]
     # uvicorn finishes its graceful shutdown, then exits by re-raising the signal it was sent.
     assert server.process.wait(10) in (0, -15)
