@@ -21,10 +21,10 @@ from starlette.concurrency import run_in_threadpool
 
 from app.api import ofrep_answers
 from app.api.dependencies import bearer_token, services
+from app.api.event_stream_response import EventStreamResponse
 from app.auth import api_keys
 from app.services.errors import InvalidInput
 from app.services.ofrep_service import OfrepAccess, OfrepService
-from app.streaming.event_stream_response import EventStreamResponse
 from app.streaming.flag_change_notices import flag_change_notices
 from app.streaming.runtime import Streaming
 
