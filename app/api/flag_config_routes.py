@@ -8,10 +8,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Body, Header, Query, Response
 
 from app.api import propagation_routes, wire_schemas
-from app.api.dependencies import actor, if_match_version, require, services
+from app.api.dependencies import Caller, Editor, Reader, ServicesDep, Toggler, if_match_version
 from app.api.errors import WRITE_RESPONSES, ApiError
 from app.api.parameters import EnvironmentKey, FlagKey, ProjectKey
 from app.api.schemas import (
@@ -24,7 +24,7 @@ from app.api.schemas import (
     RevertIn,
     ToggleIn,
 )
-from app.auth.roles import Permission, Principal
+from app.services.container import Services
 from app.services.flag_config_service import FlagState
 
 router = APIRouter(
@@ -32,9 +32,6 @@ router = APIRouter(
     tags=["targeting"],
     responses=WRITE_RESPONSES,
 )
-_read = Depends(require(Permission.READ))
-_edit = Depends(require(Permission.EDIT))
-_toggle = Depends(require(Permission.TOGGLE))
 _IF_MATCH = Header(None, description='the flag version you last read in this environment, e.g. "7"')
 _PATCH_EXAMPLE = {
     "rules": [
@@ -58,17 +55,19 @@ def _state(
 
 
 def _confirmed(
-    request: Request, response: Response, project: str, env: str, state: FlagState, wait: float | None
+    services: Services, response: Response, project: str, env: str, state: FlagState, wait: float | None
 ) -> EnvironmentFlag:
     """With `?wait=`, holds the response until connected SDKs confirm the new revision (or the wait ends)."""
-    confirmation = propagation_routes.confirmation(request, project, env, state.revision, time.time(), wait)
+    confirmation = propagation_routes.confirmation(
+        services.propagation, project, env, state.revision, time.time(), wait
+    )
     return _state(response, state, confirmation)
 
 
 def _switch(
-    request: Request,
+    services: Services,
     response: Response,
-    principal: Principal,
+    caller: Caller,
     project: str,
     env: str,
     flag: str,
@@ -78,23 +77,21 @@ def _switch(
     wait: float | None,
 ) -> EnvironmentFlag:
     """kill, on and off are one idempotent write; only `enabled` and the audit action tell them apart."""
-    state = services(request).flag_configs.set_enabled(
-        actor(request, principal), project, env, flag, enabled, reason, action
-    )
-    return _confirmed(request, response, project, env, state, wait)
+    state = services.flag_configs.set_enabled(caller.actor, project, env, flag, enabled, reason, action)
+    return _confirmed(services, response, project, env, state, wait)
 
 
 @router.get("", summary="List the environment's flags in wire format")
 def list_flags(
-    request: Request,
+    services: ServicesDep,
     project: ProjectKey,
     env: EnvironmentKey,
+    caller: Reader,
     tag: str | None = Query(None, max_length=200, description="only flags with this tag"),
     after: str | None = Query(None, max_length=200, description="the `next` of the previous page"),
     limit: int = Query(100, ge=1, le=1000, description="flags per page"),
-    principal: Principal = _read,
 ) -> EnvironmentFlagPage:
-    items, revision = services(request).flag_configs.list(project, env, tag=tag, after=after, limit=limit + 1)
+    items, revision = services.flag_configs.list(project, env, tag=tag, after=after, limit=limit + 1)
     return EnvironmentFlagPage(
         items=items[:limit], revision=revision, next=items[limit - 1]["key"] if len(items) > limit else None
     )
@@ -102,14 +99,14 @@ def list_flags(
 
 @router.get("/{flag}", summary="Read a flag's targeting in this environment")
 def get_flag(
-    request: Request,
+    services: ServicesDep,
     response: Response,
     project: ProjectKey,
     env: EnvironmentKey,
     flag: FlagKey,
-    principal: Principal = _read,
+    caller: Reader,
 ) -> EnvironmentFlag:
-    return _state(response, services(request).flag_configs.get(project, env, flag))
+    return _state(response, services.flag_configs.get(project, env, flag))
 
 
 @router.patch(
@@ -118,11 +115,12 @@ def get_flag(
     openapi_extra=wire_schemas.request_body(wire_schemas.flag_patch_body()),
 )
 def patch_flag(
-    request: Request,
+    services: ServicesDep,
     response: Response,
     project: ProjectKey,
     env: EnvironmentKey,
     flag: FlagKey,
+    caller: Editor,
     body: dict[str, Any] = Body(
         description="any of enabled, off_variation, targets, rules, fallthrough, prerequisites "
         "(wire format), and an optional reason for the audit log",
@@ -130,89 +128,88 @@ def patch_flag(
     ),
     if_match: str | None = _IF_MATCH,
     wait: float | None = propagation_routes.WAIT,
-    principal: Principal = _edit,
 ) -> EnvironmentFlag:
     changes = dict(body)
     reason = changes.pop("reason", None)
     if reason is not None and (not isinstance(reason, str) or "\x00" in reason):
         raise ApiError(422, "invalid", "must be a string without NUL characters", "reason")
-    state = services(request).flag_configs.patch(
-        actor(request, principal), project, env, flag, changes, if_match_version(if_match), reason
+    state = services.flag_configs.patch(
+        caller.actor, project, env, flag, changes, if_match_version(if_match), reason
     )
-    return _confirmed(request, response, project, env, state, wait)
+    return _confirmed(services, response, project, env, state, wait)
 
 
 @router.post("/{flag}/kill", summary="Kill switch: turn the flag off here (reason required; idempotent)")
 def kill_flag(
-    request: Request,
+    services: ServicesDep,
     response: Response,
     project: ProjectKey,
     env: EnvironmentKey,
     flag: FlagKey,
     body: KillIn,
+    caller: Toggler,
     wait: float | None = propagation_routes.WAIT,
-    principal: Principal = _toggle,
 ) -> EnvironmentFlag:
-    return _switch(request, response, principal, project, env, flag, False, body.reason, "flag.kill", wait)
+    return _switch(services, response, caller, project, env, flag, False, body.reason, "flag.kill", wait)
 
 
 @router.post("/{flag}/on", summary="Turn the flag on here (idempotent)")
 def turn_on(
-    request: Request,
+    services: ServicesDep,
     response: Response,
     project: ProjectKey,
     env: EnvironmentKey,
     flag: FlagKey,
+    caller: Toggler,
     body: ToggleIn | None = None,
     wait: float | None = propagation_routes.WAIT,
-    principal: Principal = _toggle,
 ) -> EnvironmentFlag:
     reason = body.reason if body else None
-    return _switch(request, response, principal, project, env, flag, True, reason, "flag.on", wait)
+    return _switch(services, response, caller, project, env, flag, True, reason, "flag.on", wait)
 
 
 @router.post("/{flag}/off", summary="Turn the flag off here (idempotent)")
 def turn_off(
-    request: Request,
+    services: ServicesDep,
     response: Response,
     project: ProjectKey,
     env: EnvironmentKey,
     flag: FlagKey,
+    caller: Toggler,
     body: ToggleIn | None = None,
     wait: float | None = propagation_routes.WAIT,
-    principal: Principal = _toggle,
 ) -> EnvironmentFlag:
     reason = body.reason if body else None
-    return _switch(request, response, principal, project, env, flag, False, reason, "flag.off", wait)
+    return _switch(services, response, caller, project, env, flag, False, reason, "flag.off", wait)
 
 
 @router.get("/{flag}/history", summary="Every version of the flag in this environment, newest first")
 def history(
-    request: Request,
+    services: ServicesDep,
     project: ProjectKey,
     env: EnvironmentKey,
     flag: FlagKey,
+    caller: Reader,
     before: int | None = Query(None, ge=1, le=2**53, description="the `next` of the previous page"),
     limit: int = Query(50, ge=1, le=500, description="versions per page"),
-    principal: Principal = _read,
 ) -> HistoryPage:
-    versions = services(request).flag_configs.history(project, env, flag, before=before, limit=limit + 1)
+    versions = services.flag_configs.history(project, env, flag, before=before, limit=limit + 1)
     items = [HistoryEntry.model_validate(version, from_attributes=True) for version in versions[:limit]]
     return HistoryPage(items=items, next=items[-1].version if len(versions) > limit else None)
 
 
 @router.post("/{flag}/revert", summary="Restore an earlier version's targeting as a new version")
 def revert(
-    request: Request,
+    services: ServicesDep,
     response: Response,
     project: ProjectKey,
     env: EnvironmentKey,
     flag: FlagKey,
     body: RevertIn,
+    caller: Editor,
     if_match: str | None = _IF_MATCH,
-    principal: Principal = _edit,
 ) -> EnvironmentFlag:
-    state = services(request).flag_configs.revert(
-        actor(request, principal), project, env, flag, body.version, if_match_version(if_match), body.reason
+    state = services.flag_configs.revert(
+        caller.actor, project, env, flag, body.version, if_match_version(if_match), body.reason
     )
     return _state(response, state)

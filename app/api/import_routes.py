@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Body
 from pydantic import BaseModel
 
-from app.api.dependencies import actor, require, services
+from app.api.dependencies import Editor, ServicesDep
 from app.api.errors import WRITE_RESPONSES
 from app.api.parameters import EnvironmentKey, ProjectKey
-from app.auth.roles import Permission, Principal
 from app.services.unleash_import import import_unleash_document
 
 router = APIRouter(
@@ -18,7 +17,6 @@ router = APIRouter(
     tags=["import"],
     responses=WRITE_RESPONSES,
 )
-_edit = Depends(require(Permission.EDIT))
 _EXAMPLE = {
     "version": 2,
     "features": [{"name": "new-checkout", "enabled": True, "strategies": [{"name": "default"}]}],
@@ -45,16 +43,16 @@ class ImportOut(BaseModel):
 
 @router.post("/unleash", summary="Import an Unleash client-features document into this environment")
 def import_unleash(
-    request: Request,
+    services: ServicesDep,
     project: ProjectKey,
     env: EnvironmentKey,
+    caller: Editor,
     body: dict[str, Any] = Body(
         description="the document Unleash serves at /api/client/features (features, segments)",
         examples=[_EXAMPLE],
     ),
-    principal: Principal = _edit,
 ) -> ImportOut:
-    report = import_unleash_document(services(request), actor(request, principal), project, env, body)
+    report = import_unleash_document(services, caller.actor, project, env, body)
     return ImportOut(
         flags=[ImportedFlag(key=f.key, status=f.status, message=f.message) for f in report.flags],
         unmapped=[UnmappedItem(flag=u.flag, what=u.what, why=u.why) for u in report.unmapped],

@@ -3,9 +3,9 @@ response that creates them."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
 
-from app.api.dependencies import actor, require, services
+from app.api.dependencies import Manager, ServicesDep
 from app.api.errors import WRITE_RESPONSES
 from app.api.parameters import EnvironmentKey, KeyId, ProjectKey
 from app.api.schemas import (
@@ -18,11 +18,9 @@ from app.api.schemas import (
     SdkKeyList,
     SdkKeyOut,
 )
-from app.auth.roles import Permission, Principal
 from app.services.key_service import AdminKeyView, SdkKeyView
 
 router = APIRouter(prefix="/api/v1", tags=["keys"], responses=WRITE_RESPONSES)
-_manage = Depends(require(Permission.MANAGE))
 _SDK_KEYS = "/projects/{project}/environments/{env}/sdk-keys"
 
 
@@ -35,40 +33,40 @@ def _sdk(view: SdkKeyView) -> SdkKeyOut:
 
 
 @router.get("/admin-keys", summary="List admin keys (a project-scoped admin sees its project's)")
-def list_admin_keys(request: Request, principal: Principal = _manage) -> AdminKeyList:
-    return AdminKeyList(items=[_admin(view) for view in services(request).keys.list_admin_keys(principal)])
+def list_admin_keys(services: ServicesDep, caller: Manager) -> AdminKeyList:
+    return AdminKeyList(items=[_admin(view) for view in services.keys.list_admin_keys(caller.principal)])
 
 
 @router.post("/admin-keys", status_code=201, summary="Create an admin key; the secret is shown once")
-def create_admin_key(request: Request, body: AdminKeyIn, principal: Principal = _manage) -> AdminKeyCreated:
-    view, secret = services(request).keys.create_admin_key(
-        actor(request, principal), principal, body.name, body.role, body.project
+def create_admin_key(services: ServicesDep, body: AdminKeyIn, caller: Manager) -> AdminKeyCreated:
+    view, secret = services.keys.create_admin_key(
+        caller.actor, caller.principal, body.name, body.role, body.project
     )
     return AdminKeyCreated(**_admin(view).model_dump(), secret=secret)
 
 
 @router.delete("/admin-keys/{key_id}", summary="Revoke an admin key")
-def revoke_admin_key(request: Request, key_id: KeyId, principal: Principal = _manage) -> AdminKeyOut:
-    return _admin(services(request).keys.revoke_admin_key(actor(request, principal), principal, key_id))
+def revoke_admin_key(services: ServicesDep, key_id: KeyId, caller: Manager) -> AdminKeyOut:
+    return _admin(services.keys.revoke_admin_key(caller.actor, caller.principal, key_id))
 
 
 @router.get(_SDK_KEYS, summary="List the environment's SDK keys")
 def list_sdk_keys(
-    request: Request, project: ProjectKey, env: EnvironmentKey, principal: Principal = _manage
+    services: ServicesDep, project: ProjectKey, env: EnvironmentKey, caller: Manager
 ) -> SdkKeyList:
-    return SdkKeyList(items=[_sdk(view) for view in services(request).keys.list_sdk_keys(project, env)])
+    return SdkKeyList(items=[_sdk(view) for view in services.keys.list_sdk_keys(project, env)])
 
 
 @router.post(_SDK_KEYS, status_code=201, summary="Create an SDK key; several may be active, for rotation")
 def create_sdk_key(
-    request: Request, project: ProjectKey, env: EnvironmentKey, body: SdkKeyIn, principal: Principal = _manage
+    services: ServicesDep, project: ProjectKey, env: EnvironmentKey, body: SdkKeyIn, caller: Manager
 ) -> SdkKeyCreated:
-    view, secret = services(request).keys.create_sdk_key(actor(request, principal), project, env, body.name)
+    view, secret = services.keys.create_sdk_key(caller.actor, project, env, body.name)
     return SdkKeyCreated(**_sdk(view).model_dump(), secret=secret)
 
 
 @router.delete(_SDK_KEYS + "/{key_id}", summary="Revoke an SDK key")
 def revoke_sdk_key(
-    request: Request, project: ProjectKey, env: EnvironmentKey, key_id: KeyId, principal: Principal = _manage
+    services: ServicesDep, project: ProjectKey, env: EnvironmentKey, key_id: KeyId, caller: Manager
 ) -> SdkKeyOut:
-    return _sdk(services(request).keys.revoke_sdk_key(actor(request, principal), project, env, key_id))
+    return _sdk(services.keys.revoke_sdk_key(caller.actor, project, env, key_id))

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import asyncio
 
-from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi import APIRouter, Depends, Header, Response
 from starlette.concurrency import run_in_threadpool
 
-from app.api.dependencies import bearer_token, sdk_key_header, services
+from app.api.dependencies import ServicesDep, bearer_token, sdk_key_header
 from app.api.errors import ErrorBody, error_response
 from app.api.sdk_poll import accepts_gzip, note_instance, poll_answer
 from app.services.snapshot_service import SdkTarget, SnapshotService
@@ -58,7 +58,7 @@ def _finished(
     },
 )
 async def get_flags(
-    request: Request,
+    services: ServicesDep,
     authorization: str | None = Depends(sdk_key_header),
     if_none_match: str | None = Header(None, description='the ETag of the snapshot you hold, e.g. "42"'),
     instance_id: str | None = Header(
@@ -70,14 +70,14 @@ async def get_flags(
 ) -> Response:
     # Async with explicit thread hops only on a cache miss.
     token = bearer_token(authorization)
-    snapshots = services(request).snapshots
+    snapshots = services.snapshots
     target = snapshots.poll_cache.target(token) if token else None
     if target is None and token:
         target = await _shared_check(snapshots, token)
     if target is None:
         return error_response(401, "unauthorized", "an SDK key is required: Authorization: Bearer fs_sdk_...")
     if token:
-        note_instance(request.app.state.streaming, target, token, instance_id)
+        note_instance(services.streaming, target, token, instance_id)
     gzip = accepts_gzip(accept_encoding)
     body = snapshots.cached_body(target.environment_id, target.revision)
     answer = poll_answer(target, body, if_none_match, gzip)
