@@ -5,26 +5,23 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from fastapi import APIRouter, Body, Header, Query, Response
 
-from app.api import propagation_routes, wire_schemas
-from app.api.dependencies import Caller, Editor, Reader, ServicesDep, Toggler, if_match_version
+from app.api import wire_schemas
+from app.api.dependencies import Editor, Reader, ServicesDep, Toggler, if_match_version
 from app.api.errors import WRITE_RESPONSES, ApiError
-from app.api.parameters import EnvironmentKey, FlagKey, ProjectKey
+from app.api.parameters import EnvironmentKey, FlagKey, ProjectKey, Wait
 from app.api.schemas import (
     EnvironmentFlag,
     EnvironmentFlagPage,
     HistoryEntry,
     HistoryPage,
     KillIn,
-    PropagationOut,
     RevertIn,
     ToggleIn,
 )
-from app.services.container import Services
 from app.services.flag_config_service import FlagState
 
 router = APIRouter(
@@ -45,40 +42,11 @@ _PATCH_EXAMPLE = {
 }
 
 
-def _state(
-    response: Response, state: FlagState, propagation: PropagationOut | None = None
-) -> EnvironmentFlag:
+def _state(response: Response, state: FlagState) -> EnvironmentFlag:
     response.headers["ETag"] = f'"{state.flag["version"]}"'
     return EnvironmentFlag(
-        flag=state.flag, revision=state.revision, changed=state.changed, propagation=propagation
+        flag=state.flag, revision=state.revision, changed=state.changed, propagation=state.propagation
     )
-
-
-def _confirmed(
-    services: Services, response: Response, project: str, env: str, state: FlagState, wait: float | None
-) -> EnvironmentFlag:
-    """With `?wait=`, holds the response until connected SDKs confirm the new revision (or the wait ends)."""
-    confirmation = propagation_routes.confirmation(
-        services.propagation, project, env, state.revision, time.time(), wait
-    )
-    return _state(response, state, confirmation)
-
-
-def _switch(
-    services: Services,
-    response: Response,
-    caller: Caller,
-    project: str,
-    env: str,
-    flag: str,
-    enabled: bool,
-    reason: str | None,
-    action: str,
-    wait: float | None,
-) -> EnvironmentFlag:
-    """kill, on and off are one idempotent write; only `enabled` and the audit action tell them apart."""
-    state = services.flag_configs.set_enabled(caller.actor, project, env, flag, enabled, reason, action)
-    return _confirmed(services, response, project, env, state, wait)
 
 
 @router.get("", summary="List the environment's flags in wire format")
@@ -127,16 +95,16 @@ def patch_flag(
         examples=[_PATCH_EXAMPLE],
     ),
     if_match: str | None = _IF_MATCH,
-    wait: float | None = propagation_routes.WAIT,
+    wait: Wait = None,
 ) -> EnvironmentFlag:
     changes = dict(body)
     reason = changes.pop("reason", None)
     if reason is not None and (not isinstance(reason, str) or "\x00" in reason):
         raise ApiError(422, "invalid", "must be a string without NUL characters", "reason")
     state = services.flag_configs.patch(
-        caller.actor, project, env, flag, changes, if_match_version(if_match), reason
+        caller.actor, project, env, flag, changes, if_match_version(if_match), reason, wait=wait
     )
-    return _confirmed(services, response, project, env, state, wait)
+    return _state(response, state)
 
 
 @router.post("/{flag}/kill", summary="Kill switch: turn the flag off here (reason required; idempotent)")
@@ -148,9 +116,11 @@ def kill_flag(
     flag: FlagKey,
     body: KillIn,
     caller: Toggler,
-    wait: float | None = propagation_routes.WAIT,
+    wait: Wait = None,
 ) -> EnvironmentFlag:
-    return _switch(services, response, caller, project, env, flag, False, body.reason, "flag.kill", wait)
+    return _state(
+        response, services.flag_configs.kill(caller.actor, project, env, flag, body.reason, wait=wait)
+    )
 
 
 @router.post("/{flag}/on", summary="Turn the flag on here (idempotent)")
@@ -162,10 +132,12 @@ def turn_on(
     flag: FlagKey,
     caller: Toggler,
     body: ToggleIn | None = None,
-    wait: float | None = propagation_routes.WAIT,
+    wait: Wait = None,
 ) -> EnvironmentFlag:
     reason = body.reason if body else None
-    return _switch(services, response, caller, project, env, flag, True, reason, "flag.on", wait)
+    return _state(
+        response, services.flag_configs.turn_on(caller.actor, project, env, flag, reason, wait=wait)
+    )
 
 
 @router.post("/{flag}/off", summary="Turn the flag off here (idempotent)")
@@ -177,10 +149,12 @@ def turn_off(
     flag: FlagKey,
     caller: Toggler,
     body: ToggleIn | None = None,
-    wait: float | None = propagation_routes.WAIT,
+    wait: Wait = None,
 ) -> EnvironmentFlag:
     reason = body.reason if body else None
-    return _switch(services, response, caller, project, env, flag, False, reason, "flag.off", wait)
+    return _state(
+        response, services.flag_configs.turn_off(caller.actor, project, env, flag, reason, wait=wait)
+    )
 
 
 @router.get("/{flag}/history", summary="Every version of the flag in this environment, newest first")

@@ -1,13 +1,23 @@
-"""The path parameters the routes share, each declared once with the description OpenAPI shows for it."""
+"""The parameters the routes share, each declared once with the description OpenAPI shows for it."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Path
+from fastapi import Path, Query
+
+from app.services.propagation import MAX_WAIT_SECONDS
 
 ProjectKey = Annotated[str, Path(description="the project's key, e.g. `default`")]
 EnvironmentKey = Annotated[str, Path(description="the environment's key, e.g. `production`")]
 FlagKey = Annotated[str, Path(description="the flag's key, e.g. `new-checkout`")]
 SegmentKey = Annotated[str, Path(description="the segment's key, e.g. `beta-testers`")]
 KeyId = Annotated[str, Path(description="the key's `key_id`, as listed (never its secret)")]
+Wait = Annotated[
+    float | None,
+    Query(
+        ge=0,
+        le=MAX_WAIT_SECONDS,
+        description="wait up to this many seconds (max 10) for connected SDKs to confirm the change",
+    ),
+]

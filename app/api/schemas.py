@@ -4,12 +4,13 @@ plain JSON objects checked by the SDK's validator)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from app.auth.roles import Role
 from app.services.project_service import DEFAULT_ENVIRONMENTS
+from app.services.read_models import PropagationOut
 
 
 def _no_nul(value: str) -> str:
@@ -95,25 +96,6 @@ class FlagDefinitionOut(BaseModel):
 class FlagDefinitionPage(BaseModel):
     items: list[FlagDefinitionOut]
     next: str | None = Field(description="pass as `after` for the next page; null on the last")
-
-
-class PropagationOut(BaseModel):
-    revision: int = Field(description="the environment revision being confirmed")
-    confirmed: int = Field(description="connected SDK instances that have applied it")
-    unconfirmed: int = Field(description="connected SDK instances that have not (yet)")
-    slowest_confirmation_ms: float | None = Field(
-        description="from the commit to the latest confirmation so far; null when none confirmed"
-    )
-    available: bool = Field(True, description="false when confirmations could not be read (Redis down)")
-    presence: Literal["complete", "unknown"] = Field(
-        "complete",
-        description=(
-            "unknown while connected SDKs may be missing from the counts: just after a server start, or "
-            "after Redis lost its data, until SDKs have had a presence TTL to reconnect; or when `available` "
-            "is false"
-        ),
-    )
-    note: str | None = Field(None, description="why presence is unknown, for people; null when complete")
 
 
 class EnvironmentFlag(BaseModel):

@@ -67,6 +67,7 @@ def build_services(
         notify(environment_id, revision)
 
     writer = ChangeWriter(database, on_commit)
+    propagation = PropagationService(database, streaming.registry, settings.stream_presence_ttl_seconds)
     hours = settings.change_log_retention_hours
     return Services(
         settings=settings,
@@ -76,13 +77,13 @@ def build_services(
         metrics=CollectorRegistry(),
         projects=ProjectService(database, writer),
         flag_definitions=FlagDefinitionService(database, writer),
-        flag_configs=FlagConfigService(database, writer),
+        flag_configs=FlagConfigService(database, writer, propagation),
         segments=SegmentService(database, writer),
         snapshots=snapshots,
         evaluations=EvaluationService(snapshots, EvaluationLimits.of(settings)),
         audit=AuditService(database),
         keys=KeyService(database, writer, on_sdk_key_revoked=snapshots.poll_cache.forget_key),
-        propagation=PropagationService(database, streaming.registry, settings.stream_presence_ttl_seconds),
+        propagation=propagation,
         readiness=ReadinessProbe(database, settings.readiness_timeout_seconds),
         retention=ChangeLogRetention(database, timedelta(hours=hours) if hours > 0 else None),
     )

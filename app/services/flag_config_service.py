@@ -1,12 +1,14 @@
 """Use cases for a flag in one environment: read, list, patch targeting, on/off/kill, history and revert.
 
 Each write takes the environment's lock first, then checks `If-Match`: two editors never overwrite each other.
+A write given `wait` returns once connected SDKs confirmed it, or the wait ended (the confirmed kill switch).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +18,8 @@ import flagstaff
 from app.services import environment_snapshot, flag_checks, lookups, wire_format
 from app.services.change_transaction import Actor, ChangeTransaction, ChangeWriter
 from app.services.errors import InvalidInput, NotFound, VersionMismatch
+from app.services.propagation import PropagationService
+from app.services.read_models import PropagationOut
 from app.storage import flag_repository
 from app.storage.database import Database
 from app.storage.models import Environment, FlagConfig, FlagDefinition, utcnow
@@ -34,6 +38,8 @@ class FlagState:
     flag: dict[str, Any]
     revision: int
     changed: bool = True
+    propagation: PropagationOut | None = None
+    """Only for a write given `wait`: how many connected SDKs confirmed `revision` within it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,9 +55,10 @@ class FlagVersion:
 
 
 class FlagConfigService:
-    def __init__(self, database: Database, writer: ChangeWriter) -> None:
+    def __init__(self, database: Database, writer: ChangeWriter, propagation: PropagationService) -> None:
         self.database = database
         self.writer = writer
+        self.propagation = propagation
 
     def get(self, project_key: str, environment_key: str, flag_key: str) -> FlagState:
         with self.database.transaction() as session:
@@ -79,6 +86,8 @@ class FlagConfigService:
         changes: dict[str, Any],
         if_match: int | None,
         reason: str | None = None,
+        *,
+        wait: float | None = None,
     ) -> FlagState:
         unknown = sorted(set(changes) - set(wire_format.CONFIG_FIELDS))
         if unknown:
@@ -86,7 +95,7 @@ class FlagConfigService:
                 f"unknown field; a flag's targeting has only {', '.join(wire_format.CONFIG_FIELDS)}",
                 unknown[0],
             )
-        return self._write(
+        state = self._write(
             actor,
             project_key,
             environment_key,
@@ -96,28 +105,44 @@ class FlagConfigService:
             reason,
             lambda _session, _config: changes,
         )
+        return self._confirmed(project_key, environment_key, state, wait)
 
-    def set_enabled(
+    def kill(
         self,
         actor: Actor,
         project_key: str,
         environment_key: str,
         flag_key: str,
-        enabled: bool,
-        reason: str | None,
-        action: str,
+        reason: str,
+        *,
+        wait: float | None = None,
     ) -> FlagState:
-        """on/off/kill: idempotent, a repeat changes nothing and returns the current revision."""
-        return self._write(
-            actor,
-            project_key,
-            environment_key,
-            flag_key,
-            action,
-            None,
-            reason,
-            lambda _session, _config: {"enabled": enabled},
-        )
+        """The kill switch: turns the flag off, audited as `flag.kill` with its (required) reason."""
+        return self._switch(actor, project_key, environment_key, flag_key, False, "flag.kill", reason, wait)
+
+    def turn_on(
+        self,
+        actor: Actor,
+        project_key: str,
+        environment_key: str,
+        flag_key: str,
+        reason: str | None = None,
+        *,
+        wait: float | None = None,
+    ) -> FlagState:
+        return self._switch(actor, project_key, environment_key, flag_key, True, "flag.on", reason, wait)
+
+    def turn_off(
+        self,
+        actor: Actor,
+        project_key: str,
+        environment_key: str,
+        flag_key: str,
+        reason: str | None = None,
+        *,
+        wait: float | None = None,
+    ) -> FlagState:
+        return self._switch(actor, project_key, environment_key, flag_key, False, "flag.off", reason, wait)
 
     def history(
         self, project_key: str, environment_key: str, flag_key: str, *, before: int | None, limit: int
@@ -154,6 +179,42 @@ class FlagConfigService:
         return self._write(
             actor, project_key, environment_key, flag_key, "flag.revert", if_match, reason, restore
         )
+
+    def _switch(
+        self,
+        actor: Actor,
+        project_key: str,
+        environment_key: str,
+        flag_key: str,
+        enabled: bool,
+        action: str,
+        reason: str | None,
+        wait: float | None,
+    ) -> FlagState:
+        """on, off and kill are one idempotent write: a repeat changes nothing and returns the current
+        revision. Only `enabled` and the audit action tell them apart."""
+        state = self._write(
+            actor,
+            project_key,
+            environment_key,
+            flag_key,
+            action,
+            None,
+            reason,
+            lambda _session, _config: {"enabled": enabled},
+        )
+        return self._confirmed(project_key, environment_key, state, wait)
+
+    def _confirmed(
+        self, project_key: str, environment_key: str, state: FlagState, wait: float | None
+    ) -> FlagState:
+        """With `wait`, holds the answer until every connected SDK confirmed the state's revision, or `wait`
+        seconds passed (all of them while presence is unknown), timed from the commit."""
+        if wait is None:
+            return state
+        committed_at = time.time()
+        found = self.propagation.wait_in(project_key, environment_key, state.revision, committed_at, wait)
+        return replace(state, propagation=found)
 
     def _write(
         self,

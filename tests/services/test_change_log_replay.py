@@ -28,8 +28,8 @@ def _busy_history(services: Services, project: str) -> None:
     rule = {"id": "r", "clauses": [{"op": "segment_match", "values": ["beta"]}], "serve": {"variation": 0}}
     configs.patch(ACTOR, project, "production", "a", {"rules": [rule], "enabled": True}, None)
     configs.patch(ACTOR, project, "production", "b", {"prerequisites": [{"flag": "a", "variation": 0}]}, None)
-    configs.set_enabled(ACTOR, project, "production", "c", True, None, "flag.on")
-    configs.set_enabled(ACTOR, project, "production", "c", False, "incident", "flag.kill")
+    configs.turn_on(ACTOR, project, "production", "c")
+    configs.kill(ACTOR, project, "production", "c", "incident")
     flags.delete(ACTOR, project, "c", None)
     flags.put(ACTOR, project, "c", DefinitionInput("", "", "string", ["x", "y"]), None)
     segments.put(ACTOR, project, "production", "beta", {"included": ["u1", "u2"]}, None)

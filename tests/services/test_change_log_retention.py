@@ -31,8 +31,8 @@ def _environment_with_history(services: Services, changes: int) -> int:
     services.projects.create_project(ACTOR, project, project, ["production"])
     services.flag_definitions.put(ACTOR, project, "f", BOOLEAN, None)
     for turn in range(changes - 1):
-        action = "flag.on" if turn % 2 == 0 else "flag.off"
-        services.flag_configs.set_enabled(ACTOR, project, "production", "f", turn % 2 == 0, None, action)
+        switch = services.flag_configs.turn_on if turn % 2 == 0 else services.flag_configs.turn_off
+        switch(ACTOR, project, "production", "f")
     with services.database.transaction() as session:
         owner = project_repository.get_project(session, project)
         assert owner is not None

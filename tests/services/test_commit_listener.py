@@ -59,9 +59,9 @@ def test_refused_and_idempotent_writes_announce_nothing(
         services.flag_configs.patch(
             ACTOR, project, "production", "f", {"fallthrough": {"variation": 7}}, None
         )
-    services.flag_configs.set_enabled(ACTOR, project, "production", "f", False, "already off", "flag.kill")
+    services.flag_configs.kill(ACTOR, project, "production", "f", "already off")
     assert calls == []
-    services.flag_configs.set_enabled(ACTOR, project, "production", "f", True, None, "flag.on")
+    services.flag_configs.turn_on(ACTOR, project, "production", "f")
     assert [revision for _, revision in calls] == [2]
 
 
