@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from app.api.dependencies import Reader, ServicesDep
 from app.api.errors import COMMON_RESPONSES, ApiError
-from app.api.schemas import AuditEntryOut, AuditPage
+from app.api.schemas import AuditPage
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"], responses=COMMON_RESPONSES)
 
@@ -43,7 +43,7 @@ def list_audit(
         before_id=before,
         limit=limit + 1,
     )
-    items = [AuditEntryOut.model_validate(entry, from_attributes=True) for entry in entries[:limit]]
+    items = entries[:limit]
     return AuditPage(items=items, next=items[-1].id if len(entries) > limit else None)
 
 

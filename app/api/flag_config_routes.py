@@ -13,16 +13,8 @@ from app.api import wire_schemas
 from app.api.dependencies import Editor, Reader, ServicesDep, Toggler, if_match_version
 from app.api.errors import WRITE_RESPONSES, ApiError
 from app.api.parameters import EnvironmentKey, FlagKey, ProjectKey, Wait
-from app.api.schemas import (
-    EnvironmentFlag,
-    EnvironmentFlagPage,
-    HistoryEntry,
-    HistoryPage,
-    KillIn,
-    RevertIn,
-    ToggleIn,
-)
-from app.services.flag_config_service import FlagState
+from app.api.schemas import EnvironmentFlagPage, HistoryPage, KillIn, RevertIn, ToggleIn
+from app.services.read_models import EnvironmentFlag
 
 router = APIRouter(
     prefix="/api/v1/projects/{project}/environments/{env}/flags",
@@ -42,11 +34,9 @@ _PATCH_EXAMPLE = {
 }
 
 
-def _state(response: Response, state: FlagState) -> EnvironmentFlag:
+def _state(response: Response, state: EnvironmentFlag) -> EnvironmentFlag:
     response.headers["ETag"] = f'"{state.flag["version"]}"'
-    return EnvironmentFlag(
-        flag=state.flag, revision=state.revision, changed=state.changed, propagation=state.propagation
-    )
+    return state
 
 
 @router.get("", summary="List the environment's flags in wire format")
@@ -168,7 +158,7 @@ def history(
     limit: int = Query(50, ge=1, le=500, description="versions per page"),
 ) -> HistoryPage:
     versions = services.flag_configs.history(project, env, flag, before=before, limit=limit + 1)
-    items = [HistoryEntry.model_validate(version, from_attributes=True) for version in versions[:limit]]
+    items = list(versions[:limit])
     return HistoryPage(items=items, next=items[-1].version if len(versions) > limit else None)
 
 

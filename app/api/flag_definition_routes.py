@@ -7,14 +7,11 @@ from fastapi import APIRouter, Header, Query, Response
 from app.api.dependencies import Editor, Reader, ServicesDep, if_match_version
 from app.api.errors import WRITE_RESPONSES, ErrorBody
 from app.api.parameters import FlagKey, ProjectKey
-from app.api.schemas import FlagDefinitionIn, FlagDefinitionOut, FlagDefinitionPage, FlagDefinitionPatch
-from app.services.flag_definition_service import DefinitionChanges, DefinitionInput, FlagDefinitionView
+from app.api.schemas import FlagDefinitionIn, FlagDefinitionPage, FlagDefinitionPatch
+from app.services.flag_definition_service import DefinitionChanges, DefinitionInput
+from app.services.read_models import FlagDefinitionOut
 
 router = APIRouter(prefix="/api/v1/projects/{project}/flags", tags=["flags"], responses=WRITE_RESPONSES)
-
-
-def definition_out(view: FlagDefinitionView) -> FlagDefinitionOut:
-    return FlagDefinitionOut.model_validate(view, from_attributes=True)
 
 
 @router.get("", summary="List flag definitions, by key, optionally by tag")
@@ -26,14 +23,14 @@ def list_flags(
     after: str | None = Query(None, max_length=200, description="the `next` of the previous page"),
     limit: int = Query(100, ge=1, le=1000, description="flags per page"),
 ) -> FlagDefinitionPage:
-    views = services.flag_definitions.list(project, tag=tag, after=after, limit=limit + 1)
-    items = [definition_out(view) for view in views[:limit]]
-    return FlagDefinitionPage(items=items, next=items[-1].key if len(views) > limit else None)
+    found = services.flag_definitions.list(project, tag=tag, after=after, limit=limit + 1)
+    items = found[:limit]
+    return FlagDefinitionPage(items=items, next=items[-1].key if len(found) > limit else None)
 
 
 @router.get("/{flag}", summary="Read a flag definition")
 def get_flag(services: ServicesDep, project: ProjectKey, flag: FlagKey, caller: Reader) -> FlagDefinitionOut:
-    return definition_out(services.flag_definitions.get(project, flag))
+    return services.flag_definitions.get(project, flag)
 
 
 @router.put(
@@ -65,7 +62,7 @@ def put_flag(
         temporary=body.temporary,
         salt=body.salt,
     )
-    view, created = services.flag_definitions.put(
+    definition, created = services.flag_definitions.put(
         caller.actor,
         project,
         flag,
@@ -74,8 +71,8 @@ def put_flag(
         may_replace=if_match is not None,
     )
     response.status_code = 201 if created else 200
-    response.headers["ETag"] = f'"{view.version}"'
-    return definition_out(view)
+    response.headers["ETag"] = f'"{definition.version}"'
+    return definition
 
 
 @router.patch(
@@ -95,9 +92,11 @@ def patch_flag(
     changes = DefinitionChanges(
         name=body.name, description=body.description, tags=body.tags, temporary=body.temporary
     )
-    view = services.flag_definitions.patch(caller.actor, project, flag, changes, if_match_version(if_match))
-    response.headers["ETag"] = f'"{view.version}"'
-    return definition_out(view)
+    definition = services.flag_definitions.patch(
+        caller.actor, project, flag, changes, if_match_version(if_match)
+    )
+    response.headers["ETag"] = f'"{definition.version}"'
+    return definition
 
 
 @router.delete("/{flag}", status_code=204, summary="Delete a flag from every environment")

@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Body
-from pydantic import BaseModel
 
 from app.api.dependencies import Editor, ServicesDep
 from app.api.errors import WRITE_RESPONSES
 from app.api.parameters import EnvironmentKey, ProjectKey
-from app.services.unleash_import import import_unleash_document
+from app.services.read_models import ImportOut
 
 router = APIRouter(
     prefix="/api/v1/projects/{project}/environments/{env}/import",
@@ -24,23 +23,6 @@ _EXAMPLE = {
 }
 
 
-class ImportedFlag(BaseModel):
-    key: str
-    status: str
-    message: str
-
-
-class UnmappedItem(BaseModel):
-    flag: str
-    what: str
-    why: str
-
-
-class ImportOut(BaseModel):
-    flags: list[ImportedFlag]
-    unmapped: list[UnmappedItem]
-
-
 @router.post("/unleash", summary="Import an Unleash client-features document into this environment")
 def import_unleash(
     services: ServicesDep,
@@ -52,8 +34,4 @@ def import_unleash(
         examples=[_EXAMPLE],
     ),
 ) -> ImportOut:
-    report = import_unleash_document(services, caller.actor, project, env, body)
-    return ImportOut(
-        flags=[ImportedFlag(key=f.key, status=f.status, message=f.message) for f in report.flags],
-        unmapped=[UnmappedItem(flag=u.flag, what=u.what, why=u.why) for u in report.unmapped],
-    )
+    return services.imports.import_document(caller.actor, project, env, body)

@@ -1,16 +1,26 @@
-"""Request and response bodies of the admin API (never database rows, never the flag shape: flag bodies are
-plain JSON objects checked by the SDK's validator)."""
+"""Request bodies of the admin API, and its pages and lists of the services' read models (never database rows,
+never the flag shape: flag bodies are plain JSON objects checked by the SDK's validator).
+
+Every response body of one entity is the read model the service returns (`app.services.read_models`)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from app.auth.roles import Role
 from app.services.project_service import DEFAULT_ENVIRONMENTS
-from app.services.read_models import PropagationOut
+from app.services.read_models import (
+    AdminKeyOut,
+    AuditEntryOut,
+    EnvironmentOut,
+    FlagDefinitionOut,
+    HistoryEntry,
+    ProjectOut,
+    SdkKeyOut,
+    SegmentOut,
+)
 
 
 def _no_nul(value: str) -> str:
@@ -33,12 +43,6 @@ class EnvironmentIn(Strict):
     name: Text = Name
 
 
-class EnvironmentOut(BaseModel):
-    key: str
-    name: str
-    revision: int
-
-
 class EnvironmentList(BaseModel):
     items: list[EnvironmentOut]
 
@@ -47,12 +51,6 @@ class ProjectIn(Strict):
     key: Text = Field(max_length=64)
     name: Text = Name
     environments: list[Text] = Field(default=list(DEFAULT_ENVIRONMENTS), max_length=50)
-
-
-class ProjectOut(BaseModel):
-    key: str
-    name: str
-    environments: list[EnvironmentOut] = []
 
 
 class ProjectList(BaseModel):
@@ -81,28 +79,9 @@ class FlagDefinitionPatch(Strict):
     temporary: bool | None = Field(None, description=_TEMPORARY)
 
 
-class FlagDefinitionOut(BaseModel):
-    key: str
-    name: str
-    description: str
-    kind: str
-    variations: list[Any]
-    tags: list[str]
-    temporary: bool
-    salt: str
-    version: int
-
-
 class FlagDefinitionPage(BaseModel):
     items: list[FlagDefinitionOut]
     next: str | None = Field(description="pass as `after` for the next page; null on the last")
-
-
-class EnvironmentFlag(BaseModel):
-    flag: dict[str, Any] = Field(description="the flag in wire format (docs/flag-format.md)")
-    revision: int = Field(description="the environment's revision after this request")
-    changed: bool = True
-    propagation: PropagationOut | None = Field(None, description="only with ?wait=: SDK confirmations")
 
 
 class EnvironmentFlagPage(BaseModel):
@@ -124,28 +103,9 @@ class RevertIn(Strict):
     reason: Text | None = Field(None, max_length=2000)
 
 
-class HistoryEntry(BaseModel):
-    version: int
-    revision: int
-    deleted: bool
-    flag: dict[str, Any] | None
-    actor: str
-    at: datetime
-
-
 class HistoryPage(BaseModel):
     items: list[HistoryEntry]
     next: int | None = Field(description="pass as `before` for the next page; null on the last")
-
-
-class SegmentOut(BaseModel):
-    key: str
-    name: str
-    description: str
-    included: list[Any]
-    excluded: list[Any]
-    rules: list[Any]
-    version: int
 
 
 class SegmentPage(BaseModel):
@@ -172,21 +132,6 @@ class EvaluateOut(BaseModel):
     results: dict[str, EvaluationOut]
 
 
-class AuditEntryOut(BaseModel):
-    id: int
-    at: datetime
-    actor: str
-    action: str
-    project: str | None
-    environment: str | None
-    target_kind: str
-    target_key: str | None
-    before: dict[str, Any] | None
-    after: dict[str, Any] | None
-    reason: str | None
-    request_id: str | None
-
-
 class AuditPage(BaseModel):
     items: list[AuditEntryOut]
     next: int | None = Field(description="pass as `before` for the next page; null on the last")
@@ -198,36 +143,12 @@ class AdminKeyIn(Strict):
     project: Text | None = Field(None, max_length=64, description="limit the key to one project; null = all")
 
 
-class AdminKeyOut(BaseModel):
-    key_id: str
-    name: str
-    role: str
-    project: str | None
-    created_at: datetime
-    revoked_at: datetime | None
-
-
-class AdminKeyCreated(AdminKeyOut):
-    secret: str = Field(description="the key itself; shown only in this response")
-
-
 class AdminKeyList(BaseModel):
     items: list[AdminKeyOut]
 
 
 class SdkKeyIn(Strict):
     name: Text = Field(min_length=1, max_length=200)
-
-
-class SdkKeyOut(BaseModel):
-    key_id: str
-    name: str
-    created_at: datetime
-    revoked_at: datetime | None
-
-
-class SdkKeyCreated(SdkKeyOut):
-    secret: str = Field(description="the key itself; shown only in this response")
 
 
 class SdkKeyList(BaseModel):

@@ -10,8 +10,8 @@ from app.api import wire_schemas
 from app.api.dependencies import Editor, Reader, ServicesDep, if_match_version
 from app.api.errors import WRITE_RESPONSES
 from app.api.parameters import EnvironmentKey, ProjectKey, SegmentKey
-from app.api.schemas import SegmentOut, SegmentPage
-from app.services.segment_service import SegmentView
+from app.api.schemas import SegmentPage
+from app.services.read_models import SegmentOut
 
 router = APIRouter(
     prefix="/api/v1/projects/{project}/environments/{env}/segments",
@@ -19,10 +19,6 @@ router = APIRouter(
     responses=WRITE_RESPONSES,
 )
 _IF_MATCH = Header(None, description='the segment version you last read, e.g. "2"')
-
-
-def _out(view: SegmentView) -> SegmentOut:
-    return SegmentOut.model_validate(view, from_attributes=True)
 
 
 @router.get("", summary="List segments")
@@ -34,16 +30,16 @@ def list_segments(
     after: str | None = Query(None, max_length=200, description="the `next` of the previous page"),
     limit: int = Query(100, ge=1, le=1000, description="segments per page"),
 ) -> SegmentPage:
-    views = services.segments.list(project, env, after=after, limit=limit + 1)
-    items = [_out(view) for view in views[:limit]]
-    return SegmentPage(items=items, next=items[-1].key if len(views) > limit else None)
+    found = services.segments.list(project, env, after=after, limit=limit + 1)
+    items = found[:limit]
+    return SegmentPage(items=items, next=items[-1].key if len(found) > limit else None)
 
 
 @router.get("/{segment}", summary="Read a segment")
 def get_segment(
     services: ServicesDep, project: ProjectKey, env: EnvironmentKey, segment: SegmentKey, caller: Reader
 ) -> SegmentOut:
-    return _out(services.segments.get(project, env, segment))
+    return services.segments.get(project, env, segment)
 
 
 @router.put(
@@ -65,12 +61,12 @@ def put_segment(
     ),
     if_match: str | None = _IF_MATCH,
 ) -> SegmentOut:
-    view, created = services.segments.put(
+    stored, created = services.segments.put(
         caller.actor, project, env, segment, body, if_match_version(if_match)
     )
     response.status_code = 201 if created else 200
-    response.headers["ETag"] = f'"{view.version}"'
-    return _out(view)
+    response.headers["ETag"] = f'"{stored.version}"'
+    return stored
 
 
 @router.delete("/{segment}", status_code=204, summary="Delete a segment no flag uses")

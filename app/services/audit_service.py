@@ -2,32 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
+from app.services.read_models import AuditEntryOut
 from app.storage import audit_repository
 from app.storage.audit_repository import AuditFilter
 from app.storage.database import Database
 from app.storage.models import AuditEntry
-
-
-@dataclass(frozen=True, slots=True)
-class AuditEntryView:
-    """One audit entry; `project` and `environment` are keys, copied when the entry was written."""
-
-    id: int
-    at: datetime
-    actor: str
-    action: str
-    project: str | None
-    environment: str | None
-    target_kind: str
-    target_key: str | None
-    before: dict[str, Any] | None
-    after: dict[str, Any] | None
-    reason: str | None
-    request_id: str | None
 
 
 class AuditService:
@@ -45,7 +26,7 @@ class AuditService:
         until: datetime | None = None,
         before_id: int | None = None,
         limit: int,
-    ) -> list[AuditEntryView]:
+    ) -> list[AuditEntryOut]:
         """Newest first, every filter given must match; `before_id` continues a previous page."""
         where = AuditFilter(
             project=project, environment=environment, flag=flag, actor=actor, since=since, until=until
@@ -55,8 +36,8 @@ class AuditService:
             return [_view(row) for row in rows]
 
 
-def _view(entry: AuditEntry) -> AuditEntryView:
-    return AuditEntryView(
+def _view(entry: AuditEntry) -> AuditEntryOut:
+    return AuditEntryOut(
         id=entry.id,
         at=entry.at,
         actor=entry.actor,

@@ -21,6 +21,7 @@ from app.services.propagation import PropagationService
 from app.services.readiness import ReadinessProbe
 from app.services.segment_service import SegmentService
 from app.services.snapshot_service import SnapshotService
+from app.services.unleash_import import UnleashImportService
 from app.settings import Settings
 from app.storage.database import Database
 from app.streaming.runtime import Streaming
@@ -43,6 +44,7 @@ class Services:
     evaluations: EvaluationService
     audit: AuditService
     keys: KeyService
+    imports: UnleashImportService
     propagation: PropagationService
     readiness: ReadinessProbe
     retention: ChangeLogRetention
@@ -69,20 +71,24 @@ def build_services(
     writer = ChangeWriter(database, on_commit)
     propagation = PropagationService(database, streaming.registry, settings.stream_presence_ttl_seconds)
     hours = settings.change_log_retention_hours
+    projects = ProjectService(database, writer)
+    flag_definitions = FlagDefinitionService(database, writer)
+    flag_configs = FlagConfigService(database, writer, propagation)
     return Services(
         settings=settings,
         database=database,
         writer=writer,
         streaming=streaming,
         metrics=CollectorRegistry(),
-        projects=ProjectService(database, writer),
-        flag_definitions=FlagDefinitionService(database, writer),
-        flag_configs=FlagConfigService(database, writer, propagation),
+        projects=projects,
+        flag_definitions=flag_definitions,
+        flag_configs=flag_configs,
         segments=SegmentService(database, writer),
         snapshots=snapshots,
         evaluations=EvaluationService(snapshots, EvaluationLimits.of(settings)),
         audit=AuditService(database),
         keys=KeyService(database, writer, on_sdk_key_revoked=snapshots.poll_cache.forget_key),
+        imports=UnleashImportService(projects, flag_definitions, flag_configs),
         propagation=propagation,
         readiness=ReadinessProbe(database, settings.readiness_timeout_seconds),
         retention=ChangeLogRetention(database, timedelta(hours=hours) if hours > 0 else None),

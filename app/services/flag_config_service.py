@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -19,7 +17,7 @@ from app.services import environment_snapshot, flag_checks, lookups, wire_format
 from app.services.change_transaction import Actor, ChangeTransaction, ChangeWriter
 from app.services.errors import InvalidInput, NotFound, VersionMismatch
 from app.services.propagation import PropagationService
-from app.services.read_models import PropagationOut
+from app.services.read_models import EnvironmentFlag, HistoryEntry
 from app.storage import flag_repository
 from app.storage.database import Database
 from app.storage.models import Environment, FlagConfig, FlagDefinition, utcnow
@@ -31,41 +29,20 @@ _REFERENCING_FIELDS = frozenset({"rules", "prerequisites"})
 _ChangesFor = Callable[[Session, FlagConfig], dict[str, Any]]
 
 
-@dataclass(frozen=True, slots=True)
-class FlagState:
-    """A flag as it stands in one environment, after a read or a write."""
-
-    flag: dict[str, Any]
-    revision: int
-    changed: bool = True
-    propagation: PropagationOut | None = None
-    """Only for a write given `wait`: how many connected SDKs confirmed `revision` within it."""
-
-
-@dataclass(frozen=True, slots=True)
-class FlagVersion:
-    """One version of a flag in one environment, as its history lists it; `flag` is None for a deletion."""
-
-    version: int
-    revision: int
-    deleted: bool
-    flag: dict[str, Any] | None
-    actor: str
-    at: datetime
-
-
 class FlagConfigService:
     def __init__(self, database: Database, writer: ChangeWriter, propagation: PropagationService) -> None:
         self.database = database
         self.writer = writer
         self.propagation = propagation
 
-    def get(self, project_key: str, environment_key: str, flag_key: str) -> FlagState:
+    def get(self, project_key: str, environment_key: str, flag_key: str) -> EnvironmentFlag:
         with self.database.transaction() as session:
             project, environment = lookups.environment(session, project_key, environment_key)
             definition = lookups.flag(session, project, flag_key)
             config = _config(session, definition, environment)
-            return FlagState(wire_format.wire_flag(definition, config), environment.revision, changed=False)
+            return EnvironmentFlag(
+                flag=wire_format.wire_flag(definition, config), revision=environment.revision, changed=False
+            )
 
     def list(
         self, project_key: str, environment_key: str, *, tag: str | None, after: str | None, limit: int
@@ -88,7 +65,7 @@ class FlagConfigService:
         reason: str | None = None,
         *,
         wait: float | None = None,
-    ) -> FlagState:
+    ) -> EnvironmentFlag:
         unknown = sorted(set(changes) - set(wire_format.CONFIG_FIELDS))
         if unknown:
             raise InvalidInput(
@@ -116,7 +93,7 @@ class FlagConfigService:
         reason: str,
         *,
         wait: float | None = None,
-    ) -> FlagState:
+    ) -> EnvironmentFlag:
         """The kill switch: turns the flag off, audited as `flag.kill` with its (required) reason."""
         return self._switch(actor, project_key, environment_key, flag_key, False, "flag.kill", reason, wait)
 
@@ -129,7 +106,7 @@ class FlagConfigService:
         reason: str | None = None,
         *,
         wait: float | None = None,
-    ) -> FlagState:
+    ) -> EnvironmentFlag:
         return self._switch(actor, project_key, environment_key, flag_key, True, "flag.on", reason, wait)
 
     def turn_off(
@@ -141,12 +118,12 @@ class FlagConfigService:
         reason: str | None = None,
         *,
         wait: float | None = None,
-    ) -> FlagState:
+    ) -> EnvironmentFlag:
         return self._switch(actor, project_key, environment_key, flag_key, False, "flag.off", reason, wait)
 
     def history(
         self, project_key: str, environment_key: str, flag_key: str, *, before: int | None, limit: int
-    ) -> Sequence[FlagVersion]:
+    ) -> Sequence[HistoryEntry]:
         with self.database.transaction() as session:
             project, environment = lookups.environment(session, project_key, environment_key)
             definition = lookups.flag(session, project, flag_key)
@@ -154,7 +131,14 @@ class FlagConfigService:
                 session, environment.id, definition.key, before=before, limit=limit
             )
             return [
-                FlagVersion(row.version, row.revision, row.deleted, row.payload, row.actor, row.created_at)
+                HistoryEntry(
+                    version=row.version,
+                    revision=row.revision,
+                    deleted=row.deleted,
+                    flag=row.payload,
+                    actor=row.actor,
+                    at=row.created_at,
+                )
                 for row in rows
             ]
 
@@ -167,7 +151,7 @@ class FlagConfigService:
         version: int,
         if_match: int | None,
         reason: str | None,
-    ) -> FlagState:
+    ) -> EnvironmentFlag:
         """Writes an earlier version's targeting as a new version: history only grows."""
 
         def restore(session: Session, config: FlagConfig) -> dict[str, Any]:
@@ -190,7 +174,7 @@ class FlagConfigService:
         action: str,
         reason: str | None,
         wait: float | None,
-    ) -> FlagState:
+    ) -> EnvironmentFlag:
         """on, off and kill are one idempotent write: a repeat changes nothing and returns the current
         revision. Only `enabled` and the audit action tell them apart."""
         state = self._write(
@@ -206,15 +190,15 @@ class FlagConfigService:
         return self._confirmed(project_key, environment_key, state, wait)
 
     def _confirmed(
-        self, project_key: str, environment_key: str, state: FlagState, wait: float | None
-    ) -> FlagState:
+        self, project_key: str, environment_key: str, state: EnvironmentFlag, wait: float | None
+    ) -> EnvironmentFlag:
         """With `wait`, holds the answer until every connected SDK confirmed the state's revision, or `wait`
         seconds passed (all of them while presence is unknown), timed from the commit."""
         if wait is None:
             return state
         committed_at = time.time()
         found = self.propagation.wait_in(project_key, environment_key, state.revision, committed_at, wait)
-        return replace(state, propagation=found)
+        return state.model_copy(update={"propagation": found})
 
     def _write(
         self,
@@ -226,7 +210,7 @@ class FlagConfigService:
         if_match: int | None,
         reason: str | None,
         changes_for: _ChangesFor,
-    ) -> FlagState:
+    ) -> EnvironmentFlag:
         with self.writer.begin(actor) as change:
             project, environment = lookups.environment(change.session, project_key, environment_key)
             change.bump(environment)
@@ -242,7 +226,7 @@ class FlagConfigService:
             values = {**wire_format.config_values(config), **changes}
             if values == wire_format.config_values(config):
                 change.discard()
-                return FlagState(before, environment.revision - 1, changed=False)
+                return EnvironmentFlag(flag=before, revision=environment.revision - 1, changed=False)
             after = {**before, **values, "version": config.version + 1}
             if set(changes) == {"enabled"}:
                 # Switching changes no targeting: a flag stored before a newer limit stays switchable.
@@ -267,7 +251,7 @@ class FlagConfigService:
                 after=after,
                 reason=reason,
             )
-            return FlagState(after, environment.revision)
+            return EnvironmentFlag(flag=after, revision=environment.revision)
 
 
 def _config(session: Session, definition: FlagDefinition, environment: Environment) -> FlagConfig:

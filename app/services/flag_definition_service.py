@@ -14,6 +14,7 @@ from typing import Any
 from app.services import environment_snapshot, flag_checks, lookups, wire_format
 from app.services.change_transaction import Actor, ChangeTransaction, ChangeWriter
 from app.services.errors import Conflict, InvalidInput, PreconditionRequired, VersionMismatch
+from app.services.read_models import FlagDefinitionOut
 from app.storage import flag_repository, project_repository
 from app.storage.database import Database
 from app.storage.models import Environment, FlagConfig, FlagDefinition, utcnow
@@ -42,38 +43,13 @@ class DefinitionChanges:
     temporary: bool | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class FlagDefinitionView:
-    """A flag's definition as callers see it, detached from the database."""
-
-    key: str
-    name: str
-    description: str
-    kind: str
-    variations: list[Any]
-    tags: list[str]
-    temporary: bool
-    salt: str
-    version: int
+def _view(definition: FlagDefinition) -> FlagDefinitionOut:
+    return FlagDefinitionOut.model_validate(definition, from_attributes=True)
 
 
 def _fields(definition: FlagDefinition) -> dict[str, Any]:
     """The definition as a plain object: what the audit log records before and after a change."""
-    return {
-        "key": definition.key,
-        "name": definition.name,
-        "description": definition.description,
-        "kind": definition.kind,
-        "variations": definition.variations,
-        "tags": definition.tags,
-        "temporary": definition.temporary,
-        "salt": definition.salt,
-        "version": definition.version,
-    }
-
-
-def _view(definition: FlagDefinition) -> FlagDefinitionView:
-    return FlagDefinitionView(**_fields(definition))
+    return _view(definition).model_dump()
 
 
 class FlagDefinitionService:
@@ -81,13 +57,13 @@ class FlagDefinitionService:
         self.database = database
         self.writer = writer
 
-    def get(self, project_key: str, flag_key: str) -> FlagDefinitionView:
+    def get(self, project_key: str, flag_key: str) -> FlagDefinitionOut:
         with self.database.transaction() as session:
             return _view(lookups.flag(session, lookups.project(session, project_key), flag_key))
 
     def list(
         self, project_key: str, *, tag: str | None, after: str | None, limit: int
-    ) -> list[FlagDefinitionView]:
+    ) -> list[FlagDefinitionOut]:
         with self.database.transaction() as session:
             project = lookups.project(session, project_key)
             rows = flag_repository.list_definitions(session, project.id, tag=tag, after=after, limit=limit)
@@ -102,7 +78,7 @@ class FlagDefinitionService:
         if_match: int | None,
         *,
         may_replace: bool = True,
-    ) -> tuple[FlagDefinitionView, bool]:
+    ) -> tuple[FlagDefinitionOut, bool]:
         """Creates or replaces; returns the definition and whether it was created.
 
         A replacement resets every field `given` leaves out, so with `may_replace` false (an HTTP PUT without
@@ -154,7 +130,7 @@ class FlagDefinitionService:
 
     def patch(
         self, actor: Actor, project_key: str, flag_key: str, changes: DefinitionChanges, if_match: int | None
-    ) -> FlagDefinitionView:
+    ) -> FlagDefinitionOut:
         """Changes descriptive fields only: SDKs never see them, so no environment's revision moves."""
         with self.writer.begin(actor) as change:
             project = lookups.project(change.session, project_key)

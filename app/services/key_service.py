@@ -6,47 +6,31 @@ Only hashes are stored; audit entries name keys by name and id, never by secret.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
 
 from app.auth import api_keys
 from app.auth.roles import Principal, Role
 from app.services import lookups
 from app.services.change_transaction import Actor, ChangeWriter
 from app.services.errors import NotFound, PermissionDenied
+from app.services.read_models import AdminKeyCreated, AdminKeyOut, SdkKeyCreated, SdkKeyOut
 from app.storage import key_repository
 from app.storage.database import Database
 from app.storage.models import AdminKey, SdkKey, utcnow
 
 
-@dataclass(frozen=True, slots=True)
-class AdminKeyView:
-    """An admin key without its secret; `project` None means every project."""
-
-    key_id: str
-    name: str
-    role: str
-    project: str | None
-    created_at: datetime
-    revoked_at: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class SdkKeyView:
-    """An SDK key without its secret."""
-
-    key_id: str
-    name: str
-    created_at: datetime
-    revoked_at: datetime | None
+def _admin_view(key: AdminKey) -> AdminKeyOut:
+    return AdminKeyOut(
+        key_id=key.key_id,
+        name=key.name,
+        role=key.role,
+        project=key.project_key,
+        created_at=key.created_at,
+        revoked_at=key.revoked_at,
+    )
 
 
-def _admin_view(key: AdminKey) -> AdminKeyView:
-    return AdminKeyView(key.key_id, key.name, key.role, key.project_key, key.created_at, key.revoked_at)
-
-
-def _sdk_view(key: SdkKey) -> SdkKeyView:
-    return SdkKeyView(key.key_id, key.name, key.created_at, key.revoked_at)
+def _sdk_view(key: SdkKey) -> SdkKeyOut:
+    return SdkKeyOut.model_validate(key, from_attributes=True)
 
 
 class KeyService:
@@ -71,7 +55,8 @@ class KeyService:
 
     def create_admin_key(
         self, actor: Actor, caller: Principal, name: str, role: Role, project: str | None
-    ) -> tuple[AdminKeyView, str]:
+    ) -> AdminKeyCreated:
+        """The new key, with its secret: the only time anything returns it."""
         if caller.project is not None and project != caller.project:
             raise PermissionDenied("a project-scoped key can only create keys for its own project", "project")
         new = api_keys.generate(api_keys.ADMIN_PREFIX)
@@ -93,13 +78,13 @@ class KeyService:
                 target_key=new.key_id,
                 after={"name": name, "role": role.value, "project": project},
             )
-        return _admin_view(key), new.secret
+        return AdminKeyCreated(**_admin_view(key).model_dump(), secret=new.secret)
 
-    def list_admin_keys(self, caller: Principal) -> list[AdminKeyView]:
+    def list_admin_keys(self, caller: Principal) -> list[AdminKeyOut]:
         with self.database.transaction() as session:
             return [_admin_view(key) for key in key_repository.list_admin_keys(session, caller.project)]
 
-    def revoke_admin_key(self, actor: Actor, caller: Principal, key_id: str) -> AdminKeyView:
+    def revoke_admin_key(self, actor: Actor, caller: Principal, key_id: str) -> AdminKeyOut:
         with self.writer.begin(actor) as change:
             key = key_repository.get_admin_key(change.session, key_id) if _plausible(key_id) else None
             if key is None or (caller.project is not None and key.project_key != caller.project):
@@ -117,7 +102,8 @@ class KeyService:
 
     def create_sdk_key(
         self, actor: Actor, project_key: str, environment_key: str, name: str
-    ) -> tuple[SdkKeyView, str]:
+    ) -> SdkKeyCreated:
+        """The new key, with its secret: the only time anything returns it."""
         new = api_keys.generate(api_keys.SDK_PREFIX)
         with self.writer.begin(actor) as change:
             _, environment = lookups.environment(change.session, project_key, environment_key)
@@ -133,14 +119,14 @@ class KeyService:
                 target_key=new.key_id,
                 after={"name": name},
             )
-        return _sdk_view(key), new.secret
+        return SdkKeyCreated(**_sdk_view(key).model_dump(), secret=new.secret)
 
-    def list_sdk_keys(self, project_key: str, environment_key: str) -> list[SdkKeyView]:
+    def list_sdk_keys(self, project_key: str, environment_key: str) -> list[SdkKeyOut]:
         with self.database.transaction() as session:
             _, environment = lookups.environment(session, project_key, environment_key)
             return [_sdk_view(key) for key in key_repository.list_sdk_keys(session, environment.id)]
 
-    def revoke_sdk_key(self, actor: Actor, project_key: str, environment_key: str, key_id: str) -> SdkKeyView:
+    def revoke_sdk_key(self, actor: Actor, project_key: str, environment_key: str, key_id: str) -> SdkKeyOut:
         with self.writer.begin(actor) as change:
             _, environment = lookups.environment(change.session, project_key, environment_key)
             key = key_repository.get_sdk_key(change.session, key_id) if _plausible(key_id) else None

@@ -8,7 +8,8 @@ classes: a docstring would become a description in that document.
 
 from __future__ import annotations
 
-from typing import Literal
+from datetime import datetime
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -31,3 +32,115 @@ class PropagationOut(BaseModel):
         ),
     )
     note: str | None = Field(None, description="why presence is unknown, for people; null when complete")
+
+
+class EnvironmentOut(BaseModel):
+    key: str
+    name: str
+    revision: int
+
+
+# A project and its environments, in the order they were created.
+class ProjectOut(BaseModel):
+    key: str
+    name: str
+    environments: list[EnvironmentOut] = []
+
+
+# A flag's project-wide definition; the audit log records it as this too, before and after a change.
+class FlagDefinitionOut(BaseModel):
+    key: str
+    name: str
+    description: str
+    kind: str
+    variations: list[Any]
+    tags: list[str]
+    temporary: bool
+    salt: str
+    version: int
+
+
+# A flag as it stands in one environment, after a read or a write.
+class EnvironmentFlag(BaseModel):
+    flag: dict[str, Any] = Field(description="the flag in wire format (docs/flag-format.md)")
+    revision: int = Field(description="the environment's revision after this request")
+    changed: bool = True
+    propagation: PropagationOut | None = Field(None, description="only with ?wait=: SDK confirmations")
+
+
+# One version of a flag in one environment, as its history lists it; `flag` is None for a deletion.
+class HistoryEntry(BaseModel):
+    version: int
+    revision: int
+    deleted: bool
+    flag: dict[str, Any] | None
+    actor: str
+    at: datetime
+
+
+class SegmentOut(BaseModel):
+    key: str
+    name: str
+    description: str
+    included: list[Any]
+    excluded: list[Any]
+    rules: list[Any]
+    version: int
+
+
+# One audit entry; `project` and `environment` are keys, copied when the entry was written.
+class AuditEntryOut(BaseModel):
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    project: str | None
+    environment: str | None
+    target_kind: str
+    target_key: str | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    reason: str | None
+    request_id: str | None
+
+
+# An admin key without its secret; `project` None means every project.
+class AdminKeyOut(BaseModel):
+    key_id: str
+    name: str
+    role: str
+    project: str | None
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class AdminKeyCreated(AdminKeyOut):
+    secret: str = Field(description="the key itself; shown only in this response")
+
+
+class SdkKeyOut(BaseModel):
+    key_id: str
+    name: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class SdkKeyCreated(SdkKeyOut):
+    secret: str = Field(description="the key itself; shown only in this response")
+
+
+class ImportedFlag(BaseModel):
+    key: str
+    status: str  # created, updated or failed
+    message: str
+
+
+class UnmappedItem(BaseModel):
+    flag: str
+    what: str
+    why: str
+
+
+class ImportOut(BaseModel):
+    flags: list[ImportedFlag]
+    unmapped: list[UnmappedItem]
