@@ -7,8 +7,8 @@ from fastapi import APIRouter, Header, Query, Response
 from app.api.dependencies import Editor, Reader, ServicesDep, if_match_version
 from app.api.errors import WRITE_RESPONSES, ErrorBody
 from app.api.parameters import FlagKey, ProjectKey
-from app.api.schemas import FlagDefinitionIn, FlagDefinitionPage, FlagDefinitionPatch
-from app.services.flag_definition_service import DefinitionChanges, DefinitionInput
+from app.api.schemas import FlagDefinitionPage
+from app.services.input_models import FlagDefinitionIn, FlagDefinitionPatch
 from app.services.read_models import FlagDefinitionOut
 
 router = APIRouter(prefix="/api/v1/projects/{project}/flags", tags=["flags"], responses=WRITE_RESPONSES)
@@ -53,22 +53,8 @@ def put_flag(
     caller: Editor,
     if_match: str | None = Header(None, description='the version you last read, e.g. "3"'),
 ) -> FlagDefinitionOut:
-    given = DefinitionInput(
-        name=body.name,
-        description=body.description,
-        kind=body.kind,
-        variations=body.variations,
-        tags=body.tags,
-        temporary=body.temporary,
-        salt=body.salt,
-    )
     definition, created = services.flag_definitions.put(
-        caller.actor,
-        project,
-        flag,
-        given,
-        if_match_version(if_match),
-        may_replace=if_match is not None,
+        caller.actor, project, flag, body, if_match_version(if_match), may_replace=if_match is not None
     )
     response.status_code = 201 if created else 200
     response.headers["ETag"] = f'"{definition.version}"'
@@ -89,11 +75,8 @@ def patch_flag(
     caller: Editor,
     if_match: str | None = Header(None, description='the version you last read, e.g. "3"'),
 ) -> FlagDefinitionOut:
-    changes = DefinitionChanges(
-        name=body.name, description=body.description, tags=body.tags, temporary=body.temporary
-    )
     definition = services.flag_definitions.patch(
-        caller.actor, project, flag, changes, if_match_version(if_match)
+        caller.actor, project, flag, body, if_match_version(if_match)
     )
     response.headers["ETag"] = f'"{definition.version}"'
     return definition

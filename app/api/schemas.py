@@ -5,11 +5,12 @@ Every response body of one entity is the read model the service returns (`app.se
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from app.auth.roles import Role
+from app.services.input_models import Strict, Text
 from app.services.project_service import DEFAULT_ENVIRONMENTS
 from app.services.read_models import (
     AdminKeyOut,
@@ -22,20 +23,7 @@ from app.services.read_models import (
     SegmentOut,
 )
 
-
-def _no_nul(value: str) -> str:
-    # PostgreSQL text cannot hold NUL; refusing it here keeps both backends answering alike.
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    return value
-
-
-Text = Annotated[str, AfterValidator(_no_nul)]
 Name = Field("", max_length=200)
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class EnvironmentIn(Strict):
@@ -55,28 +43,6 @@ class ProjectIn(Strict):
 
 class ProjectList(BaseModel):
     items: list[ProjectOut]
-
-
-_TEMPORARY = "true for a release flag meant to be removed once rolled out; false for a permanent one"
-
-
-class FlagDefinitionIn(Strict):
-    name: Text = Field("", max_length=200, description="a display name; empty means the flag's key")
-    description: Text = Field("", max_length=10_000)
-    kind: Text = Field(description="boolean, string, number or json (see the flag format)")
-    variations: list[Any] = Field(description="the values this flag can serve, referred to by index")
-    tags: list[Text] = Field(default=[], max_length=50, description="labels to filter lists by (`?tag=`)")
-    temporary: bool = Field(True, description=_TEMPORARY)
-    salt: Text | None = Field(None, description="bucketing salt; defaults to the flag key")
-
-
-class FlagDefinitionPatch(Strict):
-    """The descriptive fields of a definition; an absent (or null) field is left as it is."""
-
-    name: Text | None = Field(None, max_length=200, description="a display name; empty means the flag's key")
-    description: Text | None = Field(None, max_length=10_000)
-    tags: list[Text] | None = Field(None, max_length=50, description="replaces the whole list of tags")
-    temporary: bool | None = Field(None, description=_TEMPORARY)
 
 
 class FlagDefinitionPage(BaseModel):

@@ -8,39 +8,18 @@ moves no environment's revision.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from app.services import environment_snapshot, flag_checks, lookups, wire_format
 from app.services.change_transaction import Actor, ChangeTransaction, ChangeWriter
 from app.services.errors import Conflict, InvalidInput, PreconditionRequired, VersionMismatch
+from app.services.input_models import FlagDefinitionIn, FlagDefinitionPatch
 from app.services.read_models import FlagDefinitionOut
 from app.storage import flag_repository, project_repository
 from app.storage.database import Database
 from app.storage.models import Environment, FlagConfig, FlagDefinition, utcnow
 
 _DEFINITION_FIELDS = frozenset({"key", "kind", "variations", "salt"})
-
-
-@dataclass(frozen=True, slots=True)
-class DefinitionInput:
-    name: str
-    description: str
-    kind: Any
-    variations: Any
-    tags: list[str] = field(default_factory=list)
-    temporary: bool = True
-    salt: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class DefinitionChanges:
-    """What a PATCH may change; None leaves a field as it is."""
-
-    name: str | None = None
-    description: str | None = None
-    tags: list[str] | None = None
-    temporary: bool | None = None
 
 
 def _view(definition: FlagDefinition) -> FlagDefinitionOut:
@@ -74,7 +53,7 @@ class FlagDefinitionService:
         actor: Actor,
         project_key: str,
         flag_key: str,
-        given: DefinitionInput,
+        given: FlagDefinitionIn,
         if_match: int | None,
         *,
         may_replace: bool = True,
@@ -129,7 +108,12 @@ class FlagDefinitionService:
         return _view(definition), not live
 
     def patch(
-        self, actor: Actor, project_key: str, flag_key: str, changes: DefinitionChanges, if_match: int | None
+        self,
+        actor: Actor,
+        project_key: str,
+        flag_key: str,
+        changes: FlagDefinitionPatch,
+        if_match: int | None,
     ) -> FlagDefinitionOut:
         """Changes descriptive fields only: SDKs never see them, so no environment's revision moves."""
         with self.writer.begin(actor) as change:
@@ -188,7 +172,7 @@ class FlagDefinitionService:
             )
 
 
-def _assign(definition: FlagDefinition, given: DefinitionInput, flag_key: str) -> None:
+def _assign(definition: FlagDefinition, given: FlagDefinitionIn, flag_key: str) -> None:
     definition.name = given.name or flag_key
     definition.description = given.description
     definition.kind = given.kind

@@ -9,10 +9,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from pydantic import ValidationError
+
 from app.services.change_transaction import Actor
 from app.services.errors import InvalidInput, NotFound, ServiceError
 from app.services.flag_config_service import FlagConfigService
-from app.services.flag_definition_service import DefinitionInput, FlagDefinitionService
+from app.services.flag_definition_service import FlagDefinitionService
+from app.services.input_models import FlagDefinitionIn
 from app.services.project_service import ProjectService
 from app.services.read_models import ImportedFlag, ImportOut, UnmappedItem
 from flagstaff.unleash import import_unleash
@@ -43,15 +46,11 @@ class UnleashImportService:
 
     def _write(self, actor: Actor, project: str, env: str, flag: Mapping[str, Any]) -> ImportedFlag:
         key = flag["key"]
-        definition = DefinitionInput(
-            name=key,
-            description=REASON,
-            kind=flag["kind"],
-            variations=flag["variations"],
-            tags=["unleash"],
-            temporary=True,
-        )
         try:
+            # No name: the key serves as the name, so a bad key is reported by the flag's own check.
+            definition = FlagDefinitionIn(
+                description=REASON, kind=flag["kind"], variations=flag["variations"], tags=["unleash"]
+            )
             try:
                 self.definitions.get(project, key)
                 created = False
@@ -65,6 +64,8 @@ class UnleashImportService:
             }
             targeting.setdefault("prerequisites", [])
             self.configs.patch(actor, project, env, key, targeting, None, REASON)
+        except ValidationError as error:  # a kind that is not text: the importer writes none
+            return ImportedFlag(key=key, status="failed", message=f"invalid: {error.errors()[0]['msg']}")
         except ServiceError as error:
             return ImportedFlag(key=key, status="failed", message=f"{error.code}: {error.message}")
         return ImportedFlag(key=key, status="created" if created else "updated", message="")

@@ -12,11 +12,11 @@ import flagstaff
 from app.services import environment_snapshot
 from app.services.change_transaction import Actor
 from app.services.container import Services
-from app.services.flag_definition_service import DefinitionInput
+from app.services.input_models import FlagDefinitionIn
 from app.storage import change_log, project_repository
 
 ACTOR = Actor("replay-test")
-BOOLEAN = DefinitionInput("", "", "boolean", [True, False])
+BOOLEAN = FlagDefinitionIn(kind="boolean", variations=[True, False])
 
 
 def _busy_history(services: Services, project: str) -> None:
@@ -31,7 +31,7 @@ def _busy_history(services: Services, project: str) -> None:
     configs.turn_on(ACTOR, project, "production", "c")
     configs.kill(ACTOR, project, "production", "c", "incident")
     flags.delete(ACTOR, project, "c", None)
-    flags.put(ACTOR, project, "c", DefinitionInput("", "", "string", ["x", "y"]), None)
+    flags.put(ACTOR, project, "c", FlagDefinitionIn(kind="string", variations=["x", "y"]), None)
     segments.put(ACTOR, project, "production", "beta", {"included": ["u1", "u2"]}, None)
     segments.put(ACTOR, project, "production", "unused", {}, None)
     segments.delete(ACTOR, project, "production", "unused", None)

@@ -16,14 +16,14 @@ from app.main import create_app
 from app.services.change_log_retention import ChangeLogRetention
 from app.services.change_transaction import Actor
 from app.services.container import Services
-from app.services.flag_definition_service import DefinitionInput
+from app.services.input_models import FlagDefinitionIn
 from app.settings import Settings
 from app.storage import project_repository
 from app.storage.models import ChangeLogEntry, utcnow
 from app.streaming import change_feed
 
 ACTOR = Actor("retention-test")
-BOOLEAN = DefinitionInput("", "", "boolean", [True, False])
+BOOLEAN = FlagDefinitionIn(kind="boolean", variations=[True, False])
 
 
 def _environment_with_history(services: Services, changes: int) -> int:

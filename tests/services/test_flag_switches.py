@@ -9,10 +9,10 @@ from fastapi import FastAPI
 
 from app.services.change_transaction import Actor
 from app.services.container import Services
-from app.services.flag_definition_service import DefinitionInput
+from app.services.input_models import FlagDefinitionIn
 
 ACTOR = Actor("switch-test", "req-7")
-BOOLEAN = DefinitionInput("", "", "boolean", [True, False])
+BOOLEAN = FlagDefinitionIn(kind="boolean", variations=[True, False])
 
 
 def _project_with_flag(services: Services) -> str:
