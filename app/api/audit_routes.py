@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 
 from app.api.dependencies import Reader, ServicesDep
 from app.api.errors import COMMON_RESPONSES, ApiError
+from app.api.parameters import Before
 from app.api.schemas import AuditPage
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"], responses=COMMON_RESPONSES)
@@ -23,7 +24,7 @@ def list_audit(
     actor: str | None = Query(None, max_length=200, description="only changes by this key name"),
     since: datetime | None = Query(None, description="inclusive, RFC 3339"),
     until: datetime | None = Query(None, description="exclusive, RFC 3339"),
-    before: int | None = Query(None, ge=1, le=2**53, description="the `next` of the previous page"),
+    before: Before = None,
     limit: int = Query(100, ge=1, le=1000, description="entries per page"),
 ) -> AuditPage:
     principal = caller.principal

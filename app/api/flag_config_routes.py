@@ -12,7 +12,7 @@ from fastapi import APIRouter, Body, Header, Query, Response
 from app.api import wire_schemas
 from app.api.dependencies import Editor, Reader, ServicesDep, Toggler, if_match_version
 from app.api.errors import WRITE_RESPONSES, ApiError
-from app.api.parameters import EnvironmentKey, FlagKey, ProjectKey, Wait
+from app.api.parameters import After, Before, EnvironmentKey, FlagPath, ProjectKey, Tag, Wait
 from app.api.schemas import EnvironmentFlagPage, HistoryPage, KillIn, RevertIn, ToggleIn
 from app.services.read_models import EnvironmentFlag
 
@@ -39,14 +39,18 @@ def _state(response: Response, state: EnvironmentFlag) -> EnvironmentFlag:
     return state
 
 
+def _reason(body: ToggleIn | None) -> str | None:
+    return body.reason if body else None
+
+
 @router.get("", summary="List the environment's flags in wire format")
 def list_flags(
     services: ServicesDep,
     project: ProjectKey,
     env: EnvironmentKey,
     caller: Reader,
-    tag: str | None = Query(None, max_length=200, description="only flags with this tag"),
-    after: str | None = Query(None, max_length=200, description="the `next` of the previous page"),
+    tag: Tag = None,
+    after: After = None,
     limit: int = Query(100, ge=1, le=1000, description="flags per page"),
 ) -> EnvironmentFlagPage:
     items, revision = services.flag_configs.list(project, env, tag=tag, after=after, limit=limit + 1)
@@ -56,15 +60,8 @@ def list_flags(
 
 
 @router.get("/{flag}", summary="Read a flag's targeting in this environment")
-def get_flag(
-    services: ServicesDep,
-    response: Response,
-    project: ProjectKey,
-    env: EnvironmentKey,
-    flag: FlagKey,
-    caller: Reader,
-) -> EnvironmentFlag:
-    return _state(response, services.flag_configs.get(project, env, flag))
+def get_flag(services: ServicesDep, response: Response, at: FlagPath, caller: Reader) -> EnvironmentFlag:
+    return _state(response, services.flag_configs.get(at))
 
 
 @router.patch(
@@ -75,9 +72,7 @@ def get_flag(
 def patch_flag(
     services: ServicesDep,
     response: Response,
-    project: ProjectKey,
-    env: EnvironmentKey,
-    flag: FlagKey,
+    at: FlagPath,
     caller: Editor,
     body: dict[str, Any] = Body(
         description="any of enabled, off_variation, targets, rules, fallthrough, prerequisites "
@@ -91,73 +86,52 @@ def patch_flag(
     reason = changes.pop("reason", None)
     if reason is not None and (not isinstance(reason, str) or "\x00" in reason):
         raise ApiError(422, "invalid", "must be a string without NUL characters", "reason")
-    state = services.flag_configs.patch(
-        caller.actor, project, env, flag, changes, if_match_version(if_match), reason, wait=wait
+    version = if_match_version(if_match)
+    return _state(
+        response, services.flag_configs.patch(caller.actor, at, changes, version, reason, wait=wait)
     )
-    return _state(response, state)
 
 
 @router.post("/{flag}/kill", summary="Kill switch: turn the flag off here (reason required; idempotent)")
 def kill_flag(
-    services: ServicesDep,
-    response: Response,
-    project: ProjectKey,
-    env: EnvironmentKey,
-    flag: FlagKey,
-    body: KillIn,
-    caller: Toggler,
-    wait: Wait = None,
+    services: ServicesDep, response: Response, at: FlagPath, body: KillIn, caller: Toggler, wait: Wait = None
 ) -> EnvironmentFlag:
-    return _state(
-        response, services.flag_configs.kill(caller.actor, project, env, flag, body.reason, wait=wait)
-    )
+    return _state(response, services.flag_configs.kill(caller.actor, at, body.reason, wait=wait))
 
 
 @router.post("/{flag}/on", summary="Turn the flag on here (idempotent)")
 def turn_on(
     services: ServicesDep,
     response: Response,
-    project: ProjectKey,
-    env: EnvironmentKey,
-    flag: FlagKey,
+    at: FlagPath,
     caller: Toggler,
     body: ToggleIn | None = None,
     wait: Wait = None,
 ) -> EnvironmentFlag:
-    reason = body.reason if body else None
-    return _state(
-        response, services.flag_configs.turn_on(caller.actor, project, env, flag, reason, wait=wait)
-    )
+    return _state(response, services.flag_configs.turn_on(caller.actor, at, _reason(body), wait=wait))
 
 
 @router.post("/{flag}/off", summary="Turn the flag off here (idempotent)")
 def turn_off(
     services: ServicesDep,
     response: Response,
-    project: ProjectKey,
-    env: EnvironmentKey,
-    flag: FlagKey,
+    at: FlagPath,
     caller: Toggler,
     body: ToggleIn | None = None,
     wait: Wait = None,
 ) -> EnvironmentFlag:
-    reason = body.reason if body else None
-    return _state(
-        response, services.flag_configs.turn_off(caller.actor, project, env, flag, reason, wait=wait)
-    )
+    return _state(response, services.flag_configs.turn_off(caller.actor, at, _reason(body), wait=wait))
 
 
 @router.get("/{flag}/history", summary="Every version of the flag in this environment, newest first")
 def history(
     services: ServicesDep,
-    project: ProjectKey,
-    env: EnvironmentKey,
-    flag: FlagKey,
+    at: FlagPath,
     caller: Reader,
-    before: int | None = Query(None, ge=1, le=2**53, description="the `next` of the previous page"),
+    before: Before = None,
     limit: int = Query(50, ge=1, le=500, description="versions per page"),
 ) -> HistoryPage:
-    versions = services.flag_configs.history(project, env, flag, before=before, limit=limit + 1)
+    versions = services.flag_configs.history(at, before=before, limit=limit + 1)
     items = list(versions[:limit])
     return HistoryPage(items=items, next=items[-1].version if len(versions) > limit else None)
 
@@ -166,14 +140,12 @@ def history(
 def revert(
     services: ServicesDep,
     response: Response,
-    project: ProjectKey,
-    env: EnvironmentKey,
-    flag: FlagKey,
+    at: FlagPath,
     body: RevertIn,
     caller: Editor,
     if_match: str | None = _IF_MATCH,
 ) -> EnvironmentFlag:
     state = services.flag_configs.revert(
-        caller.actor, project, env, flag, body.version, if_match_version(if_match), body.reason
+        caller.actor, at, body.version, if_match_version(if_match), body.reason
     )
     return _state(response, state)

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Header, Query, Response
 
 from app.api.dependencies import Editor, Reader, ServicesDep, if_match_version
 from app.api.errors import WRITE_RESPONSES, ErrorBody
-from app.api.parameters import FlagKey, ProjectKey
+from app.api.parameters import After, FlagKey, ProjectKey, Tag
 from app.api.schemas import FlagDefinitionPage
 from app.services.input_models import FlagDefinitionIn, FlagDefinitionPatch
 from app.services.read_models import FlagDefinitionOut
@@ -19,8 +19,8 @@ def list_flags(
     services: ServicesDep,
     project: ProjectKey,
     caller: Reader,
-    tag: str | None = Query(None, max_length=200, description="only flags with this tag"),
-    after: str | None = Query(None, max_length=200, description="the `next` of the previous page"),
+    tag: Tag = None,
+    after: After = None,
     limit: int = Query(100, ge=1, le=1000, description="flags per page"),
 ) -> FlagDefinitionPage:
     found = services.flag_definitions.list(project, tag=tag, after=after, limit=limit + 1)

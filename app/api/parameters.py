@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Path, Query
+from fastapi import Depends, Path, Query
 
+from app.services.flag_config_service import FlagRef
 from app.services.propagation import MAX_WAIT_SECONDS
 
 ProjectKey = Annotated[str, Path(description="the project's key, e.g. `default`")]
@@ -21,3 +22,14 @@ Wait = Annotated[
         description="wait up to this many seconds (max 10) for connected SDKs to confirm the change",
     ),
 ]
+Tag = Annotated[str | None, Query(max_length=200, description="only flags with this tag")]
+After = Annotated[str | None, Query(max_length=200, description="the `next` of the previous page")]
+Before = Annotated[int | None, Query(ge=1, le=2**53, description="the `next` of the previous page")]
+
+
+async def _flag_ref(project: ProjectKey, env: EnvironmentKey, flag: FlagKey) -> FlagRef:
+    return FlagRef(project, env, flag)
+
+
+# The three path parameters of a flag in one environment, as the one value its use cases take.
+FlagPath = Annotated[FlagRef, Depends(_flag_ref)]

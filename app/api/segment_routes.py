@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Header, Query, Response
 from app.api import wire_schemas
 from app.api.dependencies import Editor, Reader, ServicesDep, if_match_version
 from app.api.errors import WRITE_RESPONSES
-from app.api.parameters import EnvironmentKey, ProjectKey, SegmentKey
+from app.api.parameters import After, EnvironmentKey, ProjectKey, SegmentKey
 from app.api.schemas import SegmentPage
 from app.services.read_models import SegmentOut
 
@@ -27,7 +27,7 @@ def list_segments(
     project: ProjectKey,
     env: EnvironmentKey,
     caller: Reader,
-    after: str | None = Query(None, max_length=200, description="the `next` of the previous page"),
+    after: After = None,
     limit: int = Query(100, ge=1, le=1000, description="segments per page"),
 ) -> SegmentPage:
     found = services.segments.list(project, env, after=after, limit=limit + 1)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -29,16 +30,25 @@ _REFERENCING_FIELDS = frozenset({"rules", "prerequisites"})
 _ChangesFor = Callable[[Session, FlagConfig], dict[str, Any]]
 
 
+@dataclass(frozen=True, slots=True)
+class FlagRef:
+    """Names one flag in one environment of one project, by their keys: what each use case here acts on."""
+
+    project: str
+    environment: str
+    flag: str
+
+
 class FlagConfigService:
     def __init__(self, database: Database, writer: ChangeWriter, propagation: PropagationService) -> None:
         self.database = database
         self.writer = writer
         self.propagation = propagation
 
-    def get(self, project_key: str, environment_key: str, flag_key: str) -> EnvironmentFlag:
+    def get(self, ref: FlagRef) -> EnvironmentFlag:
         with self.database.transaction() as session:
-            project, environment = lookups.environment(session, project_key, environment_key)
-            definition = lookups.flag(session, project, flag_key)
+            project, environment = lookups.environment(session, ref.project, ref.environment)
+            definition = lookups.flag(session, project, ref.flag)
             config = _config(session, definition, environment)
             return EnvironmentFlag(
                 flag=wire_format.wire_flag(definition, config), revision=environment.revision, changed=False
@@ -57,9 +67,7 @@ class FlagConfigService:
     def patch(
         self,
         actor: Actor,
-        project_key: str,
-        environment_key: str,
-        flag_key: str,
+        ref: FlagRef,
         changes: dict[str, Any],
         if_match: int | None,
         reason: str | None = None,
@@ -72,61 +80,27 @@ class FlagConfigService:
                 f"unknown field; a flag's targeting has only {', '.join(wire_format.CONFIG_FIELDS)}",
                 unknown[0],
             )
-        state = self._write(
-            actor,
-            project_key,
-            environment_key,
-            flag_key,
-            "flag.update",
-            if_match,
-            reason,
-            lambda _session, _config: changes,
-        )
-        return self._confirmed(project_key, environment_key, state, wait)
+        state = self._write(actor, ref, "flag.update", if_match, reason, lambda _session, _config: changes)
+        return self._confirmed(ref, state, wait)
 
-    def kill(
-        self,
-        actor: Actor,
-        project_key: str,
-        environment_key: str,
-        flag_key: str,
-        reason: str,
-        *,
-        wait: float | None = None,
-    ) -> EnvironmentFlag:
+    def kill(self, actor: Actor, ref: FlagRef, reason: str, *, wait: float | None = None) -> EnvironmentFlag:
         """The kill switch: turns the flag off, audited as `flag.kill` with its (required) reason."""
-        return self._switch(actor, project_key, environment_key, flag_key, False, "flag.kill", reason, wait)
+        return self._switch(actor, ref, False, "flag.kill", reason, wait)
 
     def turn_on(
-        self,
-        actor: Actor,
-        project_key: str,
-        environment_key: str,
-        flag_key: str,
-        reason: str | None = None,
-        *,
-        wait: float | None = None,
+        self, actor: Actor, ref: FlagRef, reason: str | None = None, *, wait: float | None = None
     ) -> EnvironmentFlag:
-        return self._switch(actor, project_key, environment_key, flag_key, True, "flag.on", reason, wait)
+        return self._switch(actor, ref, True, "flag.on", reason, wait)
 
     def turn_off(
-        self,
-        actor: Actor,
-        project_key: str,
-        environment_key: str,
-        flag_key: str,
-        reason: str | None = None,
-        *,
-        wait: float | None = None,
+        self, actor: Actor, ref: FlagRef, reason: str | None = None, *, wait: float | None = None
     ) -> EnvironmentFlag:
-        return self._switch(actor, project_key, environment_key, flag_key, False, "flag.off", reason, wait)
+        return self._switch(actor, ref, False, "flag.off", reason, wait)
 
-    def history(
-        self, project_key: str, environment_key: str, flag_key: str, *, before: int | None, limit: int
-    ) -> Sequence[HistoryEntry]:
+    def history(self, ref: FlagRef, *, before: int | None, limit: int) -> Sequence[HistoryEntry]:
         with self.database.transaction() as session:
-            project, environment = lookups.environment(session, project_key, environment_key)
-            definition = lookups.flag(session, project, flag_key)
+            project, environment = lookups.environment(session, ref.project, ref.environment)
+            definition = lookups.flag(session, project, ref.flag)
             rows = flag_repository.history(
                 session, environment.id, definition.key, before=before, limit=limit
             )
@@ -143,82 +117,52 @@ class FlagConfigService:
             ]
 
     def revert(
-        self,
-        actor: Actor,
-        project_key: str,
-        environment_key: str,
-        flag_key: str,
-        version: int,
-        if_match: int | None,
-        reason: str | None,
+        self, actor: Actor, ref: FlagRef, version: int, if_match: int | None, reason: str | None
     ) -> EnvironmentFlag:
         """Writes an earlier version's targeting as a new version: history only grows."""
 
         def restore(session: Session, config: FlagConfig) -> dict[str, Any]:
-            row = flag_repository.get_version(session, config.environment_id, flag_key, version)
+            row = flag_repository.get_version(session, config.environment_id, ref.flag, version)
             if row is None or row.payload is None:
-                raise NotFound(f"flag {flag_key!r} has no version {version} in this environment", "version")
+                raise NotFound(f"flag {ref.flag!r} has no version {version} in this environment", "version")
             return {name: row.payload[name] for name in wire_format.CONFIG_FIELDS if name in row.payload}
 
-        return self._write(
-            actor, project_key, environment_key, flag_key, "flag.revert", if_match, reason, restore
-        )
+        return self._write(actor, ref, "flag.revert", if_match, reason, restore)
 
     def _switch(
-        self,
-        actor: Actor,
-        project_key: str,
-        environment_key: str,
-        flag_key: str,
-        enabled: bool,
-        action: str,
-        reason: str | None,
-        wait: float | None,
+        self, actor: Actor, ref: FlagRef, enabled: bool, action: str, reason: str | None, wait: float | None
     ) -> EnvironmentFlag:
         """on, off and kill are one idempotent write: a repeat changes nothing and returns the current
         revision. Only `enabled` and the audit action tell them apart."""
-        state = self._write(
-            actor,
-            project_key,
-            environment_key,
-            flag_key,
-            action,
-            None,
-            reason,
-            lambda _session, _config: {"enabled": enabled},
-        )
-        return self._confirmed(project_key, environment_key, state, wait)
+        state = self._write(actor, ref, action, None, reason, lambda _session, _config: {"enabled": enabled})
+        return self._confirmed(ref, state, wait)
 
-    def _confirmed(
-        self, project_key: str, environment_key: str, state: EnvironmentFlag, wait: float | None
-    ) -> EnvironmentFlag:
+    def _confirmed(self, ref: FlagRef, state: EnvironmentFlag, wait: float | None) -> EnvironmentFlag:
         """With `wait`, holds the answer until every connected SDK confirmed the state's revision, or `wait`
         seconds passed (all of them while presence is unknown), timed from the commit."""
         if wait is None:
             return state
         committed_at = time.time()
-        found = self.propagation.wait_in(project_key, environment_key, state.revision, committed_at, wait)
+        found = self.propagation.wait_in(ref.project, ref.environment, state.revision, committed_at, wait)
         return state.model_copy(update={"propagation": found})
 
     def _write(
         self,
         actor: Actor,
-        project_key: str,
-        environment_key: str,
-        flag_key: str,
+        ref: FlagRef,
         action: str,
         if_match: int | None,
         reason: str | None,
         changes_for: _ChangesFor,
     ) -> EnvironmentFlag:
         with self.writer.begin(actor) as change:
-            project, environment = lookups.environment(change.session, project_key, environment_key)
+            project, environment = lookups.environment(change.session, ref.project, ref.environment)
             change.bump(environment)
-            definition = lookups.flag(change.session, project, flag_key)
+            definition = lookups.flag(change.session, project, ref.flag)
             config = _config(change.session, definition, environment)
             if if_match is not None and config.version != if_match:
                 raise VersionMismatch(
-                    f"flag {flag_key!r} is at version {config.version}, not {if_match}",
+                    f"flag {ref.flag!r} is at version {config.version}, not {if_match}",
                     "If-Match",
                 )
             changes = changes_for(change.session, config)
@@ -237,16 +181,16 @@ class FlagConfigService:
             # Reading the whole environment costs O(flags); only a flag naming others can break a reference.
             if _REFERENCING_FIELDS & set(changes) and flagstaff.has_references(after):
                 flag_checks.check_references(
-                    environment_snapshot.build(change.session, environment, flags={flag_key: after}), flag_key
+                    environment_snapshot.build(change.session, environment, flags={ref.flag: after}), ref.flag
                 )
             wire_format.apply_config(config, values)
             _record(change, definition, environment, config, after)
             change.audit(
                 action,
-                project=project_key,
-                environment=environment_key,
+                project=ref.project,
+                environment=ref.environment,
                 target_kind="flag",
-                target_key=flag_key,
+                target_key=ref.flag,
                 before=before,
                 after=after,
                 reason=reason,

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from app.services.change_transaction import Actor
 from app.services.errors import InvalidInput, NotFound, ServiceError
-from app.services.flag_config_service import FlagConfigService
+from app.services.flag_config_service import FlagConfigService, FlagRef
 from app.services.flag_definition_service import FlagDefinitionService
 from app.services.input_models import FlagDefinitionIn
 from app.services.project_service import ProjectService
@@ -63,7 +63,7 @@ class UnleashImportService:
                 if name in flag
             }
             targeting.setdefault("prerequisites", [])
-            self.configs.patch(actor, project, env, key, targeting, None, REASON)
+            self.configs.patch(actor, FlagRef(project, env, key), targeting, None, REASON)
         except ValidationError as error:  # a kind that is not text: the importer writes none
             return ImportedFlag(key=key, status="failed", message=f"invalid: {error.errors()[0]['msg']}")
         except ServiceError as error:

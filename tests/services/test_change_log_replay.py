@@ -12,6 +12,7 @@ import flagstaff
 from app.services import environment_snapshot
 from app.services.change_transaction import Actor
 from app.services.container import Services
+from app.services.flag_config_service import FlagRef
 from app.services.input_models import FlagDefinitionIn
 from app.storage import change_log, project_repository
 
@@ -26,16 +27,18 @@ def _busy_history(services: Services, project: str) -> None:
         flags.put(ACTOR, project, key, BOOLEAN, None)
     segments.put(ACTOR, project, "production", "beta", {"included": ["u1"]}, None)
     rule = {"id": "r", "clauses": [{"op": "segment_match", "values": ["beta"]}], "serve": {"variation": 0}}
-    configs.patch(ACTOR, project, "production", "a", {"rules": [rule], "enabled": True}, None)
-    configs.patch(ACTOR, project, "production", "b", {"prerequisites": [{"flag": "a", "variation": 0}]}, None)
-    configs.turn_on(ACTOR, project, "production", "c")
-    configs.kill(ACTOR, project, "production", "c", "incident")
+    configs.patch(ACTOR, FlagRef(project, "production", "a"), {"rules": [rule], "enabled": True}, None)
+    configs.patch(
+        ACTOR, FlagRef(project, "production", "b"), {"prerequisites": [{"flag": "a", "variation": 0}]}, None
+    )
+    configs.turn_on(ACTOR, FlagRef(project, "production", "c"))
+    configs.kill(ACTOR, FlagRef(project, "production", "c"), "incident")
     flags.delete(ACTOR, project, "c", None)
     flags.put(ACTOR, project, "c", FlagDefinitionIn(kind="string", variations=["x", "y"]), None)
     segments.put(ACTOR, project, "production", "beta", {"included": ["u1", "u2"]}, None)
     segments.put(ACTOR, project, "production", "unused", {}, None)
     segments.delete(ACTOR, project, "production", "unused", None)
-    configs.revert(ACTOR, project, "production", "a", 1, None, None)
+    configs.revert(ACTOR, FlagRef(project, "production", "a"), 1, None, None)
 
 
 def test_replaying_the_change_log_rebuilds_the_served_snapshot(app: FastAPI) -> None:

@@ -16,6 +16,7 @@ from app.main import create_app
 from app.services.change_log_retention import ChangeLogRetention
 from app.services.change_transaction import Actor
 from app.services.container import Services
+from app.services.flag_config_service import FlagRef
 from app.services.input_models import FlagDefinitionIn
 from app.settings import Settings
 from app.storage import project_repository
@@ -32,7 +33,7 @@ def _environment_with_history(services: Services, changes: int) -> int:
     services.flag_definitions.put(ACTOR, project, "f", BOOLEAN, None)
     for turn in range(changes - 1):
         switch = services.flag_configs.turn_on if turn % 2 == 0 else services.flag_configs.turn_off
-        switch(ACTOR, project, "production", "f")
+        switch(ACTOR, FlagRef(project, "production", "f"))
     with services.database.transaction() as session:
         owner = project_repository.get_project(session, project)
         assert owner is not None

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from app.services.change_transaction import Actor, ChangeWriter
 from app.services.container import Services, build_services
 from app.services.errors import InvalidInput
+from app.services.flag_config_service import FlagRef
 from app.services.input_models import FlagDefinitionIn
 from app.storage import change_log, project_repository
 
@@ -57,11 +58,11 @@ def test_refused_and_idempotent_writes_announce_nothing(
     calls.clear()
     with pytest.raises(InvalidInput):
         services.flag_configs.patch(
-            ACTOR, project, "production", "f", {"fallthrough": {"variation": 7}}, None
+            ACTOR, FlagRef(project, "production", "f"), {"fallthrough": {"variation": 7}}, None
         )
-    services.flag_configs.kill(ACTOR, project, "production", "f", "already off")
+    services.flag_configs.kill(ACTOR, FlagRef(project, "production", "f"), "already off")
     assert calls == []
-    services.flag_configs.turn_on(ACTOR, project, "production", "f")
+    services.flag_configs.turn_on(ACTOR, FlagRef(project, "production", "f"))
     assert [revision for _, revision in calls] == [2]
 
 

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from app.services.change_transaction import Actor
 from app.services.container import Services
+from app.services.flag_config_service import FlagRef
 from app.services.input_models import FlagDefinitionIn
 
 ACTOR = Actor("switch-test", "req-7")
@@ -25,9 +26,9 @@ def _project_with_flag(services: Services) -> str:
 def test_kill_switch_is_audited_as_a_kill_with_its_reason(app: FastAPI) -> None:
     services: Services = app.state.services
     project = _project_with_flag(services)
-    services.flag_configs.turn_on(ACTOR, project, "production", "f")
+    services.flag_configs.turn_on(ACTOR, FlagRef(project, "production", "f"))
 
-    killed = services.flag_configs.kill(ACTOR, project, "production", "f", "checkout errors")
+    killed = services.flag_configs.kill(ACTOR, FlagRef(project, "production", "f"), "checkout errors")
 
     assert killed.changed and killed.flag["enabled"] is False and killed.propagation is None
     entry = services.audit.query(project=project, flag="f", limit=1)[0]
@@ -38,9 +39,9 @@ def test_on_and_off_are_audited_as_such_and_a_repeat_changes_nothing(app: FastAP
     services: Services = app.state.services
     project = _project_with_flag(services)
 
-    on = services.flag_configs.turn_on(ACTOR, project, "production", "f", "launch")
-    again = services.flag_configs.turn_on(ACTOR, project, "production", "f")
-    off = services.flag_configs.turn_off(ACTOR, project, "production", "f")
+    on = services.flag_configs.turn_on(ACTOR, FlagRef(project, "production", "f"), "launch")
+    again = services.flag_configs.turn_on(ACTOR, FlagRef(project, "production", "f"))
+    off = services.flag_configs.turn_off(ACTOR, FlagRef(project, "production", "f"))
 
     assert on.changed and not again.changed and again.revision == on.revision
     assert off.changed and off.revision == on.revision + 1
@@ -52,7 +53,7 @@ def test_a_switch_given_wait_answers_with_the_confirmations_of_its_revision(app:
     services: Services = app.state.services
     project = _project_with_flag(services)
 
-    killed = services.flag_configs.kill(ACTOR, project, "production", "f", "incident", wait=0)
+    killed = services.flag_configs.kill(ACTOR, FlagRef(project, "production", "f"), "incident", wait=0)
 
     assert killed.propagation is not None
     assert killed.propagation.revision == killed.revision
