@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from app.api.dependencies import Reader, ServicesDep
 from app.api.errors import COMMON_RESPONSES, ApiError
-from app.api.parameters import Before
+from app.api.parameters import Before, EntriesPerPage
 from app.api.schemas import AuditPage
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"], responses=COMMON_RESPONSES)
@@ -25,7 +25,7 @@ def list_audit(
     since: datetime | None = Query(None, description="inclusive, RFC 3339"),
     until: datetime | None = Query(None, description="exclusive, RFC 3339"),
     before: Before = None,
-    limit: int = Query(100, ge=1, le=1000, description="entries per page"),
+    limit: EntriesPerPage = 100,
 ) -> AuditPage:
     principal = caller.principal
     if principal.project is not None:

@@ -17,11 +17,7 @@ router = APIRouter(
 
 @router.post("/evaluate", summary="Evaluate one flag (or all) for a context, with reasons")
 async def evaluate(
-    services: ServicesDep,
-    project: ProjectKey,
-    env: EnvironmentKey,
-    body: EvaluateIn,
-    caller: Reader,
+    services: ServicesDep, project: ProjectKey, env: EnvironmentKey, body: EvaluateIn, caller: Reader
 ) -> EvaluateOut:
     # Async: waiting for an evaluation worker holds none of the threads that writes and kills need.
     revision, results = await services.evaluations.evaluate(project, env, body.context, body.flag)

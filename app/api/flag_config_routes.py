@@ -5,14 +5,24 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Query, Response
+from fastapi import APIRouter, Body, Header, Response
 
 from app.api import wire_schemas
 from app.api.dependencies import Editor, Reader, ServicesDep, Toggler, if_match_version
 from app.api.errors import WRITE_RESPONSES, ApiError
-from app.api.parameters import After, Before, EnvironmentKey, FlagPath, ProjectKey, Tag, Wait
+from app.api.parameters import (
+    After,
+    Before,
+    EnvironmentKey,
+    FlagPath,
+    FlagsPerPage,
+    ProjectKey,
+    Tag,
+    VersionsPerPage,
+    Wait,
+)
 from app.api.schemas import EnvironmentFlagPage, HistoryPage, KillIn, RevertIn, ToggleIn
 from app.services.read_models import EnvironmentFlag
 
@@ -21,7 +31,9 @@ router = APIRouter(
     tags=["targeting"],
     responses=WRITE_RESPONSES,
 )
-_IF_MATCH = Header(None, description='the flag version you last read in this environment, e.g. "7"')
+IfMatch = Annotated[
+    str | None, Header(description='the flag version you last read in this environment, e.g. "7"')
+]
 _PATCH_EXAMPLE = {
     "rules": [
         {
@@ -51,7 +63,7 @@ def list_flags(
     caller: Reader,
     tag: Tag = None,
     after: After = None,
-    limit: int = Query(100, ge=1, le=1000, description="flags per page"),
+    limit: FlagsPerPage = 100,
 ) -> EnvironmentFlagPage:
     items, revision = services.flag_configs.list(project, env, tag=tag, after=after, limit=limit + 1)
     return EnvironmentFlagPage(
@@ -79,7 +91,7 @@ def patch_flag(
         "(wire format), and an optional reason for the audit log",
         examples=[_PATCH_EXAMPLE],
     ),
-    if_match: str | None = _IF_MATCH,
+    if_match: IfMatch = None,
     wait: Wait = None,
 ) -> EnvironmentFlag:
     changes = dict(body)
@@ -125,11 +137,7 @@ def turn_off(
 
 @router.get("/{flag}/history", summary="Every version of the flag in this environment, newest first")
 def history(
-    services: ServicesDep,
-    at: FlagPath,
-    caller: Reader,
-    before: Before = None,
-    limit: int = Query(50, ge=1, le=500, description="versions per page"),
+    services: ServicesDep, at: FlagPath, caller: Reader, before: Before = None, limit: VersionsPerPage = 50
 ) -> HistoryPage:
     versions = services.flag_configs.history(at, before=before, limit=limit + 1)
     items = list(versions[:limit])
@@ -143,7 +151,7 @@ def revert(
     at: FlagPath,
     body: RevertIn,
     caller: Editor,
-    if_match: str | None = _IF_MATCH,
+    if_match: IfMatch = None,
 ) -> EnvironmentFlag:
     state = services.flag_configs.revert(
         caller.actor, at, body.version, if_match_version(if_match), body.reason

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Header, Query, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Response
 
 from app.api.dependencies import Editor, Reader, ServicesDep, if_match_version
 from app.api.errors import WRITE_RESPONSES, ErrorBody
-from app.api.parameters import After, FlagKey, ProjectKey, Tag
+from app.api.parameters import After, FlagKey, FlagsPerPage, ProjectKey, Tag
 from app.api.schemas import FlagDefinitionPage
 from app.services.input_models import FlagDefinitionIn, FlagDefinitionPatch
 from app.services.read_models import FlagDefinitionOut
 
 router = APIRouter(prefix="/api/v1/projects/{project}/flags", tags=["flags"], responses=WRITE_RESPONSES)
+IfMatch = Annotated[str | None, Header(description='the version you last read, e.g. "3"')]
 
 
 @router.get("", summary="List flag definitions, by key, optionally by tag")
@@ -21,7 +24,7 @@ def list_flags(
     caller: Reader,
     tag: Tag = None,
     after: After = None,
-    limit: int = Query(100, ge=1, le=1000, description="flags per page"),
+    limit: FlagsPerPage = 100,
 ) -> FlagDefinitionPage:
     found = services.flag_definitions.list(project, tag=tag, after=after, limit=limit + 1)
     items = found[:limit]
@@ -51,7 +54,7 @@ def put_flag(
     flag: FlagKey,
     body: FlagDefinitionIn,
     caller: Editor,
-    if_match: str | None = Header(None, description='the version you last read, e.g. "3"'),
+    if_match: IfMatch = None,
 ) -> FlagDefinitionOut:
     definition, created = services.flag_definitions.put(
         caller.actor, project, flag, body, if_match_version(if_match), may_replace=if_match is not None
@@ -73,7 +76,7 @@ def patch_flag(
     flag: FlagKey,
     body: FlagDefinitionPatch,
     caller: Editor,
-    if_match: str | None = Header(None, description='the version you last read, e.g. "3"'),
+    if_match: IfMatch = None,
 ) -> FlagDefinitionOut:
     definition = services.flag_definitions.patch(
         caller.actor, project, flag, body, if_match_version(if_match)
@@ -84,11 +87,7 @@ def patch_flag(
 
 @router.delete("/{flag}", status_code=204, summary="Delete a flag from every environment")
 def delete_flag(
-    services: ServicesDep,
-    project: ProjectKey,
-    flag: FlagKey,
-    caller: Editor,
-    if_match: str | None = Header(None, description='the version you last read, e.g. "3"'),
+    services: ServicesDep, project: ProjectKey, flag: FlagKey, caller: Editor, if_match: IfMatch = None
 ) -> Response:
     services.flag_definitions.delete(caller.actor, project, flag, if_match_version(if_match))
     return Response(status_code=204)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
 
@@ -21,17 +21,17 @@ _EXAMPLE = {
     "features": [{"name": "new-checkout", "enabled": True, "strategies": [{"name": "default"}]}],
     "segments": [],
 }
+UnleashDocument = Annotated[
+    dict[str, Any],
+    Body(
+        description="the document Unleash serves at /api/client/features (features, segments)",
+        examples=[_EXAMPLE],
+    ),
+]
 
 
 @router.post("/unleash", summary="Import an Unleash client-features document into this environment")
 def import_unleash(
-    services: ServicesDep,
-    project: ProjectKey,
-    env: EnvironmentKey,
-    caller: Editor,
-    body: dict[str, Any] = Body(
-        description="the document Unleash serves at /api/client/features (features, segments)",
-        examples=[_EXAMPLE],
-    ),
+    services: ServicesDep, project: ProjectKey, env: EnvironmentKey, caller: Editor, body: UnleashDocument
 ) -> ImportOut:
     return services.imports.import_document(caller.actor, project, env, body)

@@ -25,6 +25,10 @@ Wait = Annotated[
 Tag = Annotated[str | None, Query(max_length=200, description="only flags with this tag")]
 After = Annotated[str | None, Query(max_length=200, description="the `next` of the previous page")]
 Before = Annotated[int | None, Query(ge=1, le=2**53, description="the `next` of the previous page")]
+FlagsPerPage = Annotated[int, Query(ge=1, le=1000, description="flags per page")]
+SegmentsPerPage = Annotated[int, Query(ge=1, le=1000, description="segments per page")]
+VersionsPerPage = Annotated[int, Query(ge=1, le=500, description="versions per page")]
+EntriesPerPage = Annotated[int, Query(ge=1, le=1000, description="entries per page")]
 
 
 async def _flag_ref(project: ProjectKey, env: EnvironmentKey, flag: FlagKey) -> FlagRef:

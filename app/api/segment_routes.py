@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Query, Response
+from fastapi import APIRouter, Body, Header, Response
 
 from app.api import wire_schemas
 from app.api.dependencies import Editor, Reader, ServicesDep, if_match_version
 from app.api.errors import WRITE_RESPONSES
-from app.api.parameters import After, EnvironmentKey, ProjectKey, SegmentKey
+from app.api.parameters import After, EnvironmentKey, ProjectKey, SegmentKey, SegmentsPerPage
 from app.api.schemas import SegmentPage
 from app.services.read_models import SegmentOut
 
@@ -18,7 +18,14 @@ router = APIRouter(
     tags=["segments"],
     responses=WRITE_RESPONSES,
 )
-_IF_MATCH = Header(None, description='the segment version you last read, e.g. "2"')
+IfMatch = Annotated[str | None, Header(description='the segment version you last read, e.g. "2"')]
+SegmentBody = Annotated[
+    dict[str, Any],
+    Body(
+        description="included, excluded, rules (wire format), plus optional name and description",
+        examples=[{"name": "Beta testers", "included": ["user-7"], "excluded": [], "rules": []}],
+    ),
+]
 
 
 @router.get("", summary="List segments")
@@ -28,7 +35,7 @@ def list_segments(
     env: EnvironmentKey,
     caller: Reader,
     after: After = None,
-    limit: int = Query(100, ge=1, le=1000, description="segments per page"),
+    limit: SegmentsPerPage = 100,
 ) -> SegmentPage:
     found = services.segments.list(project, env, after=after, limit=limit + 1)
     items = found[:limit]
@@ -54,12 +61,9 @@ def put_segment(
     project: ProjectKey,
     env: EnvironmentKey,
     segment: SegmentKey,
+    body: SegmentBody,
     caller: Editor,
-    body: dict[str, Any] = Body(
-        description="included, excluded, rules (wire format), plus optional name and description",
-        examples=[{"name": "Beta testers", "included": ["user-7"], "excluded": [], "rules": []}],
-    ),
-    if_match: str | None = _IF_MATCH,
+    if_match: IfMatch = None,
 ) -> SegmentOut:
     stored, created = services.segments.put(
         caller.actor, project, env, segment, body, if_match_version(if_match)
@@ -76,7 +80,7 @@ def delete_segment(
     env: EnvironmentKey,
     segment: SegmentKey,
     caller: Editor,
-    if_match: str | None = _IF_MATCH,
+    if_match: IfMatch = None,
 ) -> Response:
     services.segments.delete(caller.actor, project, env, segment, if_match_version(if_match))
     return Response(status_code=204)
