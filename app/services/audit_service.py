@@ -8,7 +8,6 @@ from app.services.read_models import AuditEntryOut
 from app.storage import audit_repository
 from app.storage.audit_repository import AuditFilter
 from app.storage.database import Database
-from app.storage.models import AuditEntry
 
 
 class AuditService:
@@ -33,21 +32,4 @@ class AuditService:
         )
         with self.database.transaction() as session:
             rows = audit_repository.query(session, where, before_id=before_id, limit=limit)
-            return [_view(row) for row in rows]
-
-
-def _view(entry: AuditEntry) -> AuditEntryOut:
-    return AuditEntryOut(
-        id=entry.id,
-        at=entry.at,
-        actor=entry.actor,
-        action=entry.action,
-        project=entry.project_key,
-        environment=entry.environment_key,
-        target_kind=entry.target_kind,
-        target_key=entry.target_key,
-        before=entry.before,
-        after=entry.after,
-        reason=entry.reason,
-        request_id=entry.request_id,
-    )
+            return [AuditEntryOut.model_validate(row) for row in rows]

@@ -19,14 +19,7 @@ from app.storage.models import AdminKey, SdkKey, utcnow
 
 
 def _admin_view(key: AdminKey) -> AdminKeyOut:
-    return AdminKeyOut(
-        key_id=key.key_id,
-        name=key.name,
-        role=key.role,
-        project=key.project_key,
-        created_at=key.created_at,
-        revoked_at=key.revoked_at,
-    )
+    return AdminKeyOut.model_validate(key)
 
 
 def _sdk_view(key: SdkKey) -> SdkKeyOut:

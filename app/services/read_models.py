@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 
 # How many connected SDK instances have applied a revision, and whether every one can be known yet.
@@ -88,14 +88,21 @@ class SegmentOut(BaseModel):
     version: int
 
 
+# Read from a row, where the project's and environment's keys are columns named `..._key`.
+_ProjectKey = Field(validation_alias=AliasChoices("project", "project_key"))
+_EnvironmentKey = Field(validation_alias=AliasChoices("environment", "environment_key"))
+
+
 # One audit entry; `project` and `environment` are keys, copied when the entry was written.
 class AuditEntryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     at: datetime
     actor: str
     action: str
-    project: str | None
-    environment: str | None
+    project: str | None = _ProjectKey
+    environment: str | None = _EnvironmentKey
     target_kind: str
     target_key: str | None
     before: dict[str, Any] | None
@@ -106,10 +113,12 @@ class AuditEntryOut(BaseModel):
 
 # An admin key without its secret; `project` None means every project.
 class AdminKeyOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     key_id: str
     name: str
     role: str
-    project: str | None
+    project: str | None = _ProjectKey
     created_at: datetime
     revoked_at: datetime | None
 
