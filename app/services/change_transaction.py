@@ -87,15 +87,15 @@ class ChangeTransaction:
     def audit(
         self,
         action: str,
+        target_key: str | None,
         *,
         project: str | None,
-        target_kind: str,
-        target_key: str | None,
         environment: str | None = None,
         before: dict[str, Any] | None = None,
         after: dict[str, Any] | None = None,
         reason: str | None = None,
     ) -> None:
+        """Records `action` (`<kind>.<verb>`, e.g. `flag.kill`) on the `<kind>` named `target_key`."""
         audit_repository.append(
             self.session,
             AuditEntry(
@@ -103,7 +103,7 @@ class ChangeTransaction:
                 action=action,
                 project_key=project,
                 environment_key=environment,
-                target_kind=target_kind,
+                target_kind=action.partition(".")[0],
                 target_key=target_key,
                 before=before,
                 after=after,

@@ -187,10 +187,9 @@ class FlagConfigService:
             _record(change, definition, environment, config, after)
             change.audit(
                 action,
+                ref.flag,
                 project=ref.project,
                 environment=ref.environment,
-                target_kind="flag",
-                target_key=ref.flag,
                 before=before,
                 after=after,
                 reason=reason,

@@ -99,9 +99,8 @@ class FlagDefinitionService:
                     flag_checks.check_references(environment_snapshot.build(change.session, environment))
             change.audit(
                 "flag.create" if not live else "flag.update",
+                flag_key,
                 project=project_key,
-                target_kind="flag",
-                target_key=flag_key,
                 before=before,
                 after=_fields(definition),
             )
@@ -136,12 +135,7 @@ class FlagDefinitionService:
             definition.version += 1
             definition.updated_at = utcnow()
             change.audit(
-                "flag.update",
-                project=project_key,
-                target_kind="flag",
-                target_key=flag_key,
-                before=before,
-                after=_fields(definition),
+                "flag.update", flag_key, project=project_key, before=before, after=_fields(definition)
             )
         return _view(definition)
 
@@ -167,9 +161,7 @@ class FlagDefinitionService:
                 # A versioned tombstone: an SDK holding the old version can never be handed it back.
                 config.version += 1
                 change.record_flag(environment, flag_key, config.version, None)
-            change.audit(
-                "flag.delete", project=project_key, target_kind="flag", target_key=flag_key, before=before
-            )
+            change.audit("flag.delete", flag_key, project=project_key, before=before)
 
 
 def _assign(definition: FlagDefinition, given: FlagDefinitionIn, flag_key: str) -> None:

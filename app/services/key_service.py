@@ -66,9 +66,8 @@ class KeyService:
             change.session.add(key)
             change.audit(
                 "admin_key.create",
+                new.key_id,
                 project=project,
-                target_kind="admin_key",
-                target_key=new.key_id,
                 after={"name": name, "role": role.value, "project": project},
             )
         return AdminKeyCreated(**_admin_view(key).model_dump(), secret=new.secret)
@@ -86,9 +85,8 @@ class KeyService:
                 key.revoked_at = utcnow()
                 change.audit(
                     "admin_key.revoke",
+                    key_id,
                     project=key.project_key,
-                    target_kind="admin_key",
-                    target_key=key_id,
                     before={"name": key.name, "role": key.role},
                 )
         return _admin_view(key)
@@ -106,10 +104,9 @@ class KeyService:
             change.session.add(key)
             change.audit(
                 "sdk_key.create",
+                new.key_id,
                 project=project_key,
                 environment=environment_key,
-                target_kind="sdk_key",
-                target_key=new.key_id,
                 after={"name": name},
             )
         return SdkKeyCreated(**_sdk_view(key).model_dump(), secret=new.secret)
@@ -129,10 +126,9 @@ class KeyService:
                 key.revoked_at = utcnow()
                 change.audit(
                     "sdk_key.revoke",
+                    key_id,
                     project=project_key,
                     environment=environment_key,
-                    target_kind="sdk_key",
-                    target_key=key_id,
                     before={"name": key.name},
                 )
         self.on_sdk_key_revoked(key_id)

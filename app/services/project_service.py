@@ -76,9 +76,8 @@ class ProjectService:
                 )
             change.audit(
                 "project.create",
+                key,
                 project=key,
-                target_kind="project",
-                target_key=key,
                 after={"name": project.name, "environments": list(environments)},
             )
         return self.get_project(key)
@@ -87,13 +86,7 @@ class ProjectService:
         with self.writer.begin(actor) as change:
             project = lookups.project(change.session, key)
             change.session.delete(project)
-            change.audit(
-                "project.delete",
-                project=key,
-                target_kind="project",
-                target_key=key,
-                before={"name": project.name},
-            )
+            change.audit("project.delete", key, project=key, before={"name": project.name})
 
     def get_environment(self, project_key: str, key: str) -> EnvironmentOut:
         with self.database.transaction() as session:
@@ -111,10 +104,9 @@ class ProjectService:
             _add_existing_flags(change, project, environment)
             change.audit(
                 "environment.create",
+                key,
                 project=project_key,
                 environment=key,
-                target_kind="environment",
-                target_key=key,
                 after={"name": environment.name},
             )
         return _environment_view(environment)
@@ -125,10 +117,9 @@ class ProjectService:
             change.session.delete(environment)
             change.audit(
                 "environment.delete",
+                key,
                 project=project_key,
                 environment=key,
-                target_kind="environment",
-                target_key=key,
                 before={"name": environment.name},
             )
 

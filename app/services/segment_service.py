@@ -89,10 +89,9 @@ class SegmentService:
             change.record(environment, "segment", key, version, wire_format.wire_segment(segment))
             change.audit(
                 "segment.create" if before is None else "segment.update",
+                key,
                 project=project_key,
                 environment=environment_key,
-                target_kind="segment",
-                target_key=key,
                 before=before,
                 after=_fields(segment),
             )
@@ -116,10 +115,5 @@ class SegmentService:
             segment.version += 1
             change.record(environment, "segment", key, segment.version, None)
             change.audit(
-                "segment.delete",
-                project=project_key,
-                environment=environment_key,
-                target_kind="segment",
-                target_key=key,
-                before=before,
+                "segment.delete", key, project=project_key, environment=environment_key, before=before
             )
