@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 import flagstaff
 from app.services import environment_snapshot, flag_checks, lookups, wire_format
 from app.services.change_transaction import Actor, ChangeTransaction, ChangeWriter
-from app.services.errors import InvalidInput, NotFound, VersionMismatch
+from app.services.errors import InvalidInput, NotFound, check_version
 from app.services.propagation import PropagationService
 from app.services.read_models import EnvironmentFlag, HistoryEntry
 from app.storage import flag_repository
@@ -160,11 +160,7 @@ class FlagConfigService:
             change.bump(environment)
             definition = lookups.flag(change.session, project, ref.flag)
             config = _config(change.session, definition, environment)
-            if if_match is not None and config.version != if_match:
-                raise VersionMismatch(
-                    f"flag {ref.flag!r} is at version {config.version}, not {if_match}",
-                    "If-Match",
-                )
+            check_version(f"flag {ref.flag!r}", config.version, if_match)
             changes = changes_for(change.session, config)
             before = wire_format.wire_flag(definition, config)
             values = {**wire_format.config_values(config), **changes}

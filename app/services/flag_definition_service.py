@@ -12,7 +12,7 @@ from typing import Any
 
 from app.services import environment_snapshot, flag_checks, lookups, wire_format
 from app.services.change_transaction import Actor, ChangeTransaction, ChangeWriter
-from app.services.errors import Conflict, InvalidInput, PreconditionRequired, VersionMismatch
+from app.services.errors import Conflict, InvalidInput, PreconditionRequired, check_version
 from app.services.input_models import FlagDefinitionIn, FlagDefinitionPatch
 from app.services.read_models import FlagDefinitionOut
 from app.storage import flag_repository, project_repository
@@ -72,11 +72,7 @@ class FlagDefinitionService:
                 change.bump(environment)
             definition = flag_repository.get_definition(change.session, project.id, flag_key, lock=True)
             live = definition is not None and not definition.deleted
-            if if_match is not None and (definition is None or not live or definition.version != if_match):
-                current = definition.version if definition is not None and live else None
-                raise VersionMismatch(
-                    f"flag {flag_key!r} is at version {current}, not {if_match}", "If-Match"
-                )
+            check_version(f"flag {flag_key!r}", definition.version if definition and live else None, if_match)
             before = _fields(definition) if definition is not None and live else None
             if definition is None:
                 definition = FlagDefinition(project_id=project.id, key=flag_key, version=0)
@@ -118,8 +114,7 @@ class FlagDefinitionService:
         with self.writer.begin(actor) as change:
             project = lookups.project(change.session, project_key)
             definition = lookups.flag(change.session, project, flag_key, lock=True)
-            if if_match is not None and definition.version != if_match:
-                raise VersionMismatch(f"flag {flag_key!r} is at version {definition.version}", "If-Match")
+            check_version(f"flag {flag_key!r}", definition.version, if_match)
             before = _fields(definition)
             if changes.name is not None:
                 definition.name = changes.name or flag_key
@@ -146,8 +141,7 @@ class FlagDefinitionService:
             for environment in environments:
                 change.bump(environment)
             definition = lookups.flag(change.session, project, flag_key, lock=True)
-            if if_match is not None and definition.version != if_match:
-                raise VersionMismatch(f"flag {flag_key!r} is at version {definition.version}", "If-Match")
+            check_version(f"flag {flag_key!r}", definition.version, if_match)
             for environment in environments:
                 flag_checks.check_still_referenced(
                     environment_snapshot.build(change.session, environment, flags={flag_key: None}),

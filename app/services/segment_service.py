@@ -9,7 +9,7 @@ from typing import Any
 
 from app.services import environment_snapshot, flag_checks, lookups, wire_format
 from app.services.change_transaction import Actor, ChangeWriter
-from app.services.errors import InvalidInput, VersionMismatch
+from app.services.errors import InvalidInput, check_version
 from app.services.read_models import SegmentOut
 from app.storage import segment_repository
 from app.storage.database import Database
@@ -69,8 +69,7 @@ class SegmentService:
             change.bump(environment)
             segment = segment_repository.get_segment(change.session, environment.id, key)
             live = segment is not None and not segment.deleted
-            if if_match is not None and (segment is None or not live or segment.version != if_match):
-                raise VersionMismatch(f"segment {key!r} is not at version {if_match}", "If-Match")
+            check_version(f"segment {key!r}", segment.version if segment and live else None, if_match)
             before = _fields(segment) if segment is not None and live else None
             version = segment.version + 1 if segment is not None else 1
             if segment is None:
@@ -104,8 +103,7 @@ class SegmentService:
             _, environment = lookups.environment(change.session, project_key, environment_key)
             change.bump(environment)
             segment = lookups.segment(change.session, environment, key)
-            if if_match is not None and segment.version != if_match:
-                raise VersionMismatch(f"segment {key!r} is at version {segment.version}", "If-Match")
+            check_version(f"segment {key!r}", segment.version, if_match)
             flag_checks.check_still_referenced(
                 environment_snapshot.build(change.session, environment, segments={key: None}),
                 f"segment {key!r}",
