@@ -6,11 +6,12 @@ Only hashes are stored; audit entries name keys by name and id, never by secret.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from app.auth import api_keys
 from app.auth.roles import Principal, Role
 from app.services import lookups
-from app.services.change_transaction import Actor, ChangeWriter
+from app.services.change_transaction import Actor, ChangeTransaction, ChangeWriter
 from app.services.errors import NotFound, PermissionDenied
 from app.services.read_models import AdminKeyCreated, AdminKeyOut, SdkKeyCreated, SdkKeyOut
 from app.storage import key_repository
@@ -81,14 +82,7 @@ class KeyService:
             key = key_repository.get_admin_key(change.session, key_id) if _plausible(key_id) else None
             if key is None or (caller.project is not None and key.project_key != caller.project):
                 raise NotFound(f"admin key {key_id!r} does not exist", "key_id")
-            if key.revoked_at is None:
-                key.revoked_at = utcnow()
-                change.audit(
-                    "admin_key.revoke",
-                    key_id,
-                    project=key.project_key,
-                    before={"name": key.name, "role": key.role},
-                )
+            _revoke(change, key, key.project_key, None, {"name": key.name, "role": key.role})
         return _admin_view(key)
 
     def create_sdk_key(
@@ -122,17 +116,23 @@ class KeyService:
             key = key_repository.get_sdk_key(change.session, key_id) if _plausible(key_id) else None
             if key is None or key.environment_id != environment.id:
                 raise NotFound(f"SDK key {key_id!r} does not exist in {environment_key!r}", "key_id")
-            if key.revoked_at is None:
-                key.revoked_at = utcnow()
-                change.audit(
-                    "sdk_key.revoke",
-                    key_id,
-                    project=project_key,
-                    environment=environment_key,
-                    before={"name": key.name},
-                )
+            _revoke(change, key, project_key, environment_key, {"name": key.name})
         self.on_sdk_key_revoked(key_id)
         return _sdk_view(key)
+
+
+def _revoke(
+    change: ChangeTransaction,
+    key: AdminKey | SdkKey,
+    project: str | None,
+    environment: str | None,
+    before: dict[str, Any],
+) -> None:
+    """Revokes once: revoking a revoked key changes nothing and is not audited again."""
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+        action = "admin_key.revoke" if isinstance(key, AdminKey) else "sdk_key.revoke"
+        change.audit(action, key.key_id, project=project, environment=environment, before=before)
 
 
 def _plausible(key_id: str) -> bool:

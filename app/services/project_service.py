@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -86,7 +87,7 @@ class ProjectService:
         with self.writer.begin(actor) as change:
             project = lookups.project(change.session, key)
             change.session.delete(project)
-            change.audit("project.delete", key, project=key, before={"name": project.name})
+            change.audit("project.delete", key, project=key, before=_named(project))
 
     def get_environment(self, project_key: str, key: str) -> EnvironmentOut:
         with self.database.transaction() as session:
@@ -103,11 +104,7 @@ class ProjectService:
             change.session.flush()
             _add_existing_flags(change, project, environment)
             change.audit(
-                "environment.create",
-                key,
-                project=project_key,
-                environment=key,
-                after={"name": environment.name},
+                "environment.create", key, project=project_key, environment=key, after=_named(environment)
             )
         return _environment_view(environment)
 
@@ -116,12 +113,13 @@ class ProjectService:
             _, environment = lookups.environment(change.session, project_key, key)
             change.session.delete(environment)
             change.audit(
-                "environment.delete",
-                key,
-                project=project_key,
-                environment=key,
-                before={"name": environment.name},
+                "environment.delete", key, project=project_key, environment=key, before=_named(environment)
             )
+
+
+def _named(row: Project | Environment) -> dict[str, Any]:
+    """What the audit log records of a project or an environment itself: its name."""
+    return {"name": row.name}
 
 
 def _add_existing_flags(change: ChangeTransaction, project: Project, environment: Environment) -> None:
