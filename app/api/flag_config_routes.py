@@ -12,17 +12,7 @@ from fastapi import APIRouter, Body, Header, Response
 from app.api import wire_schemas
 from app.api.dependencies import Editor, Reader, ServicesDep, Toggler, if_match_version
 from app.api.errors import WRITE_RESPONSES, ApiError
-from app.api.parameters import (
-    After,
-    Before,
-    EnvironmentKey,
-    FlagPath,
-    FlagsPerPage,
-    ProjectKey,
-    Tag,
-    VersionsPerPage,
-    Wait,
-)
+from app.api.parameters import Before, EnvironmentKey, FlagPath, FlagsPage, ProjectKey, VersionsPerPage, Wait
 from app.api.schemas import EnvironmentFlagPage, HistoryPage, KillIn, RevertIn, ToggleIn
 from app.services.read_models import EnvironmentFlag
 
@@ -57,14 +47,9 @@ def _reason(body: ToggleIn | None) -> str | None:
 
 @router.get("", summary="List the environment's flags in wire format")
 def list_flags(
-    services: ServicesDep,
-    project: ProjectKey,
-    env: EnvironmentKey,
-    caller: Reader,
-    tag: Tag = None,
-    after: After = None,
-    limit: FlagsPerPage = 100,
+    services: ServicesDep, project: ProjectKey, env: EnvironmentKey, caller: Reader, page: FlagsPage
 ) -> EnvironmentFlagPage:
+    tag, after, limit = page.tag, page.after, page.limit
     items, revision = services.flag_configs.list(project, env, tag=tag, after=after, limit=limit + 1)
     return EnvironmentFlagPage(
         items=items[:limit], revision=revision, next=items[limit - 1]["key"] if len(items) > limit else None

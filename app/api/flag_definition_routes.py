@@ -8,7 +8,7 @@ from fastapi import APIRouter, Header, Response
 
 from app.api.dependencies import Editor, Reader, ServicesDep, if_match_version
 from app.api.errors import WRITE_RESPONSES, ErrorBody
-from app.api.parameters import After, FlagKey, FlagsPerPage, ProjectKey, Tag
+from app.api.parameters import FlagKey, FlagsPage, ProjectKey
 from app.api.schemas import FlagDefinitionPage
 from app.services.input_models import FlagDefinitionIn, FlagDefinitionPatch
 from app.services.read_models import FlagDefinitionOut
@@ -19,13 +19,9 @@ IfMatch = Annotated[str | None, Header(description='the version you last read, e
 
 @router.get("", summary="List flag definitions, by key, optionally by tag")
 def list_flags(
-    services: ServicesDep,
-    project: ProjectKey,
-    caller: Reader,
-    tag: Tag = None,
-    after: After = None,
-    limit: FlagsPerPage = 100,
+    services: ServicesDep, project: ProjectKey, caller: Reader, page: FlagsPage
 ) -> FlagDefinitionPage:
+    tag, after, limit = page.tag, page.after, page.limit
     found = services.flag_definitions.list(project, tag=tag, after=after, limit=limit + 1)
     items = found[:limit]
     return FlagDefinitionPage(items=items, next=items[-1].key if len(found) > limit else None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Path, Query
@@ -29,6 +30,23 @@ FlagsPerPage = Annotated[int, Query(ge=1, le=1000, description="flags per page")
 SegmentsPerPage = Annotated[int, Query(ge=1, le=1000, description="segments per page")]
 VersionsPerPage = Annotated[int, Query(ge=1, le=500, description="versions per page")]
 EntriesPerPage = Annotated[int, Query(ge=1, le=1000, description="entries per page")]
+
+
+@dataclass(frozen=True, slots=True)
+class FlagListQuery:
+    """A page of flags: those tagged `tag` (all when None), in key order after `after`, `limit` of them."""
+
+    tag: str | None
+    after: str | None
+    limit: int
+
+
+async def _flag_list_query(tag: Tag = None, after: After = None, limit: FlagsPerPage = 100) -> FlagListQuery:
+    return FlagListQuery(tag, after, limit)
+
+
+# The query parameters of both lists of flags (definitions, and targeting in one environment).
+FlagsPage = Annotated[FlagListQuery, Depends(_flag_list_query)]
 
 
 async def _flag_ref(project: ProjectKey, env: EnvironmentKey, flag: FlagKey) -> FlagRef:
