@@ -19,7 +19,7 @@ from app.services.errors import InvalidInput
 from app.storage import audit_repository, change_log, project_repository
 from app.storage.change_log import EntityKind
 from app.storage.database import Database
-from app.storage.models import AuditEntry, Environment, FlagConfigVersion
+from app.storage.models import AuditEntry, Environment, FlagConfigVersion, FlagDefinition, Segment
 from app.storage.stored_values import UnstorableValue
 
 log = logging.getLogger(__name__)
@@ -115,6 +115,13 @@ class ChangeTransaction:
     def discard(self) -> None:
         """Nothing changed after all (an idempotent repeat): roll back, including the revision bump."""
         self.discarded = True
+
+
+def tombstone(row: FlagDefinition | Segment) -> None:
+    """Deletes by keeping the row one version on: re-creating it continues its versions, and an SDK holding an
+    older version can never be handed that version back."""
+    row.deleted = True
+    row.version += 1
 
 
 class ChangeWriter:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.services import environment_snapshot, flag_checks, lookups, wire_format
-from app.services.change_transaction import Actor, ChangeTransaction, ChangeWriter
+from app.services.change_transaction import Actor, ChangeTransaction, ChangeWriter, tombstone
 from app.services.errors import Conflict, InvalidInput, PreconditionRequired, check_version
 from app.services.input_models import FlagDefinitionIn, FlagDefinitionPatch
 from app.services.read_models import FlagDefinitionOut
@@ -148,8 +148,7 @@ class FlagDefinitionService:
                     f"flag {flag_key!r}",
                 )
             before = _fields(definition)
-            definition.deleted = True
-            definition.version += 1
+            tombstone(definition)
             for config in flag_repository.configs_of_flag(change.session, definition.id):
                 environment = next(e for e in environments if e.id == config.environment_id)
                 # A versioned tombstone: an SDK holding the old version can never be handed it back.

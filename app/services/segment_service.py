@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.services import environment_snapshot, flag_checks, lookups, wire_format
-from app.services.change_transaction import Actor, ChangeWriter
+from app.services.change_transaction import Actor, ChangeWriter, tombstone
 from app.services.errors import InvalidInput, check_version
 from app.services.read_models import SegmentOut
 from app.storage import segment_repository
@@ -109,8 +109,7 @@ class SegmentService:
                 f"segment {key!r}",
             )
             before = _fields(segment)
-            segment.deleted = True
-            segment.version += 1
+            tombstone(segment)
             change.record(environment, "segment", key, segment.version, None)
             change.audit(
                 "segment.delete", key, project=project_key, environment=environment_key, before=before
