@@ -96,7 +96,7 @@ def create_app(settings: Settings | None = None, *, listener: CommitListener | N
     )
     # The one container; routes reach it through `app.api.dependencies`, never through app.state directly.
     app.state.services = services
-    app.state.streaming = streaming
+    app.state.streaming = streaming  # the SSE route's handle on services.streaming (the same object)
     install_error_handlers(app)
     install_docs_pages(app)
     # The SDK routes come first: they take nearly all the traffic, and the router tries routes in order.
@@ -119,7 +119,7 @@ def create_app(settings: Settings | None = None, *, listener: CommitListener | N
         services.metrics, AccessLog(settings.access_log, settings.access_log_sdk_sample_rate)
     )
     app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes, recorder=recorder)
-    app.poll_front = SdkPollFront(services.snapshots, recorder, streaming)
+    app.poll_front = SdkPollFront(services.snapshots, recorder, services.streaming)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -2,7 +2,7 @@
 services (`ServicesDep`), the calling admin key checked against a permission and the path's project (`Reader`,
 `Toggler`, `Editor`, `Manager`), and `If-Match` parsing.
 
-The only module that reads `app.state`: routes name these aliases and never reach into the app themselves.
+Routes name these aliases instead of reading `app.state`, so what each needs shows in its signature.
 """
 
 from __future__ import annotations
