@@ -172,13 +172,15 @@ def _keys(args: argparse.Namespace) -> int:
     try:
         if args.keys_command == "create-admin":
             everything = Principal(CLI_ACTOR_NAME, Role.ADMIN, None)
-            admin_key, secret = keys.create_admin_key(
+            admin_key = keys.create_admin_key(
                 Actor(CLI_ACTOR_NAME), everything, args.name, Role(args.role), args.project
             )
+            secret = admin_key.secret
             scope = admin_key.project or "all projects"
             print(f"admin key {admin_key.key_id!r} ({admin_key.role}, {scope}); shown only now:\n{secret}")
         else:
-            sdk_key, secret = keys.create_sdk_key(Actor(CLI_ACTOR_NAME), args.project, args.env, args.name)
+            sdk_key = keys.create_sdk_key(Actor(CLI_ACTOR_NAME), args.project, args.env, args.name)
+            secret = sdk_key.secret
             print(f"SDK key {sdk_key.key_id!r} for {args.project}/{args.env}; shown only now:\n{secret}")
     except ServiceError as error:
         raise CliError(error.message) from None

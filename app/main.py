@@ -10,12 +10,10 @@ import asyncio
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
 from typing import Any
 
 from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
-from prometheus_client import CollectorRegistry
 from starlette.types import Receive, Scope, Send
 
 from app import server_logging
@@ -43,13 +41,8 @@ from app.api.request_middleware import RequestMiddleware
 from app.api.request_records import AccessLog, RequestRecorder
 from app.api.sdk_poll import SdkPollFront
 from app.services.bootstrap import bootstrap
-from app.services.change_log_retention import ChangeLogRetention
 from app.services.commit_listener import CommitListener
 from app.services.container import Services, build_services
-from app.services.database_change_source import DatabaseChangeSource
-from app.services.propagation import PropagationService
-from app.services.readiness import ReadinessProbe
-from app.services.sdk_stream_service import SdkStreamService
 from app.settings import Settings, SettingsError, load_settings
 from app.storage import schema_migrations
 from app.storage.database import Database, DatabaseLimits
@@ -92,18 +85,15 @@ def create_app(
             raise SystemExit(f"flagstaff: {error}") from None
     server_logging.configure(settings.log_level)
     database = open_database(settings)
-    metrics = CollectorRegistry()
-    streaming = Streaming(settings, DatabaseChangeSource(database), metrics)
-    services = build_services(database, listener or streaming.on_commit, settings)
-    hours = settings.change_log_retention_hours
-    retention = ChangeLogRetention(database, timedelta(hours=hours) if hours > 0 else None)
+    services = build_services(database, listener, settings)
+    streaming = services.streaming
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if not database_prepared:
             prepare_database(settings, services)
         await streaming.start()
-        pruning = asyncio.create_task(retention.run(settings.change_log_prune_interval_seconds))
+        pruning = asyncio.create_task(services.retention.run(settings.change_log_prune_interval_seconds))
         try:
             yield
         finally:
@@ -122,16 +112,11 @@ def create_app(
         redoc_url=None,
         dependencies=[Depends(check_json_body)],
     )
-    app.state.settings = settings
+    # The one container; routes reach it through `app.api.dependencies`, never through app.state directly.
     app.state.services = services
-    app.state.streaming = streaming
-    app.state.sdk_streams = SdkStreamService(services.snapshots, streaming)
+    app.state.streaming = streaming  # the SSE routes' handle on services.streaming (the same object)
+    app.state.sdk_streams = services.sdk_streams
     app.streaming = streaming
-    app.state.propagation = PropagationService(
-        database, streaming.registry, settings.stream_presence_ttl_seconds
-    )
-    app.state.readiness = ReadinessProbe(database, settings.readiness_timeout_seconds)
-    app.state.metrics = metrics
     install_error_handlers(app)
     install_docs_pages(app)
     # The SDK routes come first: they take nearly all the traffic, and the router tries routes in order.
@@ -152,11 +137,11 @@ def create_app(
     ):
         app.include_router(module.router)
     recorder = RequestRecorder(
-        app.state.metrics, AccessLog(settings.access_log, settings.access_log_sdk_sample_rate)
+        services.metrics, AccessLog(settings.access_log, settings.access_log_sdk_sample_rate)
     )
     app.add_middleware(OfrepCors, allowed_origins=settings.cors_allowed_origins)
     app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes, recorder=recorder)
-    app.poll_front = SdkPollFront(services.snapshots, recorder, streaming)
+    app.poll_front = SdkPollFront(services.snapshots, recorder, services.streaming)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

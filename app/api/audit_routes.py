@@ -4,37 +4,37 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 
-from app.api.dependencies import require, services
+from app.api.dependencies import Reader, ServicesDep
 from app.api.errors import COMMON_RESPONSES, ApiError
-from app.api.schemas import AuditEntryOut, AuditPage
-from app.auth.roles import Permission, Principal
+from app.api.parameters import Before, EntriesPerPage
+from app.api.schemas import AuditPage
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"], responses=COMMON_RESPONSES)
-_read = Depends(require(Permission.READ))
 
 
 @router.get("", summary="Audit entries, newest first")
 def list_audit(
-    request: Request,
+    services: ServicesDep,
+    caller: Reader,
     project: str | None = Query(None, max_length=64, description="only this project's entries"),
     environment: str | None = Query(None, max_length=64, description="only this environment's entries"),
     flag: str | None = Query(None, max_length=200, description="only entries about this flag"),
     actor: str | None = Query(None, max_length=200, description="only changes by this key name"),
     since: datetime | None = Query(None, description="inclusive, RFC 3339"),
     until: datetime | None = Query(None, description="exclusive, RFC 3339"),
-    before: int | None = Query(None, ge=1, le=2**53, description="the `next` of the previous page"),
-    limit: int = Query(100, ge=1, le=1000, description="entries per page"),
-    principal: Principal = _read,
+    before: Before = None,
+    limit: EntriesPerPage = 100,
 ) -> AuditPage:
+    principal = caller.principal
     if principal.project is not None:
         if project is not None and project != principal.project:
             raise ApiError(
                 403, "forbidden", f"this key is limited to project {principal.project!r}", "project"
             )
         project = principal.project  # a scoped key sees only its own project's entries
-    entries = services(request).audit.query(
+    entries = services.audit.query(
         project=project,
         environment=environment,
         flag=flag,
@@ -44,7 +44,7 @@ def list_audit(
         before_id=before,
         limit=limit + 1,
     )
-    items = [AuditEntryOut.model_validate(entry, from_attributes=True) for entry in entries[:limit]]
+    items = entries[:limit]
     return AuditPage(items=items, next=items[-1].id if len(entries) > limit else None)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
+from app.api.dependencies import ServicesDep
 from app.api.errors import ApiError
 from flagstaff.json_values import unstorable
 
@@ -17,7 +18,7 @@ _WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 _WALK_INLINE_BYTES = 16_384
 
 
-async def check_json_body(request: Request) -> None:
+async def check_json_body(request: Request, services: ServicesDep) -> None:
     """An app-wide dependency. A route that takes a body has parsed it already (the result is cached on the
     request); a body the route would ignore is ignored here too."""
     if request.method not in _WITH_BODY:
@@ -29,7 +30,7 @@ async def check_json_body(request: Request) -> None:
         value = await request.json()
     except (ValueError, RecursionError):
         return  # a route that reads the body has refused it already; any other ignores it
-    depth: int = request.app.state.settings.max_json_depth
+    depth = services.settings.max_json_depth
     if len(body) <= _WALK_INLINE_BYTES:
         problem = unstorable(value, "", depth)
     else:

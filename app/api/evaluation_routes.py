@@ -3,31 +3,24 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
 
-from app.api.dependencies import require, services
+from app.api.dependencies import Reader, ServicesDep
 from app.api.errors import COMMON_RESPONSES
 from app.api.parameters import EnvironmentKey, ProjectKey
 from app.api.schemas import EvaluateIn, EvaluateOut, EvaluationOut
-from app.auth.roles import Permission, Principal
 
 router = APIRouter(
     prefix="/api/v1/projects/{project}/environments/{env}", tags=["evaluation"], responses=COMMON_RESPONSES
 )
 
-_read = Depends(require(Permission.READ))
-
 
 @router.post("/evaluate", summary="Evaluate one flag (or all) for a context, with reasons")
 async def evaluate(
-    request: Request,
-    project: ProjectKey,
-    env: EnvironmentKey,
-    body: EvaluateIn,
-    principal: Principal = _read,
+    services: ServicesDep, project: ProjectKey, env: EnvironmentKey, body: EvaluateIn, caller: Reader
 ) -> EvaluateOut:
     # Async: waiting for an evaluation worker holds none of the threads that writes and kills need.
-    revision, results = await services(request).evaluations.evaluate(project, env, body.context, body.flag)
+    revision, results = await services.evaluations.evaluate(project, env, body.context, body.flag)
     return EvaluateOut(
         revision=revision,
         results={key: EvaluationOut.model_validate(result) for key, result in results.items()},

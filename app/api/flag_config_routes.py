@@ -5,37 +5,25 @@
 
 from __future__ import annotations
 
-import time
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Body, Header, Response
 
-from app.api import propagation_routes, wire_schemas
-from app.api.dependencies import actor, if_match_version, require, services
+from app.api import wire_schemas
+from app.api.dependencies import Editor, Reader, ServicesDep, Toggler, if_match_version
 from app.api.errors import WRITE_RESPONSES, ApiError
-from app.api.parameters import EnvironmentKey, FlagKey, ProjectKey
-from app.api.schemas import (
-    EnvironmentFlag,
-    EnvironmentFlagPage,
-    HistoryEntry,
-    HistoryPage,
-    KillIn,
-    PropagationOut,
-    RevertIn,
-    ToggleIn,
-)
-from app.auth.roles import Permission, Principal
-from app.services.flag_config_service import FlagState
+from app.api.parameters import Before, EnvironmentKey, FlagPath, FlagsPage, ProjectKey, VersionsPerPage, Wait
+from app.api.schemas import EnvironmentFlagPage, HistoryPage, KillIn, RevertIn, ToggleIn
+from app.services.read_models import EnvironmentFlag
 
 router = APIRouter(
     prefix="/api/v1/projects/{project}/environments/{env}/flags",
     tags=["targeting"],
     responses=WRITE_RESPONSES,
 )
-_read = Depends(require(Permission.READ))
-_edit = Depends(require(Permission.EDIT))
-_toggle = Depends(require(Permission.TOGGLE))
-_IF_MATCH = Header(None, description='the flag version you last read in this environment, e.g. "7"')
+IfMatch = Annotated[
+    str | None, Header(description='the flag version you last read in this environment, e.g. "7"')
+]
 _PATCH_EXAMPLE = {
     "rules": [
         {
@@ -48,68 +36,29 @@ _PATCH_EXAMPLE = {
 }
 
 
-def _state(
-    response: Response, state: FlagState, propagation: PropagationOut | None = None
-) -> EnvironmentFlag:
+def _state(response: Response, state: EnvironmentFlag) -> EnvironmentFlag:
     response.headers["ETag"] = f'"{state.flag["version"]}"'
-    return EnvironmentFlag(
-        flag=state.flag, revision=state.revision, changed=state.changed, propagation=propagation
-    )
+    return state
 
 
-def _confirmed(
-    request: Request, response: Response, project: str, env: str, state: FlagState, wait: float | None
-) -> EnvironmentFlag:
-    """With `?wait=`, holds the response until connected SDKs confirm the new revision (or the wait ends)."""
-    confirmation = propagation_routes.confirmation(request, project, env, state.revision, time.time(), wait)
-    return _state(response, state, confirmation)
-
-
-def _switch(
-    request: Request,
-    response: Response,
-    principal: Principal,
-    project: str,
-    env: str,
-    flag: str,
-    enabled: bool,
-    reason: str | None,
-    action: str,
-    wait: float | None,
-) -> EnvironmentFlag:
-    """kill, on and off are one idempotent write; only `enabled` and the audit action tell them apart."""
-    state = services(request).flag_configs.set_enabled(
-        actor(request, principal), project, env, flag, enabled, reason, action
-    )
-    return _confirmed(request, response, project, env, state, wait)
+def _reason(body: ToggleIn | None) -> str | None:
+    return body.reason if body else None
 
 
 @router.get("", summary="List the environment's flags in wire format")
 def list_flags(
-    request: Request,
-    project: ProjectKey,
-    env: EnvironmentKey,
-    tag: str | None = Query(None, max_length=200, description="only flags with this tag"),
-    after: str | None = Query(None, max_length=200, description="the `next` of the previous page"),
-    limit: int = Query(100, ge=1, le=1000, description="flags per page"),
-    principal: Principal = _read,
+    services: ServicesDep, project: ProjectKey, env: EnvironmentKey, caller: Reader, page: FlagsPage
 ) -> EnvironmentFlagPage:
-    items, revision = services(request).flag_configs.list(project, env, tag=tag, after=after, limit=limit + 1)
+    tag, after, limit = page.tag, page.after, page.limit
+    items, revision = services.flag_configs.list(project, env, tag=tag, after=after, limit=limit + 1)
     return EnvironmentFlagPage(
         items=items[:limit], revision=revision, next=items[limit - 1]["key"] if len(items) > limit else None
     )
 
 
 @router.get("/{flag}", summary="Read a flag's targeting in this environment")
-def get_flag(
-    request: Request,
-    response: Response,
-    project: ProjectKey,
-    env: EnvironmentKey,
-    flag: FlagKey,
-    principal: Principal = _read,
-) -> EnvironmentFlag:
-    return _state(response, services(request).flag_configs.get(project, env, flag))
+def get_flag(services: ServicesDep, response: Response, at: FlagPath, caller: Reader) -> EnvironmentFlag:
+    return _state(response, services.flag_configs.get(at))
 
 
 @router.patch(
@@ -118,101 +67,78 @@ def get_flag(
     openapi_extra=wire_schemas.request_body(wire_schemas.flag_patch_body()),
 )
 def patch_flag(
-    request: Request,
+    services: ServicesDep,
     response: Response,
-    project: ProjectKey,
-    env: EnvironmentKey,
-    flag: FlagKey,
+    at: FlagPath,
+    caller: Editor,
     body: dict[str, Any] = Body(
         description="any of enabled, off_variation, targets, rules, fallthrough, prerequisites "
         "(wire format), and an optional reason for the audit log",
         examples=[_PATCH_EXAMPLE],
     ),
-    if_match: str | None = _IF_MATCH,
-    wait: float | None = propagation_routes.WAIT,
-    principal: Principal = _edit,
+    if_match: IfMatch = None,
+    wait: Wait = None,
 ) -> EnvironmentFlag:
     changes = dict(body)
     reason = changes.pop("reason", None)
     if reason is not None and (not isinstance(reason, str) or "\x00" in reason):
         raise ApiError(422, "invalid", "must be a string without NUL characters", "reason")
-    state = services(request).flag_configs.patch(
-        actor(request, principal), project, env, flag, changes, if_match_version(if_match), reason
+    version = if_match_version(if_match)
+    return _state(
+        response, services.flag_configs.patch(caller.actor, at, changes, version, reason, wait=wait)
     )
-    return _confirmed(request, response, project, env, state, wait)
 
 
 @router.post("/{flag}/kill", summary="Kill switch: turn the flag off here (reason required; idempotent)")
 def kill_flag(
-    request: Request,
-    response: Response,
-    project: ProjectKey,
-    env: EnvironmentKey,
-    flag: FlagKey,
-    body: KillIn,
-    wait: float | None = propagation_routes.WAIT,
-    principal: Principal = _toggle,
+    services: ServicesDep, response: Response, at: FlagPath, body: KillIn, caller: Toggler, wait: Wait = None
 ) -> EnvironmentFlag:
-    return _switch(request, response, principal, project, env, flag, False, body.reason, "flag.kill", wait)
+    return _state(response, services.flag_configs.kill(caller.actor, at, body.reason, wait=wait))
 
 
 @router.post("/{flag}/on", summary="Turn the flag on here (idempotent)")
 def turn_on(
-    request: Request,
+    services: ServicesDep,
     response: Response,
-    project: ProjectKey,
-    env: EnvironmentKey,
-    flag: FlagKey,
+    at: FlagPath,
+    caller: Toggler,
     body: ToggleIn | None = None,
-    wait: float | None = propagation_routes.WAIT,
-    principal: Principal = _toggle,
+    wait: Wait = None,
 ) -> EnvironmentFlag:
-    reason = body.reason if body else None
-    return _switch(request, response, principal, project, env, flag, True, reason, "flag.on", wait)
+    return _state(response, services.flag_configs.turn_on(caller.actor, at, _reason(body), wait=wait))
 
 
 @router.post("/{flag}/off", summary="Turn the flag off here (idempotent)")
 def turn_off(
-    request: Request,
+    services: ServicesDep,
     response: Response,
-    project: ProjectKey,
-    env: EnvironmentKey,
-    flag: FlagKey,
+    at: FlagPath,
+    caller: Toggler,
     body: ToggleIn | None = None,
-    wait: float | None = propagation_routes.WAIT,
-    principal: Principal = _toggle,
+    wait: Wait = None,
 ) -> EnvironmentFlag:
-    reason = body.reason if body else None
-    return _switch(request, response, principal, project, env, flag, False, reason, "flag.off", wait)
+    return _state(response, services.flag_configs.turn_off(caller.actor, at, _reason(body), wait=wait))
 
 
 @router.get("/{flag}/history", summary="Every version of the flag in this environment, newest first")
 def history(
-    request: Request,
-    project: ProjectKey,
-    env: EnvironmentKey,
-    flag: FlagKey,
-    before: int | None = Query(None, ge=1, le=2**53, description="the `next` of the previous page"),
-    limit: int = Query(50, ge=1, le=500, description="versions per page"),
-    principal: Principal = _read,
+    services: ServicesDep, at: FlagPath, caller: Reader, before: Before = None, limit: VersionsPerPage = 50
 ) -> HistoryPage:
-    versions = services(request).flag_configs.history(project, env, flag, before=before, limit=limit + 1)
-    items = [HistoryEntry.model_validate(version, from_attributes=True) for version in versions[:limit]]
+    versions = services.flag_configs.history(at, before=before, limit=limit + 1)
+    items = list(versions[:limit])
     return HistoryPage(items=items, next=items[-1].version if len(versions) > limit else None)
 
 
 @router.post("/{flag}/revert", summary="Restore an earlier version's targeting as a new version")
 def revert(
-    request: Request,
+    services: ServicesDep,
     response: Response,
-    project: ProjectKey,
-    env: EnvironmentKey,
-    flag: FlagKey,
+    at: FlagPath,
     body: RevertIn,
-    if_match: str | None = _IF_MATCH,
-    principal: Principal = _edit,
+    caller: Editor,
+    if_match: IfMatch = None,
 ) -> EnvironmentFlag:
-    state = services(request).flag_configs.revert(
-        actor(request, principal), project, env, flag, body.version, if_match_version(if_match), body.reason
+    state = services.flag_configs.revert(
+        caller.actor, at, body.version, if_match_version(if_match), body.reason
     )
     return _state(response, state)

@@ -2,43 +2,34 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from typing import Annotated
 
-from app.api.dependencies import actor, if_match_version, require, services
+from fastapi import APIRouter, Header, Response
+
+from app.api.dependencies import Editor, Reader, ServicesDep, if_match_version
 from app.api.errors import WRITE_RESPONSES, ErrorBody
-from app.api.parameters import FlagKey, ProjectKey
-from app.api.schemas import FlagDefinitionIn, FlagDefinitionOut, FlagDefinitionPage, FlagDefinitionPatch
-from app.auth.roles import Permission, Principal
-from app.services.flag_definition_service import DefinitionChanges, DefinitionInput, FlagDefinitionView
+from app.api.parameters import FlagKey, FlagsPage, ProjectKey
+from app.api.schemas import FlagDefinitionPage
+from app.services.input_models import FlagDefinitionIn, FlagDefinitionPatch
+from app.services.read_models import FlagDefinitionOut
 
 router = APIRouter(prefix="/api/v1/projects/{project}/flags", tags=["flags"], responses=WRITE_RESPONSES)
-_read = Depends(require(Permission.READ))
-_edit = Depends(require(Permission.EDIT))
-
-
-def definition_out(view: FlagDefinitionView) -> FlagDefinitionOut:
-    return FlagDefinitionOut.model_validate(view, from_attributes=True)
+IfMatch = Annotated[str | None, Header(description='the version you last read, e.g. "3"')]
 
 
 @router.get("", summary="List flag definitions, by key, optionally by tag")
 def list_flags(
-    request: Request,
-    project: ProjectKey,
-    tag: str | None = Query(None, max_length=200, description="only flags with this tag"),
-    after: str | None = Query(None, max_length=200, description="the `next` of the previous page"),
-    limit: int = Query(100, ge=1, le=1000, description="flags per page"),
-    principal: Principal = _read,
+    services: ServicesDep, project: ProjectKey, caller: Reader, page: FlagsPage
 ) -> FlagDefinitionPage:
-    views = services(request).flag_definitions.list(project, tag=tag, after=after, limit=limit + 1)
-    items = [definition_out(view) for view in views[:limit]]
-    return FlagDefinitionPage(items=items, next=items[-1].key if len(views) > limit else None)
+    tag, after, limit = page.tag, page.after, page.limit
+    found = services.flag_definitions.list(project, tag=tag, after=after, limit=limit + 1)
+    items = found[:limit]
+    return FlagDefinitionPage(items=items, next=items[-1].key if len(found) > limit else None)
 
 
 @router.get("/{flag}", summary="Read a flag definition")
-def get_flag(
-    request: Request, project: ProjectKey, flag: FlagKey, principal: Principal = _read
-) -> FlagDefinitionOut:
-    return definition_out(services(request).flag_definitions.get(project, flag))
+def get_flag(services: ServicesDep, project: ProjectKey, flag: FlagKey, caller: Reader) -> FlagDefinitionOut:
+    return services.flag_definitions.get(project, flag)
 
 
 @router.put(
@@ -53,35 +44,20 @@ def get_flag(
     },
 )
 def put_flag(
-    request: Request,
+    services: ServicesDep,
     response: Response,
     project: ProjectKey,
     flag: FlagKey,
     body: FlagDefinitionIn,
-    if_match: str | None = Header(None, description='the version you last read, e.g. "3"'),
-    principal: Principal = _edit,
+    caller: Editor,
+    if_match: IfMatch = None,
 ) -> FlagDefinitionOut:
-    given = DefinitionInput(
-        name=body.name,
-        description=body.description,
-        kind=body.kind,
-        variations=body.variations,
-        tags=body.tags,
-        temporary=body.temporary,
-        salt=body.salt,
-        client_side=body.client_side,
-    )
-    view, created = services(request).flag_definitions.put(
-        actor(request, principal),
-        project,
-        flag,
-        given,
-        if_match_version(if_match),
-        may_replace=if_match is not None,
+    definition, created = services.flag_definitions.put(
+        caller.actor, project, flag, body, if_match_version(if_match), may_replace=if_match is not None
     )
     response.status_code = 201 if created else 200
-    response.headers["ETag"] = f'"{view.version}"'
-    return definition_out(view)
+    response.headers["ETag"] = f'"{definition.version}"'
+    return definition
 
 
 @router.patch(
@@ -90,33 +66,24 @@ def put_flag(
     description="Fields left out are kept. Moves no environment's revision; audited as `flag.update`.",
 )
 def patch_flag(
-    request: Request,
+    services: ServicesDep,
     response: Response,
     project: ProjectKey,
     flag: FlagKey,
     body: FlagDefinitionPatch,
-    if_match: str | None = Header(None, description='the version you last read, e.g. "3"'),
-    principal: Principal = _edit,
+    caller: Editor,
+    if_match: IfMatch = None,
 ) -> FlagDefinitionOut:
-    changes = DefinitionChanges(
-        name=body.name, description=body.description, tags=body.tags, temporary=body.temporary
+    definition = services.flag_definitions.patch(
+        caller.actor, project, flag, body, if_match_version(if_match)
     )
-    view = services(request).flag_definitions.patch(
-        actor(request, principal), project, flag, changes, if_match_version(if_match)
-    )
-    response.headers["ETag"] = f'"{view.version}"'
-    return definition_out(view)
+    response.headers["ETag"] = f'"{definition.version}"'
+    return definition
 
 
 @router.delete("/{flag}", status_code=204, summary="Delete a flag from every environment")
 def delete_flag(
-    request: Request,
-    project: ProjectKey,
-    flag: FlagKey,
-    if_match: str | None = Header(None, description='the version you last read, e.g. "3"'),
-    principal: Principal = _edit,
+    services: ServicesDep, project: ProjectKey, flag: FlagKey, caller: Editor, if_match: IfMatch = None
 ) -> Response:
-    services(request).flag_definitions.delete(
-        actor(request, principal), project, flag, if_match_version(if_match)
-    )
+    services.flag_definitions.delete(caller.actor, project, flag, if_match_version(if_match))
     return Response(status_code=204)

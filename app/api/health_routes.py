@@ -7,11 +7,11 @@ process.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from app.services.readiness import ReadinessProbe
+from app.api.dependencies import ServicesDep
 
 router = APIRouter(tags=["operations"])
 
@@ -26,9 +26,8 @@ async def healthz() -> dict[str, str]:
     summary="Ready to serve: database reachable and migrated (answers within the readiness timeout)",
     responses={503: {"description": "Not ready; `database` is the database's state, `reason` says why"}},
 )
-async def readyz(request: Request) -> JSONResponse:
-    probe: ReadinessProbe = request.app.state.readiness
-    readiness = await probe.check()
+async def readyz(services: ServicesDep) -> JSONResponse:
+    readiness = await services.readiness.check()
     if not readiness.ready:
         body = {"status": "unavailable", "database": readiness.database, "reason": readiness.reason}
         return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
@@ -36,5 +35,5 @@ async def readyz(request: Request) -> JSONResponse:
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
-async def metrics(request: Request) -> Response:
-    return Response(generate_latest(request.app.state.metrics), media_type=CONTENT_TYPE_LATEST)
+async def metrics(services: ServicesDep) -> Response:
+    return Response(generate_latest(services.metrics), media_type=CONTENT_TYPE_LATEST)

@@ -2,60 +2,36 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Request
-from pydantic import BaseModel
+from fastapi import APIRouter, Body
 
-from app.api.dependencies import actor, require, services
+from app.api.dependencies import Editor, ServicesDep
 from app.api.errors import WRITE_RESPONSES
 from app.api.parameters import EnvironmentKey, ProjectKey
-from app.auth.roles import Permission, Principal
-from app.services.unleash_import import import_unleash_document
+from app.services.read_models import ImportOut
 
 router = APIRouter(
     prefix="/api/v1/projects/{project}/environments/{env}/import",
     tags=["import"],
     responses=WRITE_RESPONSES,
 )
-_edit = Depends(require(Permission.EDIT))
 _EXAMPLE = {
     "version": 2,
     "features": [{"name": "new-checkout", "enabled": True, "strategies": [{"name": "default"}]}],
     "segments": [],
 }
-
-
-class ImportedFlag(BaseModel):
-    key: str
-    status: str
-    message: str
-
-
-class UnmappedItem(BaseModel):
-    flag: str
-    what: str
-    why: str
-
-
-class ImportOut(BaseModel):
-    flags: list[ImportedFlag]
-    unmapped: list[UnmappedItem]
+UnleashDocument = Annotated[
+    dict[str, Any],
+    Body(
+        description="the document Unleash serves at /api/client/features (features, segments)",
+        examples=[_EXAMPLE],
+    ),
+]
 
 
 @router.post("/unleash", summary="Import an Unleash client-features document into this environment")
 def import_unleash(
-    request: Request,
-    project: ProjectKey,
-    env: EnvironmentKey,
-    body: dict[str, Any] = Body(
-        description="the document Unleash serves at /api/client/features (features, segments)",
-        examples=[_EXAMPLE],
-    ),
-    principal: Principal = _edit,
+    services: ServicesDep, project: ProjectKey, env: EnvironmentKey, caller: Editor, body: UnleashDocument
 ) -> ImportOut:
-    report = import_unleash_document(services(request), actor(request, principal), project, env, body)
-    return ImportOut(
-        flags=[ImportedFlag(key=f.key, status=f.status, message=f.message) for f in report.flags],
-        unmapped=[UnmappedItem(flag=u.flag, what=u.what, why=u.why) for u in report.unmapped],
-    )
+    return services.imports.import_document(caller.actor, project, env, body)

@@ -3,60 +3,38 @@ response that creates them."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
 
-from app.api.dependencies import actor, require, services
+from app.api.dependencies import Manager, ServicesDep
 from app.api.errors import WRITE_RESPONSES
 from app.api.parameters import EnvironmentKey, KeyId, ProjectKey
-from app.api.schemas import (
-    AdminKeyCreated,
-    AdminKeyIn,
-    AdminKeyList,
-    AdminKeyOut,
-    SdkKeyCreated,
-    SdkKeyIn,
-    SdkKeyList,
-    SdkKeyOut,
-)
-from app.auth.roles import Permission, Principal
-from app.services.key_service import AdminKeyView, SdkKeyView
+from app.api.schemas import AdminKeyIn, AdminKeyList, SdkKeyIn, SdkKeyList
+from app.services.read_models import AdminKeyCreated, AdminKeyOut, SdkKeyCreated, SdkKeyOut
 
 router = APIRouter(prefix="/api/v1", tags=["keys"], responses=WRITE_RESPONSES)
-_manage = Depends(require(Permission.MANAGE))
 _SDK_KEYS = "/projects/{project}/environments/{env}/sdk-keys"
 
 
-def _admin(view: AdminKeyView) -> AdminKeyOut:
-    return AdminKeyOut.model_validate(view, from_attributes=True)
-
-
-def _sdk(view: SdkKeyView) -> SdkKeyOut:
-    return SdkKeyOut.model_validate(view, from_attributes=True)
-
-
 @router.get("/admin-keys", summary="List admin keys (a project-scoped admin sees its project's)")
-def list_admin_keys(request: Request, principal: Principal = _manage) -> AdminKeyList:
-    return AdminKeyList(items=[_admin(view) for view in services(request).keys.list_admin_keys(principal)])
+def list_admin_keys(services: ServicesDep, caller: Manager) -> AdminKeyList:
+    return AdminKeyList(items=services.keys.list_admin_keys(caller.principal))
 
 
 @router.post("/admin-keys", status_code=201, summary="Create an admin key; the secret is shown once")
-def create_admin_key(request: Request, body: AdminKeyIn, principal: Principal = _manage) -> AdminKeyCreated:
-    view, secret = services(request).keys.create_admin_key(
-        actor(request, principal), principal, body.name, body.role, body.project
-    )
-    return AdminKeyCreated(**_admin(view).model_dump(), secret=secret)
+def create_admin_key(services: ServicesDep, body: AdminKeyIn, caller: Manager) -> AdminKeyCreated:
+    return services.keys.create_admin_key(caller.actor, caller.principal, body.name, body.role, body.project)
 
 
 @router.delete("/admin-keys/{key_id}", summary="Revoke an admin key")
-def revoke_admin_key(request: Request, key_id: KeyId, principal: Principal = _manage) -> AdminKeyOut:
-    return _admin(services(request).keys.revoke_admin_key(actor(request, principal), principal, key_id))
+def revoke_admin_key(services: ServicesDep, key_id: KeyId, caller: Manager) -> AdminKeyOut:
+    return services.keys.revoke_admin_key(caller.actor, caller.principal, key_id)
 
 
 @router.get(_SDK_KEYS, summary="List the environment's SDK keys")
 def list_sdk_keys(
-    request: Request, project: ProjectKey, env: EnvironmentKey, principal: Principal = _manage
+    services: ServicesDep, project: ProjectKey, env: EnvironmentKey, caller: Manager
 ) -> SdkKeyList:
-    return SdkKeyList(items=[_sdk(view) for view in services(request).keys.list_sdk_keys(project, env)])
+    return SdkKeyList(items=services.keys.list_sdk_keys(project, env))
 
 
 @router.post(
@@ -65,16 +43,13 @@ def list_sdk_keys(
     summary="Create an SDK key (or, with kind client, a public client key); several may be active",
 )
 def create_sdk_key(
-    request: Request, project: ProjectKey, env: EnvironmentKey, body: SdkKeyIn, principal: Principal = _manage
+    services: ServicesDep, project: ProjectKey, env: EnvironmentKey, body: SdkKeyIn, caller: Manager
 ) -> SdkKeyCreated:
-    view, secret = services(request).keys.create_sdk_key(
-        actor(request, principal), project, env, body.name, body.kind
-    )
-    return SdkKeyCreated(**_sdk(view).model_dump(), secret=secret)
+    return services.keys.create_sdk_key(caller.actor, project, env, body.name, body.kind)
 
 
 @router.delete(_SDK_KEYS + "/{key_id}", summary="Revoke an SDK key")
 def revoke_sdk_key(
-    request: Request, project: ProjectKey, env: EnvironmentKey, key_id: KeyId, principal: Principal = _manage
+    services: ServicesDep, project: ProjectKey, env: EnvironmentKey, key_id: KeyId, caller: Manager
 ) -> SdkKeyOut:
-    return _sdk(services(request).keys.revoke_sdk_key(actor(request, principal), project, env, key_id))
+    return services.keys.revoke_sdk_key(caller.actor, project, env, key_id)

@@ -1,41 +1,34 @@
-"""Request and response bodies of the admin API (never database rows, never the flag shape: flag bodies are
-plain JSON objects checked by the SDK's validator)."""
+"""Request bodies of the admin API, and its pages and lists of the services' read models (never database rows,
+never the flag shape: flag bodies are plain JSON objects checked by the SDK's validator).
+
+Every response body of one entity is the read model the service returns (`app.services.read_models`)."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from app.auth.roles import Role
+from app.services.input_models import Strict, Text
 from app.services.project_service import DEFAULT_ENVIRONMENTS
+from app.services.read_models import (
+    AdminKeyOut,
+    AuditEntryOut,
+    EnvironmentOut,
+    FlagDefinitionOut,
+    HistoryEntry,
+    ProjectOut,
+    SdkKeyOut,
+    SegmentOut,
+)
 
-
-def _no_nul(value: str) -> str:
-    # PostgreSQL text cannot hold NUL; refusing it here keeps both backends answering alike.
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    return value
-
-
-Text = Annotated[str, AfterValidator(_no_nul)]
 Name = Field("", max_length=200)
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class EnvironmentIn(Strict):
     key: Text = Field(max_length=64)
     name: Text = Name
-
-
-class EnvironmentOut(BaseModel):
-    key: str
-    name: str
-    revision: int
 
 
 class EnvironmentList(BaseModel):
@@ -48,83 +41,13 @@ class ProjectIn(Strict):
     environments: list[Text] = Field(default=list(DEFAULT_ENVIRONMENTS), max_length=50)
 
 
-class ProjectOut(BaseModel):
-    key: str
-    name: str
-    environments: list[EnvironmentOut] = []
-
-
 class ProjectList(BaseModel):
     items: list[ProjectOut]
-
-
-_TEMPORARY = "true for a release flag meant to be removed once rolled out; false for a permanent one"
-
-
-class FlagDefinitionIn(Strict):
-    name: Text = Field("", max_length=200, description="a display name; empty means the flag's key")
-    description: Text = Field("", max_length=10_000)
-    kind: Text = Field(description="boolean, string, number or json (see the flag format)")
-    variations: list[Any] = Field(description="the values this flag can serve, referred to by index")
-    tags: list[Text] = Field(default=[], max_length=50, description="labels to filter lists by (`?tag=`)")
-    temporary: bool = Field(True, description=_TEMPORARY)
-    salt: Text | None = Field(None, description="bucketing salt; defaults to the flag key")
-    client_side: bool = Field(
-        False, description="true: client keys (fs_client_..., public) may evaluate this flag over OFREP"
-    )
-
-
-class FlagDefinitionPatch(Strict):
-    """The descriptive fields of a definition; an absent (or null) field is left as it is."""
-
-    name: Text | None = Field(None, max_length=200, description="a display name; empty means the flag's key")
-    description: Text | None = Field(None, max_length=10_000)
-    tags: list[Text] | None = Field(None, max_length=50, description="replaces the whole list of tags")
-    temporary: bool | None = Field(None, description=_TEMPORARY)
-
-
-class FlagDefinitionOut(BaseModel):
-    key: str
-    name: str
-    description: str
-    kind: str
-    variations: list[Any]
-    tags: list[str]
-    temporary: bool
-    salt: str
-    version: int
-    client_side: bool
 
 
 class FlagDefinitionPage(BaseModel):
     items: list[FlagDefinitionOut]
     next: str | None = Field(description="pass as `after` for the next page; null on the last")
-
-
-class PropagationOut(BaseModel):
-    revision: int = Field(description="the environment revision being confirmed")
-    confirmed: int = Field(description="connected SDK instances that have applied it")
-    unconfirmed: int = Field(description="connected SDK instances that have not (yet)")
-    slowest_confirmation_ms: float | None = Field(
-        description="from the commit to the latest confirmation so far; null when none confirmed"
-    )
-    available: bool = Field(True, description="false when confirmations could not be read (Redis down)")
-    presence: Literal["complete", "unknown"] = Field(
-        "complete",
-        description=(
-            "unknown while connected SDKs may be missing from the counts: just after a server start, or "
-            "after Redis lost its data, until SDKs have had a presence TTL to reconnect; or when `available` "
-            "is false"
-        ),
-    )
-    note: str | None = Field(None, description="why presence is unknown, for people; null when complete")
-
-
-class EnvironmentFlag(BaseModel):
-    flag: dict[str, Any] = Field(description="the flag in wire format (docs/flag-format.md)")
-    revision: int = Field(description="the environment's revision after this request")
-    changed: bool = True
-    propagation: PropagationOut | None = Field(None, description="only with ?wait=: SDK confirmations")
 
 
 class EnvironmentFlagPage(BaseModel):
@@ -146,28 +69,9 @@ class RevertIn(Strict):
     reason: Text | None = Field(None, max_length=2000)
 
 
-class HistoryEntry(BaseModel):
-    version: int
-    revision: int
-    deleted: bool
-    flag: dict[str, Any] | None
-    actor: str
-    at: datetime
-
-
 class HistoryPage(BaseModel):
     items: list[HistoryEntry]
     next: int | None = Field(description="pass as `before` for the next page; null on the last")
-
-
-class SegmentOut(BaseModel):
-    key: str
-    name: str
-    description: str
-    included: list[Any]
-    excluded: list[Any]
-    rules: list[Any]
-    version: int
 
 
 class SegmentPage(BaseModel):
@@ -194,21 +98,6 @@ class EvaluateOut(BaseModel):
     results: dict[str, EvaluationOut]
 
 
-class AuditEntryOut(BaseModel):
-    id: int
-    at: datetime
-    actor: str
-    action: str
-    project: str | None
-    environment: str | None
-    target_kind: str
-    target_key: str | None
-    before: dict[str, Any] | None
-    after: dict[str, Any] | None
-    reason: str | None
-    request_id: str | None
-
-
 class AuditPage(BaseModel):
     items: list[AuditEntryOut]
     next: int | None = Field(description="pass as `before` for the next page; null on the last")
@@ -218,19 +107,6 @@ class AdminKeyIn(Strict):
     name: Text = Field(min_length=1, max_length=200)
     role: Role
     project: Text | None = Field(None, max_length=64, description="limit the key to one project; null = all")
-
-
-class AdminKeyOut(BaseModel):
-    key_id: str
-    name: str
-    role: str
-    project: str | None
-    created_at: datetime
-    revoked_at: datetime | None
-
-
-class AdminKeyCreated(AdminKeyOut):
-    secret: str = Field(description="the key itself; shown only in this response")
 
 
 class AdminKeyList(BaseModel):
@@ -244,18 +120,6 @@ class SdkKeyIn(Strict):
         description="server: fs_sdk_..., the whole snapshot (keep it secret); "
         "client: fs_client_..., public, evaluates client-side flags over OFREP only",
     )
-
-
-class SdkKeyOut(BaseModel):
-    key_id: str
-    name: str
-    kind: str
-    created_at: datetime
-    revoked_at: datetime | None
-
-
-class SdkKeyCreated(SdkKeyOut):
-    secret: str = Field(description="the key itself; shown only in this response")
 
 
 class SdkKeyList(BaseModel):

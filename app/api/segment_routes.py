@@ -2,55 +2,51 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Body, Header, Response
 
 from app.api import wire_schemas
-from app.api.dependencies import actor, if_match_version, require, services
+from app.api.dependencies import Editor, Reader, ServicesDep, if_match_version
 from app.api.errors import WRITE_RESPONSES
-from app.api.parameters import EnvironmentKey, ProjectKey, SegmentKey
-from app.api.schemas import SegmentOut, SegmentPage
-from app.auth.roles import Permission, Principal
-from app.services.segment_service import SegmentView
+from app.api.parameters import After, EnvironmentKey, ProjectKey, SegmentKey, SegmentsPerPage
+from app.api.schemas import SegmentPage
+from app.services.read_models import SegmentOut
 
 router = APIRouter(
     prefix="/api/v1/projects/{project}/environments/{env}/segments",
     tags=["segments"],
     responses=WRITE_RESPONSES,
 )
-_read = Depends(require(Permission.READ))
-_edit = Depends(require(Permission.EDIT))
-_IF_MATCH = Header(None, description='the segment version you last read, e.g. "2"')
-
-
-def _out(view: SegmentView) -> SegmentOut:
-    return SegmentOut.model_validate(view, from_attributes=True)
+IfMatch = Annotated[str | None, Header(description='the segment version you last read, e.g. "2"')]
+SegmentBody = Annotated[
+    dict[str, Any],
+    Body(
+        description="included, excluded, rules (wire format), plus optional name and description",
+        examples=[{"name": "Beta testers", "included": ["user-7"], "excluded": [], "rules": []}],
+    ),
+]
 
 
 @router.get("", summary="List segments")
 def list_segments(
-    request: Request,
+    services: ServicesDep,
     project: ProjectKey,
     env: EnvironmentKey,
-    after: str | None = Query(None, max_length=200, description="the `next` of the previous page"),
-    limit: int = Query(100, ge=1, le=1000, description="segments per page"),
-    principal: Principal = _read,
+    caller: Reader,
+    after: After = None,
+    limit: SegmentsPerPage = 100,
 ) -> SegmentPage:
-    views = services(request).segments.list(project, env, after=after, limit=limit + 1)
-    items = [_out(view) for view in views[:limit]]
-    return SegmentPage(items=items, next=items[-1].key if len(views) > limit else None)
+    found = services.segments.list(project, env, after=after, limit=limit + 1)
+    items = found[:limit]
+    return SegmentPage(items=items, next=items[-1].key if len(found) > limit else None)
 
 
 @router.get("/{segment}", summary="Read a segment")
 def get_segment(
-    request: Request,
-    project: ProjectKey,
-    env: EnvironmentKey,
-    segment: SegmentKey,
-    principal: Principal = _read,
+    services: ServicesDep, project: ProjectKey, env: EnvironmentKey, segment: SegmentKey, caller: Reader
 ) -> SegmentOut:
-    return _out(services(request).segments.get(project, env, segment))
+    return services.segments.get(project, env, segment)
 
 
 @router.put(
@@ -60,36 +56,31 @@ def get_segment(
     openapi_extra=wire_schemas.request_body(wire_schemas.segment_put_body()),
 )
 def put_segment(
-    request: Request,
+    services: ServicesDep,
     response: Response,
     project: ProjectKey,
     env: EnvironmentKey,
     segment: SegmentKey,
-    body: dict[str, Any] = Body(
-        description="included, excluded, rules (wire format), plus optional name and description",
-        examples=[{"name": "Beta testers", "included": ["user-7"], "excluded": [], "rules": []}],
-    ),
-    if_match: str | None = _IF_MATCH,
-    principal: Principal = _edit,
+    body: SegmentBody,
+    caller: Editor,
+    if_match: IfMatch = None,
 ) -> SegmentOut:
-    view, created = services(request).segments.put(
-        actor(request, principal), project, env, segment, body, if_match_version(if_match)
+    stored, created = services.segments.put(
+        caller.actor, project, env, segment, body, if_match_version(if_match)
     )
     response.status_code = 201 if created else 200
-    response.headers["ETag"] = f'"{view.version}"'
-    return _out(view)
+    response.headers["ETag"] = f'"{stored.version}"'
+    return stored
 
 
 @router.delete("/{segment}", status_code=204, summary="Delete a segment no flag uses")
 def delete_segment(
-    request: Request,
+    services: ServicesDep,
     project: ProjectKey,
     env: EnvironmentKey,
     segment: SegmentKey,
-    if_match: str | None = _IF_MATCH,
-    principal: Principal = _edit,
+    caller: Editor,
+    if_match: IfMatch = None,
 ) -> Response:
-    services(request).segments.delete(
-        actor(request, principal), project, env, segment, if_match_version(if_match)
-    )
+    services.segments.delete(caller.actor, project, env, segment, if_match_version(if_match))
     return Response(status_code=204)

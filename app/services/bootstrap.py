@@ -50,9 +50,8 @@ def bootstrap(database: Database, writer: ChangeWriter, admin_token: str | None,
                 )
                 change.audit(
                     "admin_key.create",
+                    new.key_id,
                     project=None,
-                    target_kind="admin_key",
-                    target_key=new.key_id,
                     after={"name": "bootstrap", "role": Role.ADMIN.value, "project": None},
                 )
         except IntegrityError:

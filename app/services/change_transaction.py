@@ -19,7 +19,7 @@ from app.services.errors import InvalidInput
 from app.storage import audit_repository, change_log, project_repository
 from app.storage.change_log import EntityKind
 from app.storage.database import Database
-from app.storage.models import AuditEntry, Environment, FlagConfigVersion
+from app.storage.models import AuditEntry, Environment, FlagConfigVersion, FlagDefinition, Segment
 from app.storage.stored_values import UnstorableValue
 
 log = logging.getLogger(__name__)
@@ -94,15 +94,15 @@ class ChangeTransaction:
     def audit(
         self,
         action: str,
+        target_key: str | None,
         *,
         project: str | None,
-        target_kind: str,
-        target_key: str | None,
         environment: str | None = None,
         before: dict[str, Any] | None = None,
         after: dict[str, Any] | None = None,
         reason: str | None = None,
     ) -> None:
+        """Records `action` (`<kind>.<verb>`, e.g. `flag.kill`) on the `<kind>` named `target_key`."""
         audit_repository.append(
             self.session,
             AuditEntry(
@@ -110,7 +110,7 @@ class ChangeTransaction:
                 action=action,
                 project_key=project,
                 environment_key=environment,
-                target_kind=target_kind,
+                target_kind=action.partition(".")[0],
                 target_key=target_key,
                 before=before,
                 after=after,
@@ -122,6 +122,13 @@ class ChangeTransaction:
     def discard(self) -> None:
         """Nothing changed after all (an idempotent repeat): roll back, including the revision bump."""
         self.discarded = True
+
+
+def tombstone(row: FlagDefinition | Segment) -> None:
+    """Deletes by keeping the row one version on: re-creating it continues its versions, and an SDK holding an
+    older version can never be handed that version back."""
+    row.deleted = True
+    row.version += 1
 
 
 class ChangeWriter:

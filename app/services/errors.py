@@ -64,5 +64,14 @@ class Busy(ServiceError):
     code = "busy"
 
 
+def check_version(what: str, current: int | None, if_match: int | None) -> None:
+    """`If-Match` names the version the caller last read; any other current version (or none, for something
+    deleted or never created) means another change came first, and nothing may be written."""
+    if if_match is None or current == if_match:
+        return
+    found = "does not exist" if current is None else f"is at version {current}"
+    raise VersionMismatch(f"{what} {found}, not at version {if_match}", "If-Match")
+
+
 def _strip(path: str, prefix: str) -> str:
     return path[len(prefix) :] if prefix and path.startswith(prefix) else path

@@ -1,13 +1,14 @@
 """Use cases for a flag in one environment: read, list, patch targeting, on/off/kill, history and revert.
 
 Each write takes the environment's lock first, then checks `If-Match`: two editors never overwrite each other.
+A write given `wait` returns once connected SDKs confirmed it, or the wait ended (the confirmed kill switch).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -15,7 +16,9 @@ from sqlalchemy.orm import Session
 import flagstaff
 from app.services import environment_snapshot, flag_checks, lookups, wire_format
 from app.services.change_transaction import Actor, ChangeTransaction, ChangeWriter
-from app.services.errors import InvalidInput, NotFound, VersionMismatch
+from app.services.errors import InvalidInput, NotFound, check_version
+from app.services.propagation import PropagationService
+from app.services.read_models import EnvironmentFlag, HistoryEntry
 from app.storage import flag_repository
 from app.storage.database import Database
 from app.storage.models import Environment, FlagConfig, FlagDefinition, utcnow
@@ -28,37 +31,28 @@ _ChangesFor = Callable[[Session, FlagConfig], dict[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)
-class FlagState:
-    """A flag as it stands in one environment, after a read or a write."""
+class FlagRef:
+    """Names one flag in one environment of one project, by their keys: what each use case here acts on."""
 
-    flag: dict[str, Any]
-    revision: int
-    changed: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class FlagVersion:
-    """One version of a flag in one environment, as its history lists it; `flag` is None for a deletion."""
-
-    version: int
-    revision: int
-    deleted: bool
-    flag: dict[str, Any] | None
-    actor: str
-    at: datetime
+    project: str
+    environment: str
+    flag: str
 
 
 class FlagConfigService:
-    def __init__(self, database: Database, writer: ChangeWriter) -> None:
+    def __init__(self, database: Database, writer: ChangeWriter, propagation: PropagationService) -> None:
         self.database = database
         self.writer = writer
+        self.propagation = propagation
 
-    def get(self, project_key: str, environment_key: str, flag_key: str) -> FlagState:
+    def get(self, ref: FlagRef) -> EnvironmentFlag:
         with self.database.transaction() as session:
-            project, environment = lookups.environment(session, project_key, environment_key)
-            definition = lookups.flag(session, project, flag_key)
+            project, environment = lookups.environment(session, ref.project, ref.environment)
+            definition = lookups.flag(session, project, ref.flag)
             config = _config(session, definition, environment)
-            return FlagState(wire_format.wire_flag(definition, config), environment.revision, changed=False)
+            return EnvironmentFlag(
+                flag=wire_format.wire_flag(definition, config), revision=environment.revision, changed=False
+            )
 
     def list(
         self, project_key: str, environment_key: str, *, tag: str | None, after: str | None, limit: int
@@ -73,115 +67,107 @@ class FlagConfigService:
     def patch(
         self,
         actor: Actor,
-        project_key: str,
-        environment_key: str,
-        flag_key: str,
+        ref: FlagRef,
         changes: dict[str, Any],
         if_match: int | None,
         reason: str | None = None,
-    ) -> FlagState:
+        *,
+        wait: float | None = None,
+    ) -> EnvironmentFlag:
         unknown = sorted(set(changes) - set(wire_format.CONFIG_FIELDS))
         if unknown:
             raise InvalidInput(
                 f"unknown field; a flag's targeting has only {', '.join(wire_format.CONFIG_FIELDS)}",
                 unknown[0],
             )
-        return self._write(
-            actor,
-            project_key,
-            environment_key,
-            flag_key,
-            "flag.update",
-            if_match,
-            reason,
-            lambda _session, _config: changes,
-        )
+        state = self._write(actor, ref, "flag.update", if_match, reason, lambda _session, _config: changes)
+        return self._confirmed(ref, state, wait)
 
-    def set_enabled(
-        self,
-        actor: Actor,
-        project_key: str,
-        environment_key: str,
-        flag_key: str,
-        enabled: bool,
-        reason: str | None,
-        action: str,
-    ) -> FlagState:
-        """on/off/kill: idempotent, a repeat changes nothing and returns the current revision."""
-        return self._write(
-            actor,
-            project_key,
-            environment_key,
-            flag_key,
-            action,
-            None,
-            reason,
-            lambda _session, _config: {"enabled": enabled},
-        )
+    def kill(self, actor: Actor, ref: FlagRef, reason: str, *, wait: float | None = None) -> EnvironmentFlag:
+        """The kill switch: turns the flag off, audited as `flag.kill` with its (required) reason."""
+        return self._switch(actor, ref, False, "flag.kill", reason, wait)
 
-    def history(
-        self, project_key: str, environment_key: str, flag_key: str, *, before: int | None, limit: int
-    ) -> Sequence[FlagVersion]:
+    def turn_on(
+        self, actor: Actor, ref: FlagRef, reason: str | None = None, *, wait: float | None = None
+    ) -> EnvironmentFlag:
+        return self._switch(actor, ref, True, "flag.on", reason, wait)
+
+    def turn_off(
+        self, actor: Actor, ref: FlagRef, reason: str | None = None, *, wait: float | None = None
+    ) -> EnvironmentFlag:
+        return self._switch(actor, ref, False, "flag.off", reason, wait)
+
+    def history(self, ref: FlagRef, *, before: int | None, limit: int) -> Sequence[HistoryEntry]:
         with self.database.transaction() as session:
-            project, environment = lookups.environment(session, project_key, environment_key)
-            definition = lookups.flag(session, project, flag_key)
+            project, environment = lookups.environment(session, ref.project, ref.environment)
+            definition = lookups.flag(session, project, ref.flag)
             rows = flag_repository.history(
                 session, environment.id, definition.key, before=before, limit=limit
             )
             return [
-                FlagVersion(row.version, row.revision, row.deleted, row.payload, row.actor, row.created_at)
+                HistoryEntry(
+                    version=row.version,
+                    revision=row.revision,
+                    deleted=row.deleted,
+                    flag=row.payload,
+                    actor=row.actor,
+                    at=row.created_at,
+                )
                 for row in rows
             ]
 
     def revert(
-        self,
-        actor: Actor,
-        project_key: str,
-        environment_key: str,
-        flag_key: str,
-        version: int,
-        if_match: int | None,
-        reason: str | None,
-    ) -> FlagState:
+        self, actor: Actor, ref: FlagRef, version: int, if_match: int | None, reason: str | None
+    ) -> EnvironmentFlag:
         """Writes an earlier version's targeting as a new version: history only grows."""
 
         def restore(session: Session, config: FlagConfig) -> dict[str, Any]:
-            row = flag_repository.get_version(session, config.environment_id, flag_key, version)
+            row = flag_repository.get_version(session, config.environment_id, ref.flag, version)
             if row is None or row.payload is None:
-                raise NotFound(f"flag {flag_key!r} has no version {version} in this environment", "version")
+                raise NotFound(f"flag {ref.flag!r} has no version {version} in this environment", "version")
             return {name: row.payload[name] for name in wire_format.CONFIG_FIELDS if name in row.payload}
 
-        return self._write(
-            actor, project_key, environment_key, flag_key, "flag.revert", if_match, reason, restore
-        )
+        return self._write(actor, ref, "flag.revert", if_match, reason, restore)
+
+    def _switch(
+        self, actor: Actor, ref: FlagRef, enabled: bool, action: str, reason: str | None, wait: float | None
+    ) -> EnvironmentFlag:
+        """on, off and kill are one idempotent write: a repeat changes nothing and returns the current
+        revision. Only `enabled` and the audit action tell them apart."""
+        state = self._write(actor, ref, action, None, reason, lambda _session, _config: {"enabled": enabled})
+        return self._confirmed(ref, state, wait)
+
+    def _confirmed(self, ref: FlagRef, state: EnvironmentFlag, wait: float | None) -> EnvironmentFlag:
+        """With `wait`, holds the answer until every connected SDK confirmed the state's revision, or `wait`
+        seconds passed (all of them while presence is unknown), timed from the commit."""
+        if wait is None:
+            return state
+        committed_at = time.time()
+        found = self.propagation.wait_in(ref.project, ref.environment, state.revision, committed_at, wait)
+        return state.model_copy(update={"propagation": found})
 
     def _write(
         self,
         actor: Actor,
-        project_key: str,
-        environment_key: str,
-        flag_key: str,
+        ref: FlagRef,
         action: str,
         if_match: int | None,
         reason: str | None,
         changes_for: _ChangesFor,
-    ) -> FlagState:
+    ) -> EnvironmentFlag:
         with self.writer.begin(actor) as change:
-            project, environment = lookups.environment(change.session, project_key, environment_key)
+            project, environment = lookups.environment(change.session, ref.project, ref.environment)
             change.bump(environment)
-            definition = lookups.flag(change.session, project, flag_key)
+            definition = lookups.flag(change.session, project, ref.flag)
             config = _config(change.session, definition, environment)
-            if if_match is not None and config.version != if_match:
-                raise VersionMismatch(
-                    f"flag {flag_key!r} is at version {config.version}, not {if_match}",
-                    "If-Match",
-                )
+            check_version(f"flag {ref.flag!r}", config.version, if_match)
             changes = changes_for(change.session, config)
             before = wire_format.wire_flag(definition, config)
             values = {**wire_format.config_values(config), **changes}
             if values == wire_format.config_values(config):
                 change.discard()
-                return FlagState(before, change.revision_before(environment), changed=False)
+                revision = change.revision_before(environment)
+                return EnvironmentFlag(flag=before, revision=revision, changed=False)
             after = {**before, **values, "version": config.version + 1}
             if set(changes) == {"enabled"}:
                 # Switching changes no targeting: a flag stored before a newer limit stays switchable.
@@ -192,21 +178,20 @@ class FlagConfigService:
             # Reading the whole environment costs O(flags); only a flag naming others can break a reference.
             if _REFERENCING_FIELDS & set(changes) and flagstaff.has_references(after):
                 flag_checks.check_references(
-                    environment_snapshot.build(change.session, environment, flags={flag_key: after}), flag_key
+                    environment_snapshot.build(change.session, environment, flags={ref.flag: after}), ref.flag
                 )
             wire_format.apply_config(config, values)
             _record(change, definition, environment, config, after)
             change.audit(
                 action,
-                project=project_key,
-                environment=environment_key,
-                target_kind="flag",
-                target_key=flag_key,
+                ref.flag,
+                project=ref.project,
+                environment=ref.environment,
                 before=before,
                 after=after,
                 reason=reason,
             )
-            return FlagState(after, environment.revision)
+            return EnvironmentFlag(flag=after, revision=environment.revision)
 
 
 def _config(session: Session, definition: FlagDefinition, environment: Environment) -> FlagConfig:

@@ -8,12 +8,13 @@ moves no environment's revision.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from app.services import environment_snapshot, flag_checks, lookups, wire_format
-from app.services.change_transaction import Actor, ChangeTransaction, ChangeWriter
-from app.services.errors import Conflict, InvalidInput, PreconditionRequired, VersionMismatch
+from app.services.change_transaction import Actor, ChangeTransaction, ChangeWriter, tombstone
+from app.services.errors import Conflict, InvalidInput, PreconditionRequired, check_version
+from app.services.input_models import FlagDefinitionIn, FlagDefinitionPatch
+from app.services.read_models import FlagDefinitionOut
 from app.storage import flag_repository, project_repository
 from app.storage.database import Database
 from app.storage.models import Environment, FlagConfig, FlagDefinition, utcnow
@@ -23,62 +24,13 @@ _DEFINITION_FIELDS = frozenset({"key", "kind", "variations", "salt"})
 # compiled snapshots (kept per revision) need to see the change.
 
 
-@dataclass(frozen=True, slots=True)
-class DefinitionInput:
-    name: str
-    description: str
-    kind: Any
-    variations: Any
-    tags: list[str] = field(default_factory=list)
-    temporary: bool = True
-    salt: str | None = None
-    client_side: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class DefinitionChanges:
-    """What a PATCH may change; None leaves a field as it is."""
-
-    name: str | None = None
-    description: str | None = None
-    tags: list[str] | None = None
-    temporary: bool | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class FlagDefinitionView:
-    """A flag's definition as callers see it, detached from the database."""
-
-    key: str
-    name: str
-    description: str
-    kind: str
-    variations: list[Any]
-    tags: list[str]
-    temporary: bool
-    salt: str
-    version: int
-    client_side: bool
+def _view(definition: FlagDefinition) -> FlagDefinitionOut:
+    return FlagDefinitionOut.model_validate(definition, from_attributes=True)
 
 
 def _fields(definition: FlagDefinition) -> dict[str, Any]:
     """The definition as a plain object: what the audit log records before and after a change."""
-    return {
-        "key": definition.key,
-        "name": definition.name,
-        "description": definition.description,
-        "kind": definition.kind,
-        "variations": definition.variations,
-        "tags": definition.tags,
-        "temporary": definition.temporary,
-        "salt": definition.salt,
-        "version": definition.version,
-        "client_side": definition.client_side,
-    }
-
-
-def _view(definition: FlagDefinition) -> FlagDefinitionView:
-    return FlagDefinitionView(**_fields(definition))
+    return _view(definition).model_dump()
 
 
 class FlagDefinitionService:
@@ -86,13 +38,13 @@ class FlagDefinitionService:
         self.database = database
         self.writer = writer
 
-    def get(self, project_key: str, flag_key: str) -> FlagDefinitionView:
+    def get(self, project_key: str, flag_key: str) -> FlagDefinitionOut:
         with self.database.transaction() as session:
             return _view(lookups.flag(session, lookups.project(session, project_key), flag_key))
 
     def list(
         self, project_key: str, *, tag: str | None, after: str | None, limit: int
-    ) -> list[FlagDefinitionView]:
+    ) -> list[FlagDefinitionOut]:
         with self.database.transaction() as session:
             project = lookups.project(session, project_key)
             rows = flag_repository.list_definitions(session, project.id, tag=tag, after=after, limit=limit)
@@ -103,11 +55,11 @@ class FlagDefinitionService:
         actor: Actor,
         project_key: str,
         flag_key: str,
-        given: DefinitionInput,
+        given: FlagDefinitionIn,
         if_match: int | None,
         *,
         may_replace: bool = True,
-    ) -> tuple[FlagDefinitionView, bool]:
+    ) -> tuple[FlagDefinitionOut, bool]:
         """Creates or replaces; returns the definition and whether it was created.
 
         A replacement resets every field `given` leaves out, so with `may_replace` false (an HTTP PUT without
@@ -122,11 +74,7 @@ class FlagDefinitionService:
                 change.bump(environment)
             definition = flag_repository.get_definition(change.session, project.id, flag_key, lock=True)
             live = definition is not None and not definition.deleted
-            if if_match is not None and (definition is None or not live or definition.version != if_match):
-                current = definition.version if definition is not None and live else None
-                raise VersionMismatch(
-                    f"flag {flag_key!r} is at version {current}, not {if_match}", "If-Match"
-                )
+            check_version(f"flag {flag_key!r}", definition.version if definition and live else None, if_match)
             before = _fields(definition) if definition is not None and live else None
             if definition is None:
                 definition = FlagDefinition(project_id=project.id, key=flag_key, version=0)
@@ -149,23 +97,26 @@ class FlagDefinitionService:
                     flag_checks.check_references(environment_snapshot.build(change.session, environment))
             change.audit(
                 "flag.create" if not live else "flag.update",
+                flag_key,
                 project=project_key,
-                target_kind="flag",
-                target_key=flag_key,
                 before=before,
                 after=_fields(definition),
             )
         return _view(definition), not live
 
     def patch(
-        self, actor: Actor, project_key: str, flag_key: str, changes: DefinitionChanges, if_match: int | None
-    ) -> FlagDefinitionView:
+        self,
+        actor: Actor,
+        project_key: str,
+        flag_key: str,
+        changes: FlagDefinitionPatch,
+        if_match: int | None,
+    ) -> FlagDefinitionOut:
         """Changes descriptive fields only: SDKs never see them, so no environment's revision moves."""
         with self.writer.begin(actor) as change:
             project = lookups.project(change.session, project_key)
             definition = lookups.flag(change.session, project, flag_key, lock=True)
-            if if_match is not None and definition.version != if_match:
-                raise VersionMismatch(f"flag {flag_key!r} is at version {definition.version}", "If-Match")
+            check_version(f"flag {flag_key!r}", definition.version, if_match)
             before = _fields(definition)
             if changes.name is not None:
                 definition.name = changes.name or flag_key
@@ -181,12 +132,7 @@ class FlagDefinitionService:
             definition.version += 1
             definition.updated_at = utcnow()
             change.audit(
-                "flag.update",
-                project=project_key,
-                target_kind="flag",
-                target_key=flag_key,
-                before=before,
-                after=_fields(definition),
+                "flag.update", flag_key, project=project_key, before=before, after=_fields(definition)
             )
         return _view(definition)
 
@@ -197,27 +143,23 @@ class FlagDefinitionService:
             for environment in environments:
                 change.bump(environment)
             definition = lookups.flag(change.session, project, flag_key, lock=True)
-            if if_match is not None and definition.version != if_match:
-                raise VersionMismatch(f"flag {flag_key!r} is at version {definition.version}", "If-Match")
+            check_version(f"flag {flag_key!r}", definition.version, if_match)
             for environment in environments:
                 flag_checks.check_still_referenced(
                     environment_snapshot.build(change.session, environment, flags={flag_key: None}),
                     f"flag {flag_key!r}",
                 )
             before = _fields(definition)
-            definition.deleted = True
-            definition.version += 1
+            tombstone(definition)
             for config in flag_repository.configs_of_flag(change.session, definition.id):
                 environment = next(e for e in environments if e.id == config.environment_id)
                 # A versioned tombstone: an SDK holding the old version can never be handed it back.
                 config.version += 1
                 change.record_flag(environment, flag_key, config.version, None)
-            change.audit(
-                "flag.delete", project=project_key, target_kind="flag", target_key=flag_key, before=before
-            )
+            change.audit("flag.delete", flag_key, project=project_key, before=before)
 
 
-def _assign(definition: FlagDefinition, given: DefinitionInput, flag_key: str) -> None:
+def _assign(definition: FlagDefinition, given: FlagDefinitionIn, flag_key: str) -> None:
     definition.name = given.name or flag_key
     definition.description = given.description
     definition.kind = given.kind

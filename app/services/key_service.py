@@ -6,48 +6,25 @@ Only hashes are stored; audit entries name keys by name and id, never by secret.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
+from typing import Any
 
 from app.auth import api_keys
 from app.auth.roles import Principal, Role
 from app.services import lookups
-from app.services.change_transaction import Actor, ChangeWriter
+from app.services.change_transaction import Actor, ChangeTransaction, ChangeWriter
 from app.services.errors import NotFound, PermissionDenied
+from app.services.read_models import AdminKeyCreated, AdminKeyOut, SdkKeyCreated, SdkKeyOut
 from app.storage import key_repository
 from app.storage.database import Database
 from app.storage.models import AdminKey, SdkKey, utcnow
 
 
-@dataclass(frozen=True, slots=True)
-class AdminKeyView:
-    """An admin key without its secret; `project` None means every project."""
-
-    key_id: str
-    name: str
-    role: str
-    project: str | None
-    created_at: datetime
-    revoked_at: datetime | None
+def _admin_view(key: AdminKey) -> AdminKeyOut:
+    return AdminKeyOut.model_validate(key)
 
 
-@dataclass(frozen=True, slots=True)
-class SdkKeyView:
-    """An SDK key without its secret; `kind` is `server` or `client`."""
-
-    key_id: str
-    name: str
-    kind: str
-    created_at: datetime
-    revoked_at: datetime | None
-
-
-def _admin_view(key: AdminKey) -> AdminKeyView:
-    return AdminKeyView(key.key_id, key.name, key.role, key.project_key, key.created_at, key.revoked_at)
-
-
-def _sdk_view(key: SdkKey) -> SdkKeyView:
-    return SdkKeyView(key.key_id, key.name, key.kind, key.created_at, key.revoked_at)
+def _sdk_view(key: SdkKey) -> SdkKeyOut:
+    return SdkKeyOut.model_validate(key, from_attributes=True)
 
 
 class KeyService:
@@ -73,7 +50,8 @@ class KeyService:
 
     def create_admin_key(
         self, actor: Actor, caller: Principal, name: str, role: Role, project: str | None
-    ) -> tuple[AdminKeyView, str]:
+    ) -> AdminKeyCreated:
+        """The new key, with its secret: the only time anything returns it."""
         if caller.project is not None and project != caller.project:
             raise PermissionDenied("a project-scoped key can only create keys for its own project", "project")
         new = api_keys.generate(api_keys.ADMIN_PREFIX)
@@ -90,38 +68,29 @@ class KeyService:
             change.session.add(key)
             change.audit(
                 "admin_key.create",
+                new.key_id,
                 project=project,
-                target_kind="admin_key",
-                target_key=new.key_id,
                 after={"name": name, "role": role.value, "project": project},
             )
-        return _admin_view(key), new.secret
+        return AdminKeyCreated(**_admin_view(key).model_dump(), secret=new.secret)
 
-    def list_admin_keys(self, caller: Principal) -> list[AdminKeyView]:
+    def list_admin_keys(self, caller: Principal) -> list[AdminKeyOut]:
         with self.database.transaction() as session:
             return [_admin_view(key) for key in key_repository.list_admin_keys(session, caller.project)]
 
-    def revoke_admin_key(self, actor: Actor, caller: Principal, key_id: str) -> AdminKeyView:
+    def revoke_admin_key(self, actor: Actor, caller: Principal, key_id: str) -> AdminKeyOut:
         with self.writer.begin(actor) as change:
             key = key_repository.get_admin_key(change.session, key_id) if _plausible(key_id) else None
             if key is None or (caller.project is not None and key.project_key != caller.project):
                 raise NotFound(f"admin key {key_id!r} does not exist", "key_id")
-            if key.revoked_at is None:
-                key.revoked_at = utcnow()
-                change.audit(
-                    "admin_key.revoke",
-                    project=key.project_key,
-                    target_kind="admin_key",
-                    target_key=key_id,
-                    before={"name": key.name, "role": key.role},
-                )
+            _revoke(change, key, key.project_key, None, {"name": key.name, "role": key.role})
         return _admin_view(key)
 
     def create_sdk_key(
         self, actor: Actor, project_key: str, environment_key: str, name: str, kind: str = "server"
-    ) -> tuple[SdkKeyView, str]:
-        """`kind` `server` makes an `fs_sdk_` key; `client` a public `fs_client_` key (OFREP, client-side
-        flags only)."""
+    ) -> SdkKeyCreated:
+        """The new key, with its secret: the only time anything returns it. `kind` `server` makes an `fs_sdk_`
+        key; `client` a public `fs_client_` key (OFREP, client-side flags only)."""
         new = api_keys.generate(api_keys.CLIENT_PREFIX if kind == "client" else api_keys.SDK_PREFIX)
         with self.writer.begin(actor) as change:
             _, environment = lookups.environment(change.session, project_key, environment_key)
@@ -135,37 +104,41 @@ class KeyService:
             change.session.add(key)
             change.audit(
                 "sdk_key.create",
+                new.key_id,
                 project=project_key,
                 environment=environment_key,
-                target_kind="sdk_key",
-                target_key=new.key_id,
                 after={"name": name, "kind": kind},
             )
-        return _sdk_view(key), new.secret
+        return SdkKeyCreated(**_sdk_view(key).model_dump(), secret=new.secret)
 
-    def list_sdk_keys(self, project_key: str, environment_key: str) -> list[SdkKeyView]:
+    def list_sdk_keys(self, project_key: str, environment_key: str) -> list[SdkKeyOut]:
         with self.database.transaction() as session:
             _, environment = lookups.environment(session, project_key, environment_key)
             return [_sdk_view(key) for key in key_repository.list_sdk_keys(session, environment.id)]
 
-    def revoke_sdk_key(self, actor: Actor, project_key: str, environment_key: str, key_id: str) -> SdkKeyView:
+    def revoke_sdk_key(self, actor: Actor, project_key: str, environment_key: str, key_id: str) -> SdkKeyOut:
         with self.writer.begin(actor) as change:
             _, environment = lookups.environment(change.session, project_key, environment_key)
             key = key_repository.get_sdk_key(change.session, key_id) if _plausible(key_id) else None
             if key is None or key.environment_id != environment.id:
                 raise NotFound(f"SDK key {key_id!r} does not exist in {environment_key!r}", "key_id")
-            if key.revoked_at is None:
-                key.revoked_at = utcnow()
-                change.audit(
-                    "sdk_key.revoke",
-                    project=project_key,
-                    environment=environment_key,
-                    target_kind="sdk_key",
-                    target_key=key_id,
-                    before={"name": key.name},
-                )
+            _revoke(change, key, project_key, environment_key, {"name": key.name})
         self.on_sdk_key_revoked(key_id)
         return _sdk_view(key)
+
+
+def _revoke(
+    change: ChangeTransaction,
+    key: AdminKey | SdkKey,
+    project: str | None,
+    environment: str | None,
+    before: dict[str, Any],
+) -> None:
+    """Revokes once: revoking a revoked key changes nothing and is not audited again."""
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+        action = "admin_key.revoke" if isinstance(key, AdminKey) else "sdk_key.revoke"
+        change.audit(action, key.key_id, project=project, environment=environment, before=before)
 
 
 def _plausible(key_id: str) -> bool:

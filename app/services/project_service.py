@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from app.services import lookups, wire_format
 from app.services.change_transaction import Actor, ChangeTransaction, ChangeWriter
 from app.services.errors import Conflict, InvalidInput
+from app.services.read_models import EnvironmentOut, ProjectOut
 from app.storage import flag_repository, project_repository
 from app.storage.database import Database
 from app.storage.models import Environment, FlagConfig, Project
@@ -22,29 +23,15 @@ DEFAULT_ENVIRONMENTS = ("development", "staging", "production")
 _KEY = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
 
 
-@dataclass(frozen=True, slots=True)
-class EnvironmentView:
-    key: str
-    name: str
-    revision: int
+def _environment_view(environment: Environment) -> EnvironmentOut:
+    return EnvironmentOut.model_validate(environment, from_attributes=True)
 
 
-@dataclass(frozen=True, slots=True)
-class ProjectView:
-    """A project and its environments, in the order they were created."""
-
-    key: str
-    name: str
-    environments: list[EnvironmentView]
-
-
-def _environment_view(environment: Environment) -> EnvironmentView:
-    return EnvironmentView(environment.key, environment.name, environment.revision)
-
-
-def _project_view(session: Session, project: Project) -> ProjectView:
+def _project_view(session: Session, project: Project) -> ProjectOut:
     environments = project_repository.list_environments(session, project.id)
-    return ProjectView(project.key, project.name, [_environment_view(e) for e in environments])
+    return ProjectOut(
+        key=project.key, name=project.name, environments=[_environment_view(e) for e in environments]
+    )
 
 
 def check_key(key: str, field: str = "key") -> None:
@@ -61,17 +48,17 @@ class ProjectService:
         self.database = database
         self.writer = writer
 
-    def list_projects(self, only: str | None) -> list[ProjectView]:
+    def list_projects(self, only: str | None) -> list[ProjectOut]:
         with self.database.transaction() as session:
             return [_project_view(session, p) for p in project_repository.list_projects(session, only)]
 
-    def get_project(self, key: str) -> ProjectView:
+    def get_project(self, key: str) -> ProjectOut:
         with self.database.transaction() as session:
             return _project_view(session, lookups.project(session, key))
 
     def create_project(
         self, actor: Actor, key: str, name: str, environments: Sequence[str] = DEFAULT_ENVIRONMENTS
-    ) -> ProjectView:
+    ) -> ProjectOut:
         """Creates the project and its environments; returns it as then stored."""
         check_key(key)
         for index, environment_key in enumerate(environments):
@@ -90,9 +77,8 @@ class ProjectService:
                 )
             change.audit(
                 "project.create",
+                key,
                 project=key,
-                target_kind="project",
-                target_key=key,
                 after={"name": project.name, "environments": list(environments)},
             )
         return self.get_project(key)
@@ -101,19 +87,13 @@ class ProjectService:
         with self.writer.begin(actor) as change:
             project = lookups.project(change.session, key)
             change.session.delete(project)
-            change.audit(
-                "project.delete",
-                project=key,
-                target_kind="project",
-                target_key=key,
-                before={"name": project.name},
-            )
+            change.audit("project.delete", key, project=key, before=_named(project))
 
-    def get_environment(self, project_key: str, key: str) -> EnvironmentView:
+    def get_environment(self, project_key: str, key: str) -> EnvironmentOut:
         with self.database.transaction() as session:
             return _environment_view(lookups.environment(session, project_key, key)[1])
 
-    def create_environment(self, actor: Actor, project_key: str, key: str, name: str) -> EnvironmentView:
+    def create_environment(self, actor: Actor, project_key: str, key: str, name: str) -> EnvironmentOut:
         check_key(key)
         with self.writer.begin(actor) as change:
             project = lookups.project(change.session, project_key)
@@ -124,12 +104,7 @@ class ProjectService:
             change.session.flush()
             _add_existing_flags(change, project, environment)
             change.audit(
-                "environment.create",
-                project=project_key,
-                environment=key,
-                target_kind="environment",
-                target_key=key,
-                after={"name": environment.name},
+                "environment.create", key, project=project_key, environment=key, after=_named(environment)
             )
         return _environment_view(environment)
 
@@ -138,13 +113,13 @@ class ProjectService:
             _, environment = lookups.environment(change.session, project_key, key)
             change.session.delete(environment)
             change.audit(
-                "environment.delete",
-                project=project_key,
-                environment=key,
-                target_kind="environment",
-                target_key=key,
-                before={"name": environment.name},
+                "environment.delete", key, project=project_key, environment=key, before=_named(environment)
             )
+
+
+def _named(row: Project | Environment) -> dict[str, Any]:
+    """What the audit log records of a project or an environment itself: its name."""
+    return {"name": row.name}
 
 
 def _add_existing_flags(change: ChangeTransaction, project: Project, environment: Environment) -> None:

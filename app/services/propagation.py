@@ -7,10 +7,9 @@ Reads acknowledgements through the `AckRegistry` role (`app.streaming.ack_regist
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from typing import Literal
 
 from app.services import lookups
+from app.services.read_models import PropagationOut
 from app.storage import change_log
 from app.storage.database import Database
 from app.streaming.ack_registry import AckRegistry, Presence
@@ -20,45 +19,41 @@ _POLL_SECONDS = 0.02
 _UNREADABLE = "acknowledgements could not be read (is Redis reachable?), so the counts are zero"
 
 
-@dataclass(frozen=True, slots=True)
-class Propagation:
-    revision: int
-    confirmed: int
-    unconfirmed: int
-    slowest_confirmation_ms: float | None
-    """From the commit to the last confirmation among those confirmed; None when none confirmed yet."""
-    available: bool = True
-    """False when acknowledgements could not be read (e.g. Redis is down); the counts are then zero."""
-    presence: Literal["complete", "unknown"] = "complete"
-    """"unknown" while connected instances may be missing from the counts (just after a start, or after Redis
-    lost its data, until SDKs had a presence TTL to reconnect); `note` then says why."""
-    note: str | None = None
-
-
 class PropagationService:
     def __init__(self, database: Database, registry: AckRegistry, presence_ttl_seconds: float) -> None:
         self.database = database
         self.registry = registry
         self.presence_ttl_seconds = presence_ttl_seconds
 
-    def report(self, environment_id: int, revision: int, committed_at: float) -> Propagation:
+    def report(self, environment_id: int, revision: int, committed_at: float) -> PropagationOut:
         now = time.time()
         found = self.registry.instances(environment_id, now)
         if found is None:
-            return Propagation(revision, 0, 0, None, available=False, presence="unknown", note=_UNREADABLE)
+            return PropagationOut(
+                revision=revision,
+                confirmed=0,
+                unconfirmed=0,
+                slowest_confirmation_ms=None,
+                available=False,
+                presence="unknown",
+                note=_UNREADABLE,
+            )
         delays = [
             max(0.0, ack.at - committed_at) * 1000.0
             for ack in found.instances.values()
             if ack is not None and ack.revision >= revision
         ]
-        slowest = round(max(delays), 1) if delays else None
-        counts = (revision, len(delays), len(found.instances) - len(delays), slowest)
         note = self._unknown_presence(found, now)
-        if note is None:
-            return Propagation(*counts)
-        return Propagation(*counts, presence="unknown", note=note)
+        return PropagationOut(
+            revision=revision,
+            confirmed=len(delays),
+            unconfirmed=len(found.instances) - len(delays),
+            slowest_confirmation_ms=round(max(delays), 1) if delays else None,
+            presence="complete" if note is None else "unknown",
+            note=note,
+        )
 
-    def wait(self, environment_id: int, revision: int, committed_at: float, timeout: float) -> Propagation:
+    def wait(self, environment_id: int, revision: int, committed_at: float, timeout: float) -> PropagationOut:
         """Polls until every connected instance confirmed `revision` or `timeout` (at most 10 s) passed. While
         presence is unknown it uses the whole timeout: instances still reconnecting may yet confirm."""
         deadline = time.monotonic() + min(max(timeout, 0.0), MAX_WAIT_SECONDS)
@@ -71,13 +66,13 @@ class PropagationService:
 
     def wait_in(
         self, project_key: str, environment_key: str, revision: int, committed_at: float, timeout: float
-    ) -> Propagation:
+    ) -> PropagationOut:
         with self.database.transaction() as session:
             _, environment = lookups.environment(session, project_key, environment_key)
             environment_id = environment.id
         return self.wait(environment_id, revision, committed_at, timeout)
 
-    def current(self, project_key: str, environment_key: str) -> Propagation:
+    def current(self, project_key: str, environment_key: str) -> PropagationOut:
         """The report for the environment's current revision, timed from when that revision was committed."""
         with self.database.transaction() as session:
             _, environment = lookups.environment(session, project_key, environment_key)

@@ -1,6 +1,5 @@
 """Short-lived in-memory answers for the hot `GET /sdk/v1/flags`: which environment an SDK key belongs to, and
-that environment's current revision, so the 304 path needs neither the database nor a worker thread; and the
-key checks in flight, so that polls missing the cache together wait for one check instead of making one each.
+that environment's current revision, so the 304 path needs neither the database nor a worker thread.
 
 Bounded staleness, by design: a key revoked on another replica works here for at most KEY_TTL_SECONDS, and a
 change committed on another replica is seen here within REVISION_TTL_SECONDS. Changes and revocations made
@@ -9,7 +8,6 @@ through this process are seen at once. Streams (`/sdk/v1/stream`) never use this
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,8 +32,6 @@ class SdkPollCache:
         self._revisions: dict[int, tuple[float, int]] = {}  # environment -> (fresh until, revision)
         # Client keys (public, OFREP only) are kept apart, so `target` never answers for one.
         self._client_keys: dict[str, tuple[float, str, int]] = {}
-        # token -> its database check running now; filled and emptied by the poll route, which owns the loop
-        self.checks_in_flight: dict[str, asyncio.Future[SdkTarget | None]] = {}
 
     def target(self, token: str) -> SdkTarget | None:
         """The cached answer for this SDK key, or None when the database must be asked."""

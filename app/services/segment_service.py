@@ -5,12 +5,12 @@ Bodies are checked by the SDK's validator; a deletion still referenced by a flag
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from app.services import environment_snapshot, flag_checks, lookups, wire_format
-from app.services.change_transaction import Actor, ChangeWriter
-from app.services.errors import InvalidInput, VersionMismatch
+from app.services.change_transaction import Actor, ChangeWriter, tombstone
+from app.services.errors import InvalidInput, check_version
+from app.services.read_models import SegmentOut
 from app.storage import segment_repository
 from app.storage.database import Database
 from app.storage.models import Segment, utcnow
@@ -18,26 +18,13 @@ from app.storage.models import Segment, utcnow
 _METADATA = ("name", "description")
 
 
-@dataclass(frozen=True, slots=True)
-class SegmentView:
-    """A segment as callers see it, detached from the database."""
-
-    key: str
-    name: str
-    description: str
-    included: list[Any]
-    excluded: list[Any]
-    rules: list[Any]
-    version: int
-
-
 def _fields(segment: Segment) -> dict[str, Any]:
     """The segment as a plain object: what the audit log records before and after a change."""
     return {"name": segment.name, "description": segment.description, **wire_format.wire_segment(segment)}
 
 
-def _view(segment: Segment) -> SegmentView:
-    return SegmentView(**_fields(segment))
+def _view(segment: Segment) -> SegmentOut:
+    return SegmentOut(**_fields(segment))
 
 
 class SegmentService:
@@ -45,14 +32,14 @@ class SegmentService:
         self.database = database
         self.writer = writer
 
-    def get(self, project_key: str, environment_key: str, key: str) -> SegmentView:
+    def get(self, project_key: str, environment_key: str, key: str) -> SegmentOut:
         with self.database.transaction() as session:
             _, environment = lookups.environment(session, project_key, environment_key)
             return _view(lookups.segment(session, environment, key))
 
     def list(
         self, project_key: str, environment_key: str, *, after: str | None, limit: int
-    ) -> list[SegmentView]:
+    ) -> list[SegmentOut]:
         with self.database.transaction() as session:
             _, environment = lookups.environment(session, project_key, environment_key)
             rows = segment_repository.live_segments(session, environment.id, after=after, limit=limit)
@@ -66,7 +53,7 @@ class SegmentService:
         key: str,
         body: dict[str, Any],
         if_match: int | None,
-    ) -> tuple[SegmentView, bool]:
+    ) -> tuple[SegmentOut, bool]:
         for name in _METADATA:
             if name in body and (not isinstance(body[name], str) or "\x00" in body[name]):
                 raise InvalidInput("must be a string without NUL characters", name)
@@ -82,8 +69,7 @@ class SegmentService:
             change.bump(environment)
             segment = segment_repository.get_segment(change.session, environment.id, key)
             live = segment is not None and not segment.deleted
-            if if_match is not None and (segment is None or not live or segment.version != if_match):
-                raise VersionMismatch(f"segment {key!r} is not at version {if_match}", "If-Match")
+            check_version(f"segment {key!r}", segment.version if segment and live else None, if_match)
             before = _fields(segment) if segment is not None and live else None
             version = segment.version + 1 if segment is not None else 1
             if segment is None:
@@ -102,10 +88,9 @@ class SegmentService:
             change.record(environment, "segment", key, version, wire_format.wire_segment(segment))
             change.audit(
                 "segment.create" if before is None else "segment.update",
+                key,
                 project=project_key,
                 environment=environment_key,
-                target_kind="segment",
-                target_key=key,
                 before=before,
                 after=_fields(segment),
             )
@@ -118,21 +103,14 @@ class SegmentService:
             _, environment = lookups.environment(change.session, project_key, environment_key)
             change.bump(environment)
             segment = lookups.segment(change.session, environment, key)
-            if if_match is not None and segment.version != if_match:
-                raise VersionMismatch(f"segment {key!r} is at version {segment.version}", "If-Match")
+            check_version(f"segment {key!r}", segment.version, if_match)
             flag_checks.check_still_referenced(
                 environment_snapshot.build(change.session, environment, segments={key: None}),
                 f"segment {key!r}",
             )
             before = _fields(segment)
-            segment.deleted = True
-            segment.version += 1
+            tombstone(segment)
             change.record(environment, "segment", key, segment.version, None)
             change.audit(
-                "segment.delete",
-                project=project_key,
-                environment=environment_key,
-                target_kind="segment",
-                target_key=key,
-                before=before,
+                "segment.delete", key, project=project_key, environment=environment_key, before=before
             )

@@ -12,6 +12,7 @@ from typing import Any
 from app.auth import api_keys
 from app.services import environment_snapshot, lookups
 from app.services.errors import NotFound
+from app.services.sdk_key_check import SharedKeyCheck
 from app.services.sdk_poll_cache import SdkPollCache
 from app.services.sdk_poll_cache import SdkTarget as SdkTarget  # re-exported: the stream routes use it
 from app.services.snapshot_bytes import SnapshotBytes, encode
@@ -25,6 +26,7 @@ class SnapshotService:
         self._bodies: dict[int, SnapshotBytes] = {}
         self._build_lock = threading.Lock()
         self.poll_cache = SdkPollCache()
+        self._key_checks = SharedKeyCheck(self.authenticate_sdk)
 
     def authenticate_sdk(self, token: str) -> SdkTarget | None:
         """The SDK key's environment and its current revision, or None for an unknown or revoked key."""
@@ -40,6 +42,12 @@ class SnapshotService:
         target = SdkTarget(found.environment_id, found.revision)
         self.poll_cache.remember(token, key_id, target)
         return target
+
+    async def sdk_target(self, token: str) -> SdkTarget | None:
+        """What `authenticate_sdk` answers, from memory while fresh; else from one database check, on a worker
+        thread, shared by every poll that asks while it runs."""
+        cached = self.poll_cache.target(token)
+        return cached if cached is not None else await self._key_checks(token)
 
     def authenticate_client(self, token: str) -> SdkTarget | None:
         """A client key's environment and its current revision, or None for an unknown, revoked or other key.

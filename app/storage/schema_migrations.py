@@ -69,39 +69,33 @@ def upgrade(url: str, target: str = "head") -> Step:
     """Migrates up to `target` (a revision, "head" or "base"); on PostgreSQL under an advisory lock, so
     replicas starting together migrate once. Never goes down: a target older than the database is refused,
     naming `flagstaff migrate --downgrade-to`, because a downgrade drops tables and their data."""
-
-    def run(engine: Engine) -> Step:
-        before = _database_revision(engine)
-        wanted = _resolve(target)
-        if _position(before) > _position(wanted):
-            raise MigrationRefused(
-                f"the database is at {before}, newer than {wanted or 'base'}; "
-                f"use `flagstaff migrate --downgrade-to {wanted or 'base'}` to go back"
-            )
-        if before != wanted:
-            command.upgrade(alembic_config(url), wanted or "base")
-        return Step(before, wanted)
-
-    return _locked(url, run)
+    return _locked(url, lambda engine: _move(engine, url, target, up=True))
 
 
 def downgrade(url: str, target: str) -> Step:
     """Migrates down to `target` (a revision, or "base" for no schema at all), dropping what later revisions
     added; refuses a target newer than the database."""
+    return _locked(url, lambda engine: _move(engine, url, target, up=False))
 
-    def run(engine: Engine) -> Step:
-        before = _database_revision(engine)
-        wanted = _resolve(target)
-        if _position(before) < _position(wanted):
-            raise MigrationRefused(
-                f"the database is at {before or 'base'}, older than {wanted}; "
-                f"use `flagstaff migrate --to {wanted}` to go forward"
-            )
-        if before != wanted:
-            command.downgrade(alembic_config(url), wanted or "base")
-        return Step(before, wanted)
 
-    return _locked(url, run)
+def _move(engine: Engine, url: str, target: str, *, up: bool) -> Step:
+    """One direction only: a target on the other side of the database's revision is refused, naming the
+    command that goes there."""
+    before = _database_revision(engine)
+    wanted = _resolve(target)
+    if up and _position(before) > _position(wanted):
+        raise MigrationRefused(
+            f"the database is at {before}, newer than {wanted or 'base'}; "
+            f"use `flagstaff migrate --downgrade-to {wanted or 'base'}` to go back"
+        )
+    if not up and _position(before) < _position(wanted):
+        raise MigrationRefused(
+            f"the database is at {before or 'base'}, older than {wanted}; "
+            f"use `flagstaff migrate --to {wanted}` to go forward"
+        )
+    if before != wanted:
+        (command.upgrade if up else command.downgrade)(alembic_config(url), wanted or "base")
+    return Step(before, wanted)
 
 
 def _resolve(target: str) -> str | None:

@@ -19,7 +19,7 @@ from schemathesis.checks import (
 from app.main import create_app
 from app.services.change_transaction import Actor
 from app.services.errors import Conflict
-from app.services.flag_definition_service import DefinitionInput
+from app.services.input_models import FlagDefinitionIn
 from app.settings import Settings
 from tests.conftest import ADMIN_TOKEN
 
@@ -62,7 +62,11 @@ def _ensure_fuzz_project(app: FastAPI) -> None:
     except Conflict:
         return
     services.flag_definitions.put(
-        Actor("conformance"), FUZZ_PROJECT, "f", DefinitionInput("f", "", "boolean", [True, False]), None
+        Actor("conformance"),
+        FUZZ_PROJECT,
+        "f",
+        FlagDefinitionIn(name="f", kind="boolean", variations=[True, False]),
+        None,
     )
 
 

@@ -12,11 +12,12 @@ import flagstaff
 from app.services import environment_snapshot
 from app.services.change_transaction import Actor
 from app.services.container import Services
-from app.services.flag_definition_service import DefinitionInput
+from app.services.flag_config_service import FlagRef
+from app.services.input_models import FlagDefinitionIn
 from app.storage import change_log, project_repository
 
 ACTOR = Actor("replay-test")
-BOOLEAN = DefinitionInput("", "", "boolean", [True, False])
+BOOLEAN = FlagDefinitionIn(kind="boolean", variations=[True, False])
 
 
 def _busy_history(services: Services, project: str) -> None:
@@ -26,16 +27,18 @@ def _busy_history(services: Services, project: str) -> None:
         flags.put(ACTOR, project, key, BOOLEAN, None)
     segments.put(ACTOR, project, "production", "beta", {"included": ["u1"]}, None)
     rule = {"id": "r", "clauses": [{"op": "segment_match", "values": ["beta"]}], "serve": {"variation": 0}}
-    configs.patch(ACTOR, project, "production", "a", {"rules": [rule], "enabled": True}, None)
-    configs.patch(ACTOR, project, "production", "b", {"prerequisites": [{"flag": "a", "variation": 0}]}, None)
-    configs.set_enabled(ACTOR, project, "production", "c", True, None, "flag.on")
-    configs.set_enabled(ACTOR, project, "production", "c", False, "incident", "flag.kill")
+    configs.patch(ACTOR, FlagRef(project, "production", "a"), {"rules": [rule], "enabled": True}, None)
+    configs.patch(
+        ACTOR, FlagRef(project, "production", "b"), {"prerequisites": [{"flag": "a", "variation": 0}]}, None
+    )
+    configs.turn_on(ACTOR, FlagRef(project, "production", "c"))
+    configs.kill(ACTOR, FlagRef(project, "production", "c"), "incident")
     flags.delete(ACTOR, project, "c", None)
-    flags.put(ACTOR, project, "c", DefinitionInput("", "", "string", ["x", "y"]), None)
+    flags.put(ACTOR, project, "c", FlagDefinitionIn(kind="string", variations=["x", "y"]), None)
     segments.put(ACTOR, project, "production", "beta", {"included": ["u1", "u2"]}, None)
     segments.put(ACTOR, project, "production", "unused", {}, None)
     segments.delete(ACTOR, project, "production", "unused", None)
-    configs.revert(ACTOR, project, "production", "a", 1, None, None)
+    configs.revert(ACTOR, FlagRef(project, "production", "a"), 1, None, None)
 
 
 def test_replaying_the_change_log_rebuilds_the_served_snapshot(app: FastAPI) -> None:

@@ -17,14 +17,15 @@ from app.services.change_log_retention import ChangeLogRetention
 from app.services.change_transaction import Actor
 from app.services.container import Services
 from app.services.database_change_source import DatabaseChangeSource
-from app.services.flag_definition_service import DefinitionInput
+from app.services.flag_config_service import FlagRef
+from app.services.input_models import FlagDefinitionIn
 from app.settings import Settings
 from app.storage import project_repository
 from app.storage.models import ChangeLogEntry, utcnow
 from app.streaming.stream_session import resume_events
 
 ACTOR = Actor("retention-test")
-BOOLEAN = DefinitionInput("", "", "boolean", [True, False])
+BOOLEAN = FlagDefinitionIn(kind="boolean", variations=[True, False])
 
 
 def _environment_with_history(services: Services, changes: int) -> int:
@@ -32,8 +33,8 @@ def _environment_with_history(services: Services, changes: int) -> int:
     services.projects.create_project(ACTOR, project, project, ["production"])
     services.flag_definitions.put(ACTOR, project, "f", BOOLEAN, None)
     for turn in range(changes - 1):
-        action = "flag.on" if turn % 2 == 0 else "flag.off"
-        services.flag_configs.set_enabled(ACTOR, project, "production", "f", turn % 2 == 0, None, action)
+        switch = services.flag_configs.turn_on if turn % 2 == 0 else services.flag_configs.turn_off
+        switch(ACTOR, FlagRef(project, "production", "f"))
     with services.database.transaction() as session:
         owner = project_repository.get_project(session, project)
         assert owner is not None

@@ -11,7 +11,8 @@ from fastapi import FastAPI
 from app.services.change_transaction import Actor, ChangeWriter
 from app.services.container import Services, build_services
 from app.services.errors import InvalidInput
-from app.services.flag_definition_service import DefinitionInput
+from app.services.flag_config_service import FlagRef
+from app.services.input_models import FlagDefinitionIn
 from app.storage import change_log, project_repository
 
 ACTOR = Actor("listener-test")
@@ -34,7 +35,7 @@ def test_each_environment_of_a_definition_change_is_announced_with_its_new_revis
     services.projects.create_project(ACTOR, project, project)
     assert calls == []  # creating empty environments changes no flag data
     services.flag_definitions.put(
-        ACTOR, project, "f", DefinitionInput("f", "", "boolean", [True, False]), None
+        ACTOR, project, "f", FlagDefinitionIn(name="f", kind="boolean", variations=[True, False]), None
     )
     assert len(calls) == 3 and all(revision == 1 for _, revision in calls)
     with services.database.transaction() as session:
@@ -52,16 +53,16 @@ def test_refused_and_idempotent_writes_announce_nothing(
     project = f"p-{uuid.uuid4().hex[:12]}"
     services.projects.create_project(ACTOR, project, project, ["production"])
     services.flag_definitions.put(
-        ACTOR, project, "f", DefinitionInput("f", "", "boolean", [True, False]), None
+        ACTOR, project, "f", FlagDefinitionIn(name="f", kind="boolean", variations=[True, False]), None
     )
     calls.clear()
     with pytest.raises(InvalidInput):
         services.flag_configs.patch(
-            ACTOR, project, "production", "f", {"fallthrough": {"variation": 7}}, None
+            ACTOR, FlagRef(project, "production", "f"), {"fallthrough": {"variation": 7}}, None
         )
-    services.flag_configs.set_enabled(ACTOR, project, "production", "f", False, "already off", "flag.kill")
+    services.flag_configs.kill(ACTOR, FlagRef(project, "production", "f"), "already off")
     assert calls == []
-    services.flag_configs.set_enabled(ACTOR, project, "production", "f", True, None, "flag.on")
+    services.flag_configs.turn_on(ACTOR, FlagRef(project, "production", "f"))
     assert [revision for _, revision in calls] == [2]
 
 
@@ -73,7 +74,7 @@ def test_a_failing_listener_does_not_undo_or_fail_the_committed_change(app: Fast
     project = f"p-{uuid.uuid4().hex[:12]}"
     services.projects.create_project(ACTOR, project, project, ["production"])
     services.flag_definitions.put(
-        ACTOR, project, "f", DefinitionInput("f", "", "boolean", [True, False]), None
+        ACTOR, project, "f", FlagDefinitionIn(name="f", kind="boolean", variations=[True, False]), None
     )
     assert services.flag_definitions.get(project, "f").version == 1
     assert isinstance(services.writer, ChangeWriter)

@@ -44,7 +44,7 @@ def test_a_change_holding_a_value_that_could_not_be_sent_back_never_commits(
     with pytest.raises(InvalidInput) as refused, services.writer.begin(ACTOR) as change:
         _, environment = lookups.environment(change.session, project, "production")
         change.bump(environment)
-        change.audit("flag.update", project=project, target_kind="flag", target_key="f", **fields)
+        change.audit("flag.update", "f", project=project, **fields)
 
     assert refused.value.field == path
     assert services.projects.get_environment(project, "production").revision == revision

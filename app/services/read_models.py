@@ -1,0 +1,157 @@
+"""What the use cases return: one read model per entity, detached from the database, which the API sends as
+its response bodies unchanged (Pydantic, not HTTP: nothing here knows of requests or status codes).
+
+Named as the OpenAPI document names them (`...Out` where the request has an `...In`), because a rename here
+would rename the types of every client generated from that document. Comments, not docstrings, describe the
+classes: a docstring would become a description in that document.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+
+
+# How many connected SDK instances have applied a revision, and whether every one can be known yet.
+class PropagationOut(BaseModel):
+    revision: int = Field(description="the environment revision being confirmed")
+    confirmed: int = Field(description="connected SDK instances that have applied it")
+    unconfirmed: int = Field(description="connected SDK instances that have not (yet)")
+    slowest_confirmation_ms: float | None = Field(
+        description="from the commit to the latest confirmation so far; null when none confirmed"
+    )
+    available: bool = Field(True, description="false when confirmations could not be read (Redis down)")
+    presence: Literal["complete", "unknown"] = Field(
+        "complete",
+        description=(
+            "unknown while connected SDKs may be missing from the counts: just after a server start, or "
+            "after Redis lost its data, until SDKs have had a presence TTL to reconnect; or when `available` "
+            "is false"
+        ),
+    )
+    note: str | None = Field(None, description="why presence is unknown, for people; null when complete")
+
+
+class EnvironmentOut(BaseModel):
+    key: str
+    name: str
+    revision: int
+
+
+# A project and its environments, in the order they were created.
+class ProjectOut(BaseModel):
+    key: str
+    name: str
+    environments: list[EnvironmentOut] = []
+
+
+# A flag's project-wide definition; the audit log records it as this too, before and after a change.
+class FlagDefinitionOut(BaseModel):
+    key: str
+    name: str
+    description: str
+    kind: str
+    variations: list[Any]
+    tags: list[str]
+    temporary: bool
+    salt: str
+    version: int
+    client_side: bool
+
+
+# A flag as it stands in one environment, after a read or a write.
+class EnvironmentFlag(BaseModel):
+    flag: dict[str, Any] = Field(description="the flag in wire format (docs/flag-format.md)")
+    revision: int = Field(description="the environment's revision after this request")
+    changed: bool = True
+    propagation: PropagationOut | None = Field(None, description="only with ?wait=: SDK confirmations")
+
+
+# One version of a flag in one environment, as its history lists it; `flag` is None for a deletion.
+class HistoryEntry(BaseModel):
+    version: int
+    revision: int
+    deleted: bool
+    flag: dict[str, Any] | None
+    actor: str
+    at: datetime
+
+
+class SegmentOut(BaseModel):
+    key: str
+    name: str
+    description: str
+    included: list[Any]
+    excluded: list[Any]
+    rules: list[Any]
+    version: int
+
+
+# Read from a row, where the project's and environment's keys are columns named `..._key`.
+_ProjectKey = Field(validation_alias=AliasChoices("project", "project_key"))
+_EnvironmentKey = Field(validation_alias=AliasChoices("environment", "environment_key"))
+
+
+# One audit entry; `project` and `environment` are keys, copied when the entry was written.
+class AuditEntryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    project: str | None = _ProjectKey
+    environment: str | None = _EnvironmentKey
+    target_kind: str
+    target_key: str | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    reason: str | None
+    request_id: str | None
+
+
+# An admin key without its secret; `project` None means every project.
+class AdminKeyOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    key_id: str
+    name: str
+    role: str
+    project: str | None = _ProjectKey
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class AdminKeyCreated(AdminKeyOut):
+    secret: str = Field(description="the key itself; shown only in this response")
+
+
+class SdkKeyOut(BaseModel):
+    key_id: str
+    name: str
+    kind: str = Field(description="`server` (fs_sdk_: the whole environment) or `client` (fs_client_)")
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class SdkKeyCreated(SdkKeyOut):
+    secret: str = Field(description="the key itself; shown only in this response")
+
+
+class ImportedFlag(BaseModel):
+    key: str
+    status: str  # created, updated or failed
+    message: str
+
+
+class UnmappedItem(BaseModel):
+    flag: str
+    what: str
+    why: str
+
+
+class ImportOut(BaseModel):
+    flags: list[ImportedFlag]
+    unmapped: list[UnmappedItem]
