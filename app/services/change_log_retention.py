@@ -34,8 +34,8 @@ class ChangeLogRetention:
         return deleted
 
     async def run(self, interval_seconds: float) -> None:
-        """Prunes every `interval_seconds` until cancelled; a failed round (database down) waits for the next.
-        """
+        """Prunes every `interval_seconds` until cancelled; a failed round (database down) waits for the next
+        one."""
         if self._retention is None:
             return
         while True:

@@ -38,8 +38,6 @@ class DatabaseLimits:
     pool_timeout_seconds: float  # waiting for a free connection of the pool
 
 
-
-
 def normalize_url(url: str) -> str:
     """Lets operators write `postgresql://` and still get the psycopg 3 driver we ship."""
     if url.startswith("postgresql://") or url.startswith("postgres://"):

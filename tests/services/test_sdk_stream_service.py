@@ -15,14 +15,15 @@ import pytest
 from app.main import FlagstaffApp, create_app
 from app.services.change_transaction import Actor
 from app.services.container import Services
-from app.services.flag_definition_service import DefinitionInput
+from app.services.flag_config_service import FlagRef
+from app.services.input_models import FlagDefinitionIn
 from app.services.sdk_stream_service import Refusal, Refused, SdkStreamService
 from app.settings import Settings
 from app.streaming.events import HEARTBEAT_COMMENT
 from tests.streaming.processes import free_port
 
 ACTOR = Actor("stream-service-test")
-BOOLEAN = DefinitionInput("", "", "boolean", [True, False])
+BOOLEAN = FlagDefinitionIn(kind="boolean", variations=[True, False])
 
 
 @dataclass
@@ -34,8 +35,8 @@ class Running:
     sdk_key: str
 
     def kill(self) -> int:
-        state = self.services.flag_configs.set_enabled(
-            ACTOR, self.project, "production", "checkout", False, "test", "flag.kill"
+        state = self.services.flag_configs.kill(
+            ACTOR, FlagRef(self.project, "production", "checkout"), "test"
         )
         return state.revision
 
@@ -57,9 +58,9 @@ async def _running(database_url: str, redis_url: str | None = None) -> AsyncIter
         project = f"p-{uuid.uuid4().hex[:12]}"
         services.projects.create_project(ACTOR, project, project, ["production"])
         services.flag_definitions.put(ACTOR, project, "checkout", BOOLEAN, None)
-        services.flag_configs.set_enabled(ACTOR, project, "production", "checkout", True, None, "flag.on")
-        _, secret = services.keys.create_sdk_key(ACTOR, project, "production", "sdk")
-        yield Running(app, services, app.state.sdk_streams, project, secret)
+        services.flag_configs.turn_on(ACTOR, FlagRef(project, "production", "checkout"))
+        created = services.keys.create_sdk_key(ACTOR, project, "production", "sdk")
+        yield Running(app, services, services.sdk_streams, project, created.secret)
 
 
 async def _next_event(chunks: AsyncGenerator[bytes, None]) -> bytes:

@@ -15,19 +15,22 @@ from sqlalchemy import text
 from app.services import lookups
 from app.services.change_transaction import Actor
 from app.services.container import Services
-from app.services.flag_config_service import FlagState
-from app.services.flag_definition_service import DefinitionInput
+from app.services.flag_config_service import FlagRef
+from app.services.input_models import FlagDefinitionIn
+from app.services.read_models import EnvironmentFlag
 from app.storage import flag_repository
 
 ACTOR = Actor("revision-test")
-BOOLEAN = DefinitionInput("", "", "boolean", [True, False])
+BOOLEAN = FlagDefinitionIn(kind="boolean", variations=[True, False])
 
 
 def _new_flag(services: Services, *, enabled: bool) -> str:
     project = f"p-{uuid.uuid4().hex[:12]}"
     services.projects.create_project(ACTOR, project, project, ["production"])
     services.flag_definitions.put(ACTOR, project, "pay", BOOLEAN, None)
-    services.flag_configs.set_enabled(ACTOR, project, "production", "pay", enabled, None, "flag.on")
+    (services.flag_configs.turn_on if enabled else services.flag_configs.turn_off)(
+        ACTOR, FlagRef(project, "production", "pay")
+    )
     return project
 
 
@@ -37,7 +40,7 @@ def test_a_repeated_switch_reports_the_current_revision_without_writing_one(app:
     services.flag_definitions.put(ACTOR, project, "other", BOOLEAN, None)  # the environment moves on
     current = services.projects.get_environment(project, "production").revision
 
-    again = services.flag_configs.set_enabled(ACTOR, project, "production", "pay", True, None, "flag.on")
+    again = services.flag_configs.turn_on(ACTOR, FlagRef(project, "production", "pay"))
 
     assert (again.changed, again.revision, again.flag["enabled"]) == (False, current, True)
     assert services.projects.get_environment(project, "production").revision == current
@@ -50,12 +53,10 @@ def test_a_repeat_racing_the_change_it_repeats_reports_the_revision_that_made_th
         pytest.skip("SQLite runs write transactions one after another (BEGIN IMMEDIATE): none can interleave")
     services: Services = app.state.services
     project = _new_flag(services, enabled=True)
-    results: list[FlagState] = []
+    results: list[EnvironmentFlag] = []
 
     def kill() -> None:
-        results.append(
-            services.flag_configs.set_enabled(ACTOR, project, "production", "pay", False, "r", "flag.kill")
-        )
+        results.append(services.flag_configs.kill(ACTOR, FlagRef(project, "production", "pay"), "r"))
 
     racer = threading.Thread(target=kill)
     with services.writer.begin(ACTOR) as change:  # a kill by someone else, committed while the racer waits
