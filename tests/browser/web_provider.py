@@ -29,24 +29,32 @@ window.OpenFeature = OpenFeature;
 window.ProviderEvents = ProviderEvents;
 window.OFREPWebProvider = OFREPWebProvider;
 """
-# The page: evaluates two flags with the provider over OFREP, reports them when ready and after every change.
+# The page: evaluates the flags its URL asks for (`asks`: a JSON list of [name, kind, flag key, default]) with
+# the web SDK's client, for the targeting key `user`, and reports each one's details when ready and after each
+# change. With `then`, it then switches the context's targeting key to that one and reports again.
 PAGE = """<!doctype html><html><head><meta charset="utf-8"><script src="/bundle.js"></script></head>
 <body><script>
 const params = new URLSearchParams(location.search);
+const asks = JSON.parse(params.get("asks"));
+const getters = {
+  boolean: "getBooleanDetails", string: "getStringDetails",
+  number: "getNumberDetails", object: "getObjectDetails",
+};
 const report = (data) => fetch("/report", {method: "POST", body: JSON.stringify(data)});
 window.onerror = (message) => { report({phase: "error", message: String(message)}); };
 window.onunhandledrejection = (event) => { report({phase: "error", message: String(event.reason)}); };
 function flags() {
   const client = OpenFeature.getClient();
-  const shown = client.getBooleanDetails("banner", true);
-  const hidden = client.getBooleanDetails("internal", true);
-  return {
-    banner: {value: shown.value, variant: shown.variant, reason: shown.reason, errorCode: shown.errorCode},
-    internal: {value: hidden.value, reason: hidden.reason, errorCode: hidden.errorCode},
-  };
+  const seen = {};
+  for (const [name, kind, key, fallback] of asks) {
+    const d = client[getters[kind]](key, fallback);
+    // An undefined field (no variant, no error) is left out of the report.
+    seen[name] = {value: d.value, variant: d.variant, reason: d.reason, errorCode: d.errorCode};
+  }
+  return seen;
 }
 (async () => {
-  await OpenFeature.setContext({targetingKey: "user-1"});
+  await OpenFeature.setContext({targetingKey: params.get("user")});
   const provider = new OFREPWebProvider({
     baseUrl: params.get("server"),
     headers: [["Authorization", "Bearer " + params.get("key")]],
@@ -56,6 +64,10 @@ function flags() {
   try {
     await OpenFeature.setProviderAndWait(provider);
     report({phase: "ready", ...flags()});
+    if (params.get("then")) {
+      await OpenFeature.setContext({targetingKey: params.get("then")});
+      report({phase: "context", ...flags()});
+    }
   } catch (error) {
     report({phase: "error", message: String(error)});
   }
