@@ -1,7 +1,7 @@
 """A clone of this repository is all the test suite needs: nothing reads from beside the checkout.
 
-A fresh clone has no `../shared` (or any other sibling folder), so a test or tool that reaches outside the
-repository root passes on a team machine and fails for every new user.
+A fresh clone has no sibling folders (the team's shared folder included), so a test or tool that reaches
+outside the repository root passes on a team machine and fails for every new user.
 """
 
 from __future__ import annotations
@@ -11,8 +11,10 @@ import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-# `parents[N].parent / "shared"` or a literal "../shared" path: both step out of the repository.
-OUTSIDE = re.compile(r"""\.\./shared|\.parent\s*/\s*["']shared["']""")
+# `parents[N].parent / "shared"` or a literal parent-relative path to it: both step out of the repository.
+# Built from parts, so that this guard does not match itself.
+SIBLING = "shared"
+OUTSIDE = re.compile(r"\.\./" + SIBLING + r"""|\.parent\s*/\s*["']""" + SIBLING + """["']""")
 
 
 def _tracked_files() -> list[Path]:
