@@ -90,8 +90,9 @@ class Balancer:
 
 
 def _pump(source: socket.socket, target: socket.socket, log: bytearray, lock: threading.Lock) -> None:
-    source.settimeout(None)
     try:
+        # Inside the try: the balancer may close both sockets (end of a test) before this thread first runs.
+        source.settimeout(None)
         while data := source.recv(65536):
             with lock:
                 log += data
