@@ -40,6 +40,7 @@ from app.api.ofrep_cors import OfrepCors
 from app.api.request_middleware import RequestMiddleware
 from app.api.request_records import AccessLog, RequestRecorder
 from app.api.sdk_poll import SdkPollFront
+from app.services import periodic
 from app.services.bootstrap import bootstrap
 from app.services.commit_listener import CommitListener
 from app.services.container import Services, build_services
@@ -94,10 +95,12 @@ def create_app(
             prepare_database(settings, services)
         await streaming.start()
         pruning = asyncio.create_task(services.retention.run(settings.change_log_prune_interval_seconds))
+        jobs = periodic.start_jobs(services.jobs)
         try:
             yield
         finally:
             pruning.cancel()
+            await periodic.stop_jobs(jobs)
             await streaming.stop()
             services.evaluations.close()
             database.dispose()

@@ -47,6 +47,13 @@ class ChangeTransaction:
         environment.revision = revision
         return revision
 
+    def unbump(self, environment: Environment) -> None:
+        """Nothing changed in `environment` after all, though this transaction goes on to change something
+        else (a scheduled change marking itself run): its revision goes back, under the lock `bump` took."""
+        revision = self.revisions.pop(environment.id)
+        environment.revision = project_repository.unbump_revision(self.session, environment.id)
+        assert environment.revision == revision - 1
+
     def revision_before(self, environment: Environment) -> int:
         """The revision `bump` found under the environment's lock: the one at which what this transaction read
         holds, and what a write that turns out to change nothing reports. Not the revision read before the

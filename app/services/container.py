@@ -18,6 +18,7 @@ from app.services.flag_config_service import FlagConfigService
 from app.services.flag_definition_service import FlagDefinitionService
 from app.services.key_service import KeyService
 from app.services.ofrep_service import OfrepService
+from app.services.periodic import PeriodicJob
 from app.services.project_service import ProjectService
 from app.services.propagation import PropagationService
 from app.services.readiness import ReadinessProbe
@@ -53,6 +54,8 @@ class Services:
     readiness: ReadinessProbe
     retention: ChangeLogRetention
     sdk_streams: SdkStreamService
+    jobs: tuple[PeriodicJob, ...] = ()
+    """Background work the app's lifespan runs on a timer in every process (`app.services.periodic`)."""
 
 
 def build_services(

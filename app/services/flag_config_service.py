@@ -26,8 +26,8 @@ from app.storage.models import Environment, FlagConfig, FlagDefinition, utcnow
 # Changes to these may break a reference to another flag or a segment, so they are checked against the whole
 # environment; other fields are checked on the flag alone, which keeps the kill switch cheap.
 _REFERENCING_FIELDS = frozenset({"rules", "prerequisites"})
-# Given the locked, current config, returns the fields to change.
-_ChangesFor = Callable[[Session, FlagConfig], dict[str, Any]]
+# Given the locked, current config, returns the fields to change; `FlagConfigService.write_in` takes one.
+ChangesFor = Callable[[Session, FlagConfig], dict[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +125,7 @@ class FlagConfigService:
             row = flag_repository.get_version(session, config.environment_id, ref.flag, version)
             if row is None or row.payload is None:
                 raise NotFound(f"flag {ref.flag!r} has no version {version} in this environment", "version")
-            return {name: row.payload[name] for name in wire_format.CONFIG_FIELDS if name in row.payload}
+            return wire_format.config_of(row.payload)
 
         return self._write(actor, ref, "flag.revert", if_match, reason, restore)
 
@@ -153,45 +153,64 @@ class FlagConfigService:
         action: str,
         if_match: int | None,
         reason: str | None,
-        changes_for: _ChangesFor,
+        changes_for: ChangesFor,
     ) -> EnvironmentFlag:
         with self.writer.begin(actor) as change:
-            project, environment = lookups.environment(change.session, ref.project, ref.environment)
-            change.bump(environment)
-            definition = lookups.flag(change.session, project, ref.flag)
-            config = _config(change.session, definition, environment)
-            check_version(f"flag {ref.flag!r}", config.version, if_match)
-            changes = changes_for(change.session, config)
-            before = wire_format.wire_flag(definition, config)
-            values = {**wire_format.config_values(config), **changes}
-            if values == wire_format.config_values(config):
+            state = self.write_in(change, ref, action, if_match, reason, changes_for)
+            if not state.changed:
                 change.discard()
-                revision = change.revision_before(environment)
-                return EnvironmentFlag(flag=before, revision=revision, changed=False)
-            after = {**before, **values, "version": config.version + 1}
-            if set(changes) == {"enabled"}:
-                # Switching changes no targeting: a flag stored before a newer limit stays switchable.
-                if changes["enabled"]:
-                    flag_checks.check_evaluable(after)
-            else:
-                flag_checks.check_flag(after)
-            # Reading the whole environment costs O(flags); only a flag naming others can break a reference.
-            if _REFERENCING_FIELDS & set(changes) and flagstaff.has_references(after):
-                flag_checks.check_references(
-                    environment_snapshot.build(change.session, environment, flags={ref.flag: after}), ref.flag
-                )
-            wire_format.apply_config(config, values)
-            _record(change, definition, environment, config, after)
-            change.audit(
-                action,
-                ref.flag,
-                project=ref.project,
-                environment=ref.environment,
-                before=before,
-                after=after,
-                reason=reason,
+            return state
+
+    def write_in(
+        self,
+        change: ChangeTransaction,
+        ref: FlagRef,
+        action: str,
+        if_match: int | None,
+        reason: str | None,
+        changes_for: ChangesFor,
+    ) -> EnvironmentFlag:
+        """One flag write inside `change`, a transaction the caller may go on using (a schedule or a rollout
+        plan records that it ran in the same commit, so it runs exactly once). A write that changes nothing
+        takes its revision bump back and returns the current state with `changed` false."""
+        project, environment = lookups.environment(change.session, ref.project, ref.environment)
+        change.bump(environment)
+        definition = lookups.flag(change.session, project, ref.flag)
+        config = _config(change.session, definition, environment)
+        check_version(f"flag {ref.flag!r}", config.version, if_match)
+        changes = changes_for(change.session, config)
+        before = wire_format.wire_flag(definition, config)
+        values = {**wire_format.config_values(config), **changes}
+        if values == wire_format.config_values(config):
+            revision = change.revision_before(environment)
+            change.unbump(environment)
+            return EnvironmentFlag(flag=before, revision=revision, changed=False)
+        after = {**before, **values, "version": config.version + 1}
+        if not after["track_events"]:
+            del after["track_events"]  # as wire_flag writes it: only when set
+        if set(changes) == {"enabled"}:
+            # Switching changes no targeting: a flag stored before a newer limit stays switchable.
+            if changes["enabled"]:
+                flag_checks.check_evaluable(after)
+        else:
+            flag_checks.check_flag(after)
+        # Reading the whole environment costs O(flags); only a flag naming others can break a reference.
+        if _REFERENCING_FIELDS & set(changes) and flagstaff.has_references(after):
+            flag_checks.check_references(
+                environment_snapshot.build(change.session, environment, flags={ref.flag: after}), ref.flag
             )
-            return EnvironmentFlag(flag=after, revision=environment.revision)
+        wire_format.apply_config(config, values)
+        _record(change, definition, environment, config, after)
+        change.audit(
+            action,
+            ref.flag,
+            project=ref.project,
+            environment=ref.environment,
+            before=before,
+            after=after,
+            reason=reason,
+        )
+        return EnvironmentFlag(flag=after, revision=environment.revision)
 
 
 def _config(session: Session, definition: FlagDefinition, environment: Environment) -> FlagConfig:

@@ -11,12 +11,20 @@ from app.storage.models import FlagConfig, FlagDefinition, Segment
 from flagstaff import FORMAT_VERSION
 
 # The per-environment part of a flag: what PATCH may change and revert restores.
-CONFIG_FIELDS = ("enabled", "off_variation", "targets", "rules", "fallthrough", "prerequisites")
+CONFIG_FIELDS = (
+    "enabled",
+    "off_variation",
+    "targets",
+    "rules",
+    "fallthrough",
+    "prerequisites",
+    "track_events",
+)
 SEGMENT_FIELDS = ("included", "excluded", "rules")
 
 
 def wire_flag(definition: FlagDefinition, config: FlagConfig) -> dict[str, Any]:
-    return {
+    flag = {
         "key": definition.key,
         "kind": definition.kind,
         "variations": definition.variations,
@@ -29,6 +37,10 @@ def wire_flag(definition: FlagDefinition, config: FlagConfig) -> dict[str, Any]:
         "salt": definition.salt,
         "version": config.version,
     }
+    # Optional in the format and false for nearly every flag: written only when set, so snapshots stay small.
+    if config.track_events:
+        flag["track_events"] = True
+    return flag
 
 
 def config_values(config: FlagConfig) -> dict[str, Any]:
@@ -38,6 +50,13 @@ def config_values(config: FlagConfig) -> dict[str, Any]:
 def apply_config(config: FlagConfig, values: dict[str, Any]) -> None:
     for name in CONFIG_FIELDS:
         setattr(config, name, values[name])
+
+
+def config_of(flag: dict[str, Any]) -> dict[str, Any]:
+    """The targeting fields of a wire-format flag, with the format's defaults for those it leaves out."""
+    values = {name: flag[name] for name in CONFIG_FIELDS if name in flag}
+    values.setdefault("track_events", False)
+    return values
 
 
 def default_config(kind: str, variations: list[Any]) -> dict[str, Any]:
@@ -54,6 +73,7 @@ def default_config(kind: str, variations: list[Any]) -> dict[str, Any]:
         "rules": [],
         "fallthrough": {"variation": on},
         "prerequisites": [],
+        "track_events": False,
     }
 
 

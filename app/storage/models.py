@@ -13,6 +13,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -112,6 +113,8 @@ class FlagConfig(Base):
     rules: Mapped[list[Any]]
     fallthrough: Mapped[dict[str, Any]]
     prerequisites: Mapped[list[Any]]
+    # SDKs attribute `client.track` outcomes to this flag's variations (what a rollout guard reads).
+    track_events: Mapped[bool] = mapped_column(default=False, server_default=false())
     version: Mapped[int] = mapped_column(BigInteger, default=1)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -213,3 +216,162 @@ class SdkKey(Base):
     revoked_at: Mapped[datetime | None]
     # `server` (`fs_sdk_...`: the whole snapshot) or `client` (`fs_client_...`: client-side flags over OFREP)
     kind: Mapped[str] = mapped_column(String(16), default="server", server_default="server")
+
+
+# -- release safety: SDK metrics, scheduled changes, rollout plans, triggers, webhooks ------
+
+
+class FlagMetricCount(Base):
+    """Counts SDKs reported for one flag, variation and event in one time bucket, summed over instances.
+
+    `event` is `$evaluation` for flag checks, else the name given to `client.track`; `variation` is -1 where
+    no variation was served (the caller's default), and `flag_key` is empty for an outcome no flag claimed."""
+
+    __tablename__ = "flag_metric_counts"
+    __table_args__ = (
+        UniqueConstraint(
+            "environment_id",
+            "flag_key",
+            "variation",
+            "event",
+            "bucket_start",
+            name="uq_flag_metric_counts_cell",
+        ),
+        Index("ix_flag_metric_counts_bucket", "bucket_start"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    environment_id: Mapped[int] = mapped_column(ForeignKey("environments.id", ondelete="CASCADE"))
+    flag_key: Mapped[str] = mapped_column(String(200))
+    variation: Mapped[int] = mapped_column(Integer)
+    event: Mapped[str] = mapped_column(String(200))
+    bucket_start: Mapped[datetime]
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+    value_sum: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class ScheduledChange(Base):
+    """ "At `due_at`, apply this change to this flag": `action` is patch (with `changes`), on, off or kill.
+
+    `status`: pending, then applied, refused (the flag moved past `expected_version`), failed or cancelled."""
+
+    __tablename__ = "scheduled_changes"
+    __table_args__ = (Index("ix_scheduled_changes_status_due", "status", "due_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    environment_id: Mapped[int] = mapped_column(ForeignKey("environments.id", ondelete="CASCADE"), index=True)
+    flag_key: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(16))
+    changes: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    reason: Mapped[str | None] = mapped_column(Text)
+    due_at: Mapped[datetime]
+    expected_version: Mapped[int | None] = mapped_column(BigInteger)
+    apply_if_changed: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    outcome: Mapped[str | None] = mapped_column(Text)
+    applied_version: Mapped[int | None] = mapped_column(BigInteger)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ran_at: Mapped[datetime | None]
+
+
+class RolloutPlan(Base):
+    """A progressive rollout of `variation` (against `control`) on one flag's fallthrough, step by step.
+
+    `status`: running, paused, completed, rolled_back or aborted. `before` holds the targeting fields the plan
+    changes, as they were when it started; abort and rollback write them back."""
+
+    __tablename__ = "rollout_plans"
+    __table_args__ = (Index("ix_rollout_plans_status_next", "status", "next_check_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    environment_id: Mapped[int] = mapped_column(ForeignKey("environments.id", ondelete="CASCADE"), index=True)
+    flag_key: Mapped[str] = mapped_column(String(200))
+    variation: Mapped[int] = mapped_column(Integer)
+    control: Mapped[int] = mapped_column(Integer)
+    steps: Mapped[list[Any]]
+    guard: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    current_step: Mapped[int] = mapped_column(Integer, default=-1)
+    step_started_at: Mapped[datetime | None]
+    next_step_at: Mapped[datetime | None]
+    next_check_at: Mapped[datetime | None]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    flag_version: Mapped[int | None] = mapped_column(BigInteger)
+    trip: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    version: Mapped[int] = mapped_column(BigInteger, default=1)
+
+
+class Trigger(Base):
+    """A secret URL bound to one action (kill, on, off) on one flag: monitoring calls it, no other key."""
+
+    __tablename__ = "triggers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    environment_id: Mapped[int] = mapped_column(ForeignKey("environments.id", ondelete="CASCADE"), index=True)
+    flag_key: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(16))
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    fire_on_resolved: Mapped[bool] = mapped_column(default=False)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+    last_fired_at: Mapped[datetime | None]
+    fire_count: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Webhook(Base):
+    """An outbound webhook: a URL that receives each audited change of one environment, signed with `secret`.
+
+    `cursor` is the last audit entry id turned into deliveries: the audit log is the webhook's outbox."""
+
+    __tablename__ = "webhooks"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    environment_id: Mapped[int] = mapped_column(ForeignKey("environments.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str] = mapped_column(Text)
+    secret: Mapped[str] = mapped_column(String(128))
+    events: Mapped[list[Any] | None] = mapped_column(JSON)
+    cursor: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+
+
+class WebhookDelivery(Base):
+    """One event sent (or being retried) to one webhook: `status` pending, delivered or failed."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        UniqueConstraint("webhook_id", "audit_id", name="uq_webhook_deliveries_event"),
+        Index("ix_webhook_deliveries_status_next", "status", "next_attempt_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    webhook_id: Mapped[int] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"))
+    audit_id: Mapped[int] = mapped_column(BigInteger)
+    event: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[datetime | None]
+
+
+class ConsoleSession(Base):
+    """A web console sign-in: the cookie holds a token whose hash is here, never the admin key itself."""
+
+    __tablename__ = "console_sessions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    admin_key_id: Mapped[int] = mapped_column(ForeignKey("admin_keys.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]

@@ -64,3 +64,16 @@ def bump_revision(session: Session, environment_id: int) -> int:
         .execution_options(synchronize_session=False)
     ).scalar_one()
     return int(revision)
+
+
+def unbump_revision(session: Session, environment_id: int) -> int:
+    """Takes back this transaction's `bump_revision`, keeping the lock it took: for a write within a larger
+    transaction that turned out to change nothing in the environment."""
+    revision = session.execute(
+        update(Environment)
+        .where(Environment.id == environment_id)
+        .values(revision=Environment.revision - 1)
+        .returning(Environment.revision)
+        .execution_options(synchronize_session=False)
+    ).scalar_one()
+    return int(revision)

@@ -41,6 +41,7 @@ FLAG_FIELDS = frozenset(
         "fallthrough",
         "prerequisites",
         "salt",
+        "track_events",
         "version",
     }
 )
@@ -73,6 +74,8 @@ class Flag:
     """The result for every context, when it depends on none (a disabled flag, a flag serving one value)."""
     tests_now: bool = False
     """A rule tests the clock (``now``), or a prerequisite might."""
+    track_events: bool = False
+    """``client.track`` outcomes are attributed to the variation this flag serves the tracked context."""
     reads_segments: bool = False
     """A rule tests segment membership."""
     segments_test_now: bool = False
@@ -182,6 +185,7 @@ def compile_flag(raw: object, path: str, problems: list[Problem]) -> Flag:
     if version < 0:
         r.fail("version", "must be >= 0")
     enabled: bool = r.get("enabled", bool, False, required=True)
+    track_events: bool = r.get("track_events", bool, False)
     salt: str = r.get("salt", str, key)
     if not hashable(salt):
         r.fail("salt", "must be valid Unicode (no lone surrogates)")
@@ -213,6 +217,7 @@ def compile_flag(raw: object, path: str, problems: list[Problem]) -> Flag:
         static=static,
         tests_now=tests_now or bool(prerequisites),  # a prerequisite may test the clock
         reads_segments=reads_segments,
+        track_events=track_events,
     )
 
 

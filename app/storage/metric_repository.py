@@ -1,0 +1,111 @@
+"""SDK-reported counts per flag, variation and event in time buckets (`flag_metric_counts`): every read and
+write of them is here.
+
+Counts from many SDK instances and many batches land in the same bucket row by an upsert that adds, so a
+replica never reads-then-writes a count another replica is adding to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from app.storage.models import FlagMetricCount
+
+EVALUATION = "$evaluation"
+"""The `event` of flag-check counts; names given to `client.track` never start with `$`."""
+NO_VARIATION = -1
+"""The `variation` of a check that served the caller's default (disabled without off variation, an error)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """One count to add: `flag_key` empty for an outcome no flag claimed."""
+
+    flag_key: str
+    variation: int
+    event: str
+    count: int
+    value_sum: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Total:
+    variation: int
+    event: str
+    count: int
+    value_sum: float
+
+
+def add(session: Session, environment_id: int, bucket_start: datetime, cells: Iterable[Cell]) -> int:
+    """Adds each cell's count and sum to its bucket row, creating the row where there is none. Returns how
+    many cells were added. Cells repeating a (flag, variation, event) are summed first."""
+    merged: dict[tuple[str, int, str], list[float]] = {}
+    for cell in cells:
+        found = merged.setdefault((cell.flag_key, cell.variation, cell.event), [0, 0.0])
+        found[0] += cell.count
+        found[1] += cell.value_sum
+    if not merged:
+        return 0
+    rows = [
+        {
+            "environment_id": environment_id,
+            "flag_key": flag_key,
+            "variation": variation,
+            "event": event,
+            "bucket_start": bucket_start,
+            "count": int(count),
+            "value_sum": float(value_sum),
+        }
+        for (flag_key, variation, event), (count, value_sum) in sorted(merged.items())
+    ]
+    # Sorted rows take their row locks in one order everywhere, so two replicas adding never deadlock.
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = insert(FlagMetricCount).values(rows)
+    statement = statement.on_conflict_do_update(
+        index_elements=["environment_id", "flag_key", "variation", "event", "bucket_start"],
+        set_={
+            "count": FlagMetricCount.count + statement.excluded.count,
+            "value_sum": FlagMetricCount.value_sum + statement.excluded.value_sum,
+        },
+    )
+    session.execute(statement)
+    return len(rows)
+
+
+def totals(
+    session: Session, environment_id: int, flag_key: str, *, since: datetime, until: datetime | None = None
+) -> Sequence[Total]:
+    """Per variation and event, the counts of buckets starting at or after `since` (and before `until`)."""
+    query = (
+        select(
+            FlagMetricCount.variation,
+            FlagMetricCount.event,
+            func.sum(FlagMetricCount.count),
+            func.sum(FlagMetricCount.value_sum),
+        )
+        .where(
+            FlagMetricCount.environment_id == environment_id,
+            FlagMetricCount.flag_key == flag_key,
+            FlagMetricCount.bucket_start >= since,
+        )
+        .group_by(FlagMetricCount.variation, FlagMetricCount.event)
+        .order_by(FlagMetricCount.variation, FlagMetricCount.event)
+    )
+    if until is not None:
+        query = query.where(FlagMetricCount.bucket_start < until)
+    return [
+        Total(variation=int(v), event=str(e), count=int(c or 0), value_sum=float(s or 0.0))
+        for v, e, c, s in session.execute(query)
+    ]
+
+
+def prune(session: Session, *, before: datetime) -> int:
+    """Deletes buckets that started before `before`; returns how many rows went."""
+    result = session.execute(delete(FlagMetricCount).where(FlagMetricCount.bucket_start < before))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
