@@ -1,10 +1,11 @@
 """A service under load for the canary walk-through in docs/releases.md: it checks a flag for every request,
 reports each request and each failure with `client.track`, and fails more often when the flag is on.
 
-    python examples/canary.py --sdk-key "$SDK_KEY" --flag new-checkout --treatment-errors 0.06 --control-errors 0.02
+    python examples/canary.py --sdk-key "$SDK_KEY" --flag new-checkout \
+        --treatment-errors 0.06 --control-errors 0.02
 
-Runs until interrupted (or `--seconds`), printing once a second what share of requests got the new variation and
-how many failed on each side. Needs only the SDK (`pip install -e sdk`).
+Runs until interrupted (or `--seconds`), printing once a second what share of requests got the new variation
+and how many failed on each side. Needs only the SDK (`pip install -e sdk`).
 """
 
 from __future__ import annotations
