@@ -1,0 +1,234 @@
+"""A client's metrics: flag checks per flag and variation, and ``track``'s outcomes, until a batch is taken.
+
+Flag checks count themselves, in the compiled flag's own ``counts`` cells (``flagstaff.flags``); this module
+gathers them, records ``track`` calls, and hands out batches. It never does I/O and never raises into the
+application: counts lost to races between threads are accepted, exceptions are not.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from flagstaff.flags import Flag
+from flagstaff.metric_batch import EVALUATION, Batch, Cell
+from flagstaff.snapshot import UNCOMPILED, Snapshot
+from flagstaff.sources import decode
+from flagstaff.store import FlagStore
+
+log = logging.getLogger("flagstaff")
+
+MAX_EVENT_LENGTH = 200
+_EMPTY: Mapping[str, Any] = {}
+# A flag whose JSON holds neither the field's name nor an escape cannot set it; only the others are decoded.
+_MAYBE_TRACKED = re.compile(rb"track_events|\\u")
+
+
+class Metrics:
+    """Counts for one client. ``take`` hands out what was counted since the last ``take`` and starts anew;
+    ``restore`` gives back a batch that could not be sent, to go out with the next one (still bounded).
+
+    Memory is bounded: the flags' own cells, and at most ``max_cells`` other cells (``track``'s, and those of
+    flags replaced or deleted since the last batch); what does not fit is counted as dropped."""
+
+    def __init__(self, store: FlagStore, max_cells: int) -> None:
+        self._store = store
+        self._limit = max_cells
+        self._lock = threading.Lock()
+        self._cells: dict[Cell, list[float]] = {}
+        """``track``'s cells since the last batch: [count, sum of values]."""
+        self._dropped = 0
+        self._replaced: dict[tuple[str, int | None], float] = {}
+        """Checks counted by compiled flags that left the snapshot (changed, deleted) since the last batch."""
+        self._carry: Batch | None = None
+        self._start = time.time()
+        self._seen: Snapshot = store.snapshot
+        self._tracking: set[str] = set()
+        self._tracked: tuple[str, ...] = ()
+        """The keys of the flags whose document sets ``track_events`` (``_tracking``, published whole for
+        ``track`` to read without a lock), kept as the snapshot changes rather than looked for per call."""
+        self._stopped = False
+        self._warned = False
+        store.on_change(self._changed)
+
+    # -- recording (application threads) ------
+    def track(self, event: str, context: Mapping[str, Any] | None, value: float | None) -> None:
+        """Count ``event`` once in its total, and once per ``track_events`` flag under the variation that flag
+        serves ``context`` now. An invalid event or value is ignored (and logged once)."""
+        if self._stopped:
+            return
+        if type(event) is not str or not 0 < len(event) <= MAX_EVENT_LENGTH or event[0] == "$":
+            self._ignore(f"event names are 1 to {MAX_EVENT_LENGTH} characters, not starting with '$'", event)
+            return
+        if value is None:
+            amount = 0.0
+        elif type(value) in (float, int) and math.isfinite(value):
+            amount = float(value)
+        else:
+            self._ignore("the value must be a finite number or None", event)
+            return
+        cells = self._cells
+        self._count(cells, (None, None, event), amount)
+        tracked = self._tracked
+        if not tracked:
+            return
+        snap = self._store.snapshot
+        ctx = _EMPTY if context is None else context
+        table = snap.table
+        for key in tracked:
+            flag = table.get(key)
+            if flag is UNCOMPILED:
+                flag = snap.flag(key)
+            if flag is None or not flag.track_events:
+                continue  # the snapshot moved on since the keys were listed
+            # The flag's own decision, as a check makes it, without counting as one.
+            result = flag.static or flag.decide(ctx, snap, time.time() if flag.uses_now else None)
+            self._count(cells, (key, result.variation_index, event), amount)
+
+    def _count(self, cells: dict[Cell, list[float]], cell: Cell, amount: float) -> None:
+        counted = cells.get(cell)
+        if counted is None:
+            if len(cells) >= self._limit:
+                self._dropped += 1
+                return
+            counted = cells.setdefault(cell, [0, 0.0])  # one step: two threads adding it share one cell
+        counted[0] += 1
+        counted[1] += amount
+
+    def _ignore(self, why: str, event: object) -> None:
+        if not self._warned:
+            self._warned = True
+            log.warning("ignoring client.track(%.80r): %s (logged once)", event, why)
+
+    # -- batches (the sending thread, or a caller of client.metrics()) ------
+    def take(self) -> Batch | None:
+        """What was counted since the last batch (with any batch given back), or ``None`` if nothing was."""
+        with self._lock:
+            return self._collect(consume=True)
+
+    def peek(self) -> Batch:
+        """What ``take`` would hand out now, leaving it all in place."""
+        with self._lock:
+            batch = self._collect(consume=False)
+        return batch if batch is not None else Batch(self._start, self._limit)
+
+    def restore(self, batch: Batch) -> None:
+        """A batch that could not be sent: merged into the next one, within the same bound."""
+        with self._lock:
+            if not self._stopped:
+                self._carry = batch
+
+    def stop(self) -> None:
+        """Nothing will be sent any more (the server has no route for it): stop recording ``track``."""
+        self._stopped = True
+        with self._lock:
+            self._carry = None
+            self._cells = {}
+            self._replaced = {}
+
+    def reset_after_fork(self) -> None:
+        """In a forked child: the parent reports what it counted before the fork; the child starts at zero."""
+        self._lock = threading.Lock()
+        with self._lock:
+            self._collect(consume=True)
+
+    def _collect(self, consume: bool) -> Batch | None:
+        now = time.time()
+        snap = self._store.snapshot
+        table = snap.table
+        batch = Batch(self._start, self._limit)
+        batch.end = now
+        if self._carry is not None:
+            batch.merge(self._carry, table)
+        cells, dropped, replaced = self._cells, self._dropped, self._replaced
+        if consume:
+            # Swapped, not cleared: a thread counting into the old dict at this moment loses that count only.
+            self._cells, self._dropped, self._replaced = {}, 0, {}
+            self._carry = None
+            self._start = now
+        batch.dropped += dropped
+        for (key, index), count in replaced.items():
+            batch.add((key, index, EVALUATION), count, 0.0, table)
+        for key, flag in table.items():
+            if flag is not UNCOMPILED and any(flag.counts):
+                for variation, count in _taken(flag, consume):
+                    batch.add((key, variation, EVALUATION), count, 0.0, table)
+        for cell, (count, total) in _items(cells):
+            batch.add(cell, count, total, table)
+        return None if batch.empty else batch
+
+    # -- the snapshot's changes (the data source's thread) ------
+    def _changed(self, keys: set[str]) -> None:
+        """Keep the checks counted by the compiled flags the snapshot no longer holds; update tracked keys."""
+        with self._lock:
+            old, new = self._seen, self._store.snapshot
+            self._seen = new
+            if not self._stopped:
+                self._keep_replaced(old, new, keys)
+            self._retrack(old, new, keys)
+
+    def _keep_replaced(self, old: Snapshot, new: Snapshot, keys: Iterable[str]) -> None:
+        for key in keys:
+            flag = old.table.get(key)
+            if flag is None or flag is UNCOMPILED or new.table.get(key) is flag:
+                continue
+            for variation, count in _taken(flag, consume=True):
+                cell = (key, variation)
+                if cell in self._replaced or len(self._replaced) < self._limit:
+                    self._replaced[cell] = self._replaced.get(cell, 0.0) + count
+                else:
+                    self._dropped += int(count)
+
+    def _retrack(self, old: Snapshot, new: Snapshot, keys: Iterable[str]) -> None:
+        tracking = self._tracking
+        changed = False
+        for key in keys:
+            source = new.sources.get(key)
+            if old is not new and source is old.sources.get(key):
+                continue  # the flag did not change (a segment did, and every key is reported)
+            tracks = source is not None and _tracks(source)
+            if tracks != (key in tracking):
+                changed = True
+                if tracks:
+                    tracking.add(key)
+                else:
+                    tracking.discard(key)
+        if changed:
+            self._tracked = tuple(sorted(tracking))
+
+
+def _taken(flag: Flag, consume: bool) -> Iterator[tuple[int | None, float]]:
+    """Each variation checks of ``flag`` served (``None``: the default) and how often; reset if consumed."""
+    counts = flag.counts
+    last = len(counts) - 1
+    for index, count in enumerate(counts):
+        if count:
+            if consume:
+                counts[index] -= count  # not zeroed: a check counted meanwhile stays for the next batch
+            yield (None if index == last else index), count
+
+
+def _items(cells: dict[Cell, list[float]]) -> list[tuple[Cell, list[float]]]:
+    """A copy of ``cells``, which application threads may still be adding to."""
+    while True:
+        try:
+            return list(cells.items())
+        except RuntimeError:  # changed size during the copy; the next try is almost certainly clean
+            continue
+
+
+def _tracks(source: object) -> bool:
+    """Whether a flag's document (undecoded JSON, or a mapping) sets ``track_events`` to true."""
+    try:
+        if not isinstance(source, Mapping):
+            if _MAYBE_TRACKED.search(memoryview(source)) is None:  # type: ignore[arg-type]
+                return False
+            source = decode(source)
+        return isinstance(source, Mapping) and source.get("track_events") is True
+    except Exception:  # an unreadable flag is not tracked: it serves no variation to attribute to
+        return False
