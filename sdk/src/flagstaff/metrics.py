@@ -13,7 +13,7 @@ import re
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from flagstaff.flags import Flag
 from flagstaff.metric_batch import EVALUATION, Batch, Cell
@@ -22,6 +22,7 @@ from flagstaff.sources import decode
 from flagstaff.store import FlagStore
 
 log = logging.getLogger("flagstaff")
+T = TypeVar("T")
 
 MAX_EVENT_LENGTH = 200
 _EMPTY: Mapping[str, Any] = {}
@@ -40,8 +41,10 @@ class Metrics:
         self._store = store
         self._limit = max_cells
         self._lock = threading.Lock()
+        self._totals: dict[str, list[float]] = {}
+        """Each event's total since the last batch: [count, sum of values]."""
         self._cells: dict[Cell, list[float]] = {}
-        """``track``'s cells since the last batch: [count, sum of values]."""
+        """``track``'s attributions since the last batch, by (flag, variation, event): [count, sum]."""
         self._dropped = 0
         self._replaced: dict[tuple[str, int | None], float] = {}
         """Checks counted by compiled flags that left the snapshot (changed, deleted) since the last batch."""
@@ -60,26 +63,27 @@ class Metrics:
     def track(self, event: str, context: Mapping[str, Any] | None, value: float | None) -> None:
         """Count ``event`` once in its total, and once per ``track_events`` flag under the variation that flag
         serves ``context`` now. An invalid event or value is ignored (and logged once)."""
-        if self._stopped:
-            return
-        if type(event) is not str or not 0 < len(event) <= MAX_EVENT_LENGTH or event[0] == "$":
-            self._ignore(f"event names are 1 to {MAX_EVENT_LENGTH} characters, not starting with '$'", event)
-            return
         if value is None:
             amount = 0.0
-        elif type(value) in (float, int) and math.isfinite(value):
+        elif (type(value) is float or type(value) is int) and math.isfinite(value):
             amount = float(value)
         else:
             self._ignore("the value must be a finite number or None", event)
             return
-        cells = self._cells
-        self._count(cells, (None, None, event), amount)
+        # An event already in the totals was checked when it went in; only a new one is checked here.
+        total = self._totals.get(event) if type(event) is str else None
+        if total is None:
+            total = self._new_total(event)
+            if total is None:
+                return
+        total[0] += 1
+        total[1] += amount
         tracked = self._tracked
         if not tracked:
             return
         snap = self._store.snapshot
         ctx = _EMPTY if context is None else context
-        table = snap.table
+        table, cells = snap.table, self._cells
         for key in tracked:
             flag = table.get(key)
             if flag is UNCOMPILED:
@@ -88,17 +92,28 @@ class Metrics:
                 continue  # the snapshot moved on since the keys were listed
             # The flag's own decision, as a check makes it, without counting as one.
             result = flag.static or flag.decide(ctx, snap, time.time() if flag.uses_now else None)
-            self._count(cells, (key, result.variation_index, event), amount)
+            cell = (key, result.variation_index, event)
+            counted = cells.get(cell)
+            if counted is None:
+                counted = self._new_cell(cells, cell)
+            counted[0] += 1
+            counted[1] += amount
 
-    def _count(self, cells: dict[Cell, list[float]], cell: Cell, amount: float) -> None:
-        counted = cells.get(cell)
-        if counted is None:
-            if len(cells) >= self._limit:
-                self._dropped += 1
-                return
-            counted = cells.setdefault(cell, [0, 0.0])  # one step: two threads adding it share one cell
-        counted[0] += 1
-        counted[1] += amount
+    def _new_total(self, event: str) -> list[float] | None:
+        if self._stopped:
+            return None
+        if type(event) is not str or not 0 < len(event) <= MAX_EVENT_LENGTH or event[0] == "$":
+            self._ignore(f"event names are 1 to {MAX_EVENT_LENGTH} characters, not starting with '$'", event)
+            return None
+        return self._new_cell(self._totals, event)
+
+    def _new_cell(self, cells: dict[Any, list[float]], key: object) -> list[float]:
+        """A new cell of ``track``'s; when they are ``max_cells`` already, one kept nowhere (and one count
+        dropped), so that ``dropped`` and the counts kept add up to every count made."""
+        if len(self._totals) + len(self._cells) >= self._limit:
+            self._dropped += 1
+            return [0, 0.0]
+        return cells.setdefault(key, [0, 0.0])  # one step: two threads adding it at once share one cell
 
     def _ignore(self, why: str, event: object) -> None:
         if not self._warned:
@@ -128,8 +143,7 @@ class Metrics:
         self._stopped = True
         with self._lock:
             self._carry = None
-            self._cells = {}
-            self._replaced = {}
+            self._totals, self._cells, self._replaced = {}, {}, {}
 
     def reset_after_fork(self) -> None:
         """In a forked child: the parent reports what it counted before the fork; the child starts at zero."""
@@ -145,10 +159,10 @@ class Metrics:
         batch.end = now
         if self._carry is not None:
             batch.merge(self._carry, table)
-        cells, dropped, replaced = self._cells, self._dropped, self._replaced
+        totals, cells, dropped, replaced = self._totals, self._cells, self._dropped, self._replaced
         if consume:
             # Swapped, not cleared: a thread counting into the old dict at this moment loses that count only.
-            self._cells, self._dropped, self._replaced = {}, 0, {}
+            self._totals, self._cells, self._dropped, self._replaced = {}, {}, 0, {}
             self._carry = None
             self._start = now
         batch.dropped += dropped
@@ -158,6 +172,8 @@ class Metrics:
             if flag is not UNCOMPILED and any(flag.counts):
                 for variation, count in _taken(flag, consume):
                     batch.add((key, variation, EVALUATION), count, 0.0, table)
+        for event, (count, total) in _items(totals):
+            batch.add((None, None, event), count, total, table)
         for cell, (count, total) in _items(cells):
             batch.add(cell, count, total, table)
         return None if batch.empty else batch
@@ -213,7 +229,7 @@ def _taken(flag: Flag, consume: bool) -> Iterator[tuple[int | None, float]]:
             yield (None if index == last else index), count
 
 
-def _items(cells: dict[Cell, list[float]]) -> list[tuple[Cell, list[float]]]:
+def _items(cells: dict[T, list[float]]) -> list[tuple[T, list[float]]]:
     """A copy of ``cells``, which application threads may still be adding to."""
     while True:
         try:

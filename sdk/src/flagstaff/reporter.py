@@ -18,7 +18,7 @@ import httpx
 
 from flagstaff.cache import remove_leftovers, write_cache
 from flagstaff.metrics import Metrics
-from flagstaff.metrics_sender import FINAL_TIMEOUT, MetricsSender
+from flagstaff.metrics_sender import MetricsSender
 
 log = logging.getLogger("flagstaff")
 
@@ -53,7 +53,11 @@ class Reporter:
         self._metrics = None
         if metrics is not None and metrics_interval:
             self._metrics = MetricsSender(
-                url=metrics_url, instance_id=instance_id, interval=metrics_interval, metrics=metrics
+                url=metrics_url,
+                headers=headers,
+                instance_id=instance_id,
+                interval=metrics_interval,
+                metrics=metrics,
             )
         self._wake = threading.Event()
         self._stopped = threading.Event()
@@ -101,28 +105,19 @@ class Reporter:
         if self._cache_dirty and self._cache_path is not None:
             write_cache(self._cache_path, self._document())
         if self._metrics is not None:
-            self._flush(self._metrics)
+            self._metrics.flush()
 
     def _pause(self) -> float:
         if self._metrics is None:
             return self._cache_interval
         return min(self._cache_interval, self._metrics.pause())
 
-    def _flush(self, metrics: MetricsSender) -> None:
-        # close() has shut down the sockets the loop's client connected, and refuses new ones traced there:
-        # the last batch goes on a connection of its own, untraced, bounded by FINAL_TIMEOUT instead.
-        try:
-            with httpx.Client(headers=self._headers, timeout=FINAL_TIMEOUT) as http:
-                metrics.send(http)
-        except Exception:  # best effort, as the process may be ending
-            log.debug("the last batch of SDK metrics could not be sent", exc_info=True)
-
     def _round(self, http: httpx.Client) -> None:
         revision = self._applied
         if revision > self._acked:
             self._send_ack(http, revision)
         if self._metrics is not None:
-            self._metrics.send_if_due(http, self._extensions)
+            self._metrics.send_if_due()
         if self._cache_dirty and time.monotonic() - self._last_cache_write >= self._cache_interval:
             self._cache_dirty = False
             self._last_cache_write = time.monotonic()
