@@ -1,5 +1,5 @@
-"""What SDK metrics cost: ``client.track`` per call, ``is_enabled`` with its count beside the SDK before metrics,
-and the memory of the counts at 10,000 flags. Offline (nothing is sent), a minute or so.
+"""What SDK metrics cost: ``client.track`` per call, ``is_enabled`` with its count beside the SDK before
+metrics, and the memory of the counts at 10,000 flags. Offline (nothing is sent), a minute or so.
 
     .venv/bin/python bench/metrics_bench.py                   # or: make bench-metrics
     .venv/bin/python bench/metrics_bench.py --baseline c747678
@@ -15,6 +15,7 @@ import argparse
 import gc
 import importlib
 import io
+import logging
 import re
 import statistics
 import subprocess
@@ -26,6 +27,8 @@ import tracemalloc
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 import flagstaff
 
@@ -147,8 +150,12 @@ def memory(flags: int) -> dict[str, float]:
     batch = client._metrics.take()
     kept, peak = tracemalloc.get_traced_memory()
     assert batch is not None and len(batch.cells) == 2 * flags
+    tracemalloc.reset_peak()
+    body = msgspec.json.encode({"instance": "bench", **batch.to_json()})  # as the sender encodes it
+    _, encoding_peak = tracemalloc.get_traced_memory()
     del batch
     gc.collect()
+    emptied, _ = tracemalloc.get_traced_memory()
     for n in range(10_000):
         client.track(f"event-{n}", value=1.0)
     full, _ = tracemalloc.get_traced_memory()
@@ -158,7 +165,9 @@ def memory(flags: int) -> dict[str, float]:
         "counted": counted - start,
         "batch": kept - counted,
         "batch_peak": peak - counted,
-        "track_full": full - kept,
+        "body": len(body),
+        "encoding_peak": encoding_peak - kept,
+        "track_full": full - emptied,
     }
 
 
@@ -177,6 +186,8 @@ def main() -> None:
     parser.add_argument("--no-baseline", action="store_true", help="time this SDK alone")
     parser.add_argument("--flags", type=int, default=10_000, help="flags for the memory reading")
     args = parser.parse_args()
+    logging.getLogger("flagstaff").setLevel(logging.CRITICAL)  # the invalid name's one warning
+    logging.getLogger("flagstaff_before").setLevel(logging.CRITICAL)
     gc.collect()
     start_load = load_average()
     with tempfile.TemporaryDirectory() as scratch:
@@ -212,6 +223,10 @@ def main() -> None:
     print(
         f"| a batch of those {2 * args.flags:,} cells (taken every interval; peak while building it) | "
         f"{_mb(used['batch'])} ({_mb(used['batch_peak'])}) |"
+    )
+    print(
+        f"| its JSON body: size (peak while encoding it, beside the batch) | "
+        f"{_mb(used['body'])} ({_mb(used['encoding_peak'])}) |"
     )
     print(f"| `track` cells at the default bound (10,000 events) | {_mb(used['track_full'])} |")
 
