@@ -43,7 +43,7 @@ class Batch:
                     self.dropped += int(count)
                     return
                 self.bounded += 1
-            counted = self.cells[cell] = [0, 0.0]
+            counted = self.cells[cell] = [0.0, 0.0]
         counted[0] += count
         counted[1] += total
 

@@ -76,7 +76,7 @@ class Metrics:
             total = self._new_total(event)
             if total is None:
                 return
-        total[0] += 1
+        total[0] += 1.0
         total[1] += amount
         tracked = self._tracked
         if not tracked:
@@ -96,7 +96,7 @@ class Metrics:
             counted = cells.get(cell)
             if counted is None:
                 counted = self._new_cell(cells, cell)
-            counted[0] += 1
+            counted[0] += 1.0
             counted[1] += amount
 
     def _new_total(self, event: str) -> list[float] | None:
@@ -112,8 +112,8 @@ class Metrics:
         dropped), so that ``dropped`` and the counts kept add up to every count made."""
         if len(self._totals) + len(self._cells) >= self._limit:
             self._dropped += 1
-            return [0, 0.0]
-        return cells.setdefault(key, [0, 0.0])  # one step: two threads adding it at once share one cell
+            return [0.0, 0.0]
+        return cells.setdefault(key, [0.0, 0.0])  # one step: two threads adding it at once share one cell
 
     def _ignore(self, why: str, event: object) -> None:
         if not self._warned:
