@@ -6,7 +6,9 @@ metrics, and the memory of the counts at 10,000 flags. Offline (nothing is sent)
 
 Prints markdown tables, recorded in bench/README.md. A reading, not a test: nothing fails. ``--baseline REF``
 (default: c747678, the commit before SDK metrics) times that commit's SDK in the same process, interleaved
-batch by batch with this one: its package is taken from git and imported under another name.
+batch by batch with this one: its package is taken from git and imported under another name. Times are CPU
+time of the timing thread (``time.thread_time_ns``), so that what other processes take of a shared machine is
+not counted in them.
 """
 
 from __future__ import annotations
@@ -46,9 +48,10 @@ def _flag(key: str, *, track: bool = False, percent: int | None = None) -> dict[
         "variations": [True, False],
         "enabled": True,
         "version": 1,
-        "track_events": track,
         "fallthrough": {"variation": 0},
     }
+    if track:
+        flag["track_events"] = True  # as the server writes it: only when set
     if percent is not None:
         weight = percent * 1_000
         flag["fallthrough"] = {
@@ -109,9 +112,15 @@ def interleaved(paths: dict[str, Callable[[Any], Any]], repeats: int) -> dict[st
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
+class _Nothing:
+    def is_enabled(self, key: str, context: Any) -> bool:
+        return False
+
+
 def check_paths(before: Any) -> dict[str, Callable[[Any], Any]]:
     after = flagstaff.Client.from_dict(CHECKS)
-    paths: dict[str, Callable[[Any], Any]] = {}
+    nothing = _Nothing()
+    paths: dict[str, Callable[[Any], Any]] = {"floor": lambda c: nothing.is_enabled("static", c)}
     for key in ("static", "rollout"):
         paths[f"{key}: with metrics"] = lambda c, k=key: after.is_enabled(k, c)
         if before is not None:
@@ -120,14 +129,40 @@ def check_paths(before: Any) -> dict[str, Callable[[Any], Any]]:
     return paths
 
 
-def track_paths() -> dict[str, Callable[[Any], Any]]:
+def _many(flags: int, tracked: int) -> dict[str, Any]:
+    """``flags`` 10% rollout flags, the first ``tracked`` of them with ``track_events``."""
+    return _snapshot(*(_flag(f"flag-{n}", track=n < tracked, percent=10) for n in range(flags)))
+
+
+def track_paths(flags: int) -> dict[str, Callable[[Any], Any]]:
     paths: dict[str, Callable[[Any], Any]] = {}
-    for name, snapshot in TRACKING.items():
+    many = {
+        f"no tracked flag among {flags:,}": _many(flags, 0),
+        f"one tracked rollout flag among {flags:,}": _many(flags, 1),
+    }
+    for name, snapshot in {**TRACKING, **many}.items():
         client = flagstaff.Client.from_dict(snapshot)
         paths[name] = lambda c, client=client: client.track("purchase", c, 1.0)
     client = flagstaff.Client.from_dict(TRACKING["no tracked flag"])
     paths["no tracked flag, invalid name (ignored)"] = lambda c, client=client: client.track("$nope", c)
     return paths
+
+
+def loading(flags: int, runs: int = 5) -> dict[str, float]:
+    """Seconds (CPU) to load ``flags`` flags from JSON bytes with metrics and without: finding the tracked
+    flags is the metrics' part."""
+    document = msgspec.json.encode(_many(flags, 10))
+    options = {
+        "with metrics": flagstaff.LiveOptions(),
+        "metrics off": flagstaff.LiveOptions(metrics_interval=0),
+    }
+    samples: dict[str, list[float]] = {name: [] for name in options}
+    for _ in range(runs):
+        for name, option in options.items():
+            started = time.thread_time_ns()
+            flagstaff.Client(data_source=flagstaff.StaticDataSource(document), options=option)
+            samples[name].append((time.thread_time_ns() - started) / 1e9)
+    return {name: statistics.median(values) for name, values in samples.items()}
 
 
 def memory(flags: int) -> dict[str, float]:
@@ -193,7 +228,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         before = None if args.no_baseline else baseline_package(args.baseline, Path(scratch))
         checks = interleaved(check_paths(before), args.repeats)
-    tracks = interleaved(track_paths(), args.repeats)
+    tracks = interleaved(track_paths(args.flags), args.repeats)
+    loads = loading(args.flags)
     used = memory(args.flags)
 
     print(f"- Commit {commit()}; {machine()}")
@@ -211,10 +247,17 @@ def main() -> None:
         else:
             print(f"| {what} | {_time(now)} | {_time(then)} ({args.baseline}) | {now - then:+.0f} ns |")
     print()
+    print(f"Floor: the same loop around a method that does nothing costs {_time(checks['floor'])} per call.")
+    print()
     print('| `client.track("purchase", context, 1.0)` (median per call) | time |')
     print("| --- | --- |")
     for name, ns in tracks.items():
         print(f"| {name} | {_time(ns)} |")
+    print()
+    print(f"| load {args.flags:,} flags (10 tracked) from JSON bytes (median of 5) | CPU time |")
+    print("| --- | --- |")
+    for name, seconds in loads.items():
+        print(f"| {name} | {seconds * 1000:.1f} ms |")
     print()
     print(f"| metrics memory at {args.flags:,} flags | bytes |")
     print("| --- | --- |")

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from flagstaff import Client, LiveOptions, StaticDataSource, load_snapshot
+from flagstaff import Client, FlagStore, LiveOptions, StaticDataSource, load_snapshot
 from flagstaff.testing import TestSource
 
 CONTEXTS = [{"key": f"user-{n}", "plan": "free" if n % 3 else "pro"} for n in range(5_000)]
@@ -122,6 +122,51 @@ def test_a_new_version_of_a_flag_adds_to_the_counts_of_the_one_before() -> None:
     client.variation("banner", {"key": "a"}, "none")  # gone: not counted
 
     assert _checks(client) == {("banner", 0): 6, ("banner", 1): 2}
+
+
+class _Reloading:
+    """A data source that installs whole snapshot documents, as the stream does on reconnecting."""
+
+    def __init__(self) -> None:
+        self.store = FlagStore()
+
+    def start(self, store: FlagStore) -> None:
+        self.store = store
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_full_snapshot_reloaded_keeps_every_flags_counts_whatever_the_bound() -> None:
+    flags = [_flag(f"flag-{n}", fallthrough={"variation": n % 2}) for n in range(6)]
+    source = _Reloading()
+    client = Client(data_source=source, options=LiveOptions(max_metric_cells=2))
+    source.store.replace(_snapshot(*flags))
+    for flag in flags:
+        client.is_enabled(flag["key"])
+
+    source.store.replace({**_snapshot(*flags), "revision": 2})  # every flag compiled anew
+    for flag in flags:
+        client.is_enabled(flag["key"])
+
+    assert _checks(client) == {(f"flag-{n}", n % 2): 2 for n in range(6)}
+    assert client.metrics()["dropped"] == 0
+
+
+def test_checks_of_deleted_flags_are_kept_within_the_bound() -> None:
+    flags = [_flag(f"flag-{n}", fallthrough={"variation": 0}) for n in range(5)]
+    source = _Reloading()
+    client = Client(data_source=source, options=LiveOptions(max_metric_cells=2))
+    source.store.replace(_snapshot(*flags))
+    for flag in flags:
+        client.is_enabled(flag["key"])
+        client.is_enabled(flag["key"])
+
+    source.store.replace({**_snapshot(), "revision": 2})  # every flag deleted
+
+    kept = _checks(client)
+    assert len(kept) == 2 and set(kept.values()) == {2}  # two of the five deleted flags, whole
+    assert client.metrics()["dropped"] == 6
 
 
 def test_metrics_reads_without_resetting() -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
@@ -18,24 +17,23 @@ from typing import Any, TypeVar
 from flagstaff.flags import Flag
 from flagstaff.metric_batch import EVALUATION, Batch, Cell
 from flagstaff.snapshot import UNCOMPILED, Snapshot
-from flagstaff.sources import decode
 from flagstaff.store import FlagStore
+from flagstaff.tracked_flags import tracked_among
 
 log = logging.getLogger("flagstaff")
 T = TypeVar("T")
 
 MAX_EVENT_LENGTH = 200
 _EMPTY: Mapping[str, Any] = {}
-# A flag whose JSON holds neither the field's name nor an escape cannot set it; only the others are decoded.
-_MAYBE_TRACKED = re.compile(rb"track_events|\\u")
 
 
 class Metrics:
     """Counts for one client. ``take`` hands out what was counted since the last ``take`` and starts anew;
     ``restore`` gives back a batch that could not be sent, to go out with the next one (still bounded).
 
-    Memory is bounded: the flags' own cells, and at most ``max_cells`` other cells (``track``'s, and those of
-    flags replaced or deleted since the last batch); what does not fit is counted as dropped."""
+    Memory is bounded: the flags' own cells (also for the versions they replaced since the last batch), at
+    most ``max_cells`` cells of ``track``'s, and as many of flags deleted since the last batch; what does not
+    fit is counted as dropped."""
 
     def __init__(self, store: FlagStore, max_cells: int) -> None:
         self._store = store
@@ -48,6 +46,8 @@ class Metrics:
         self._dropped = 0
         self._replaced: dict[tuple[str, int | None], float] = {}
         """Checks counted by compiled flags that left the snapshot (changed, deleted) since the last batch."""
+        self._deleted = 0
+        """How many of ``_replaced`` are of flags deleted since: at most ``max_cells``."""
         self._carry: Batch | None = None
         self._start = time.time()
         self._seen: Snapshot = store.snapshot
@@ -144,6 +144,7 @@ class Metrics:
         with self._lock:
             self._carry = None
             self._totals, self._cells, self._replaced = {}, {}, {}
+            self._deleted = 0
 
     def reset_after_fork(self) -> None:
         """In a forked child: the parent reports what it counted before the fork; the child starts at zero."""
@@ -154,6 +155,8 @@ class Metrics:
     def _collect(self, consume: bool) -> Batch | None:
         now = time.time()
         snap = self._store.snapshot
+        if snap is not self._seen:
+            self._follow(snap, None)  # the flags compiled in the snapshot before count in this batch too
         table = snap.table
         batch = Batch(self._start, self._limit)
         batch.end = now
@@ -163,6 +166,7 @@ class Metrics:
         if consume:
             # Swapped, not cleared: a thread counting into the old dict at this moment loses that count only.
             self._totals, self._cells, self._dropped, self._replaced = {}, {}, 0, {}
+            self._deleted = 0
             self._carry = None
             self._start = now
         batch.dropped += dropped
@@ -182,39 +186,46 @@ class Metrics:
     def _changed(self, keys: set[str]) -> None:
         """Keep the checks counted by the compiled flags the snapshot no longer holds; update tracked keys."""
         with self._lock:
-            old, new = self._seen, self._store.snapshot
-            self._seen = new
-            if not self._stopped:
-                self._keep_replaced(old, new, keys)
+            self._follow(self._store.snapshot, keys)
+
+    def _follow(self, new: Snapshot, keys: Iterable[str] | None) -> None:
+        """Move on to snapshot ``new``; ``keys``: the flags changed, or ``None`` when they are not known (a
+        snapshot installed with no change reported, as when a data source reinstalls the same flags)."""
+        old = self._seen
+        self._seen = new
+        if not self._stopped:
+            self._keep_replaced(old, new, old.table if keys is None else keys)
+        if keys is not None:
             self._retrack(old, new, keys)
 
     def _keep_replaced(self, old: Snapshot, new: Snapshot, keys: Iterable[str]) -> None:
+        if not old.table:
+            return  # the first flags: nothing counted before them
         for key in keys:
             flag = old.table.get(key)
             if flag is None or flag is UNCOMPILED or new.table.get(key) is flag:
                 continue
+            # A flag still in the snapshot (a new version, a full snapshot reloaded) is bounded by its
+            # variations, as its cells are in every batch; only the cells of deleted flags count to the bound.
+            bounded = key not in new.table
             for variation, count in _taken(flag, consume=True):
                 cell = (key, variation)
-                if cell in self._replaced or len(self._replaced) < self._limit:
-                    self._replaced[cell] = self._replaced.get(cell, 0.0) + count
-                else:
-                    self._dropped += int(count)
+                if bounded and cell not in self._replaced:
+                    if self._deleted >= self._limit:
+                        self._dropped += int(count)
+                        continue
+                    self._deleted += 1
+                self._replaced[cell] = self._replaced.get(cell, 0.0) + count
 
     def _retrack(self, old: Snapshot, new: Snapshot, keys: Iterable[str]) -> None:
-        tracking = self._tracking
-        changed = False
-        for key in keys:
-            source = new.sources.get(key)
-            if old is not new and source is old.sources.get(key):
-                continue  # the flag did not change (a segment did, and every key is reported)
-            tracks = source is not None and _tracks(source)
-            if tracks != (key in tracking):
-                changed = True
-                if tracks:
-                    tracking.add(key)
-                else:
-                    tracking.discard(key)
-        if changed:
+        before, after = old.sources, new.sources
+        if old is new or not before:
+            looked_at = set(keys)
+        else:  # only the flags that changed (after a segment change, every key is reported)
+            looked_at = {key for key in keys if after.get(key) is not before.get(key)}
+        tracking = (self._tracking - looked_at) | tracked_among(after, looked_at)
+        if tracking != self._tracking:
+            self._tracking = tracking
             self._tracked = tuple(sorted(tracking))
 
 
@@ -236,15 +247,3 @@ def _items(cells: dict[T, list[float]]) -> list[tuple[T, list[float]]]:
             return list(cells.items())
         except RuntimeError:  # changed size during the copy; the next try is almost certainly clean
             continue
-
-
-def _tracks(source: object) -> bool:
-    """Whether a flag's document (undecoded JSON, or a mapping) sets ``track_events`` to true."""
-    try:
-        if not isinstance(source, Mapping):
-            if _MAYBE_TRACKED.search(memoryview(source)) is None:  # type: ignore[arg-type]
-                return False
-            source = decode(source)
-        return isinstance(source, Mapping) and source.get("track_events") is True
-    except Exception:  # an unreadable flag is not tracked: it serves no variation to attribute to
-        return False
