@@ -247,7 +247,7 @@ def test_tracked_flags_are_found_in_a_document_read_from_bytes(tmp_path: Path) -
 
 @pytest.mark.parametrize(
     "event",
-    ["$evaluation", "$anything", "", "x" * 201, 42, None, b"bytes"],
+    ["$evaluation", "$anything", "", "x" * 201, 42, None, b"bytes", "lone-\ud800"],
 )
 def test_an_invalid_event_name_is_ignored_and_logged_once(
     event: Any, caplog: pytest.LogCaptureFixture

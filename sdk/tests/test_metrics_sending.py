@@ -171,6 +171,22 @@ def _totals_of(count: int) -> Counter[Cell]:
     return Counter({("new-checkout", variation, "$evaluation"): n for variation, n in served.items()})
 
 
+def test_a_flag_key_with_no_utf8_form_is_left_out_and_the_rest_is_sent(
+    server: Any, make_client: Callable[..., Client], fast: LiveOptions, wait_until: WaitUntil
+) -> None:
+    broken = "broken-\ud800"  # JSON can carry it (as an escape); such a flag is unusable, but it exists
+    snapshot = {**SNAPSHOT, "flags": {**SNAPSHOT["flags"], broken: {**FLAG, "key": broken}}}
+    server.script(STREAM, server.stream(server.sse("snapshot", snapshot, 1)))
+    client = make_client(server.base_url, _options(fast))
+    assert client.wait_until_ready(10)
+    client.is_enabled(broken, {"key": "a"})
+    client.is_enabled("new-checkout", {"key": "a"})
+
+    wait_until(lambda: server.count(METRICS) >= 1, 10, "a batch")
+
+    assert {flag for flag, _, _ in _totals(_batches(server))} == {"new-checkout"}
+
+
 def test_a_batch_the_server_refuses_as_invalid_is_dropped(
     server: Any, make_client: Callable[..., Client], fast: LiveOptions, wait_until: WaitUntil
 ) -> None:

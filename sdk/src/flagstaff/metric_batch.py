@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Container
 from typing import Any
 
+from flagstaff.json_values import valid_text
+
 EVALUATION = "$evaluation"
 """The event of flag-check cells; applications' own event names may not start with ``$``."""
 
@@ -38,6 +40,8 @@ class Batch:
         """Add ``count`` observations summing to ``total``; ``flags`` are the keys of the current flags."""
         counted = self.cells.get(cell)
         if counted is None:
+            if cell[0] is not None and not valid_text(cell[0]):
+                return  # a flag key with no UTF-8 form (from a broken document) could not be sent
             if cell[2] != EVALUATION or cell[0] not in flags:
                 if self.bounded >= self.limit:
                     self.dropped += int(count)

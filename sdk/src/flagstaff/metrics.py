@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
 from flagstaff.flags import Flag
+from flagstaff.json_values import valid_text
 from flagstaff.metric_batch import EVALUATION, Batch, Cell
 from flagstaff.snapshot import UNCOMPILED, Snapshot
 from flagstaff.store import FlagStore
@@ -102,7 +103,12 @@ class Metrics:
     def _new_total(self, event: str) -> list[float] | None:
         if self._stopped:
             return None
-        if type(event) is not str or not 0 < len(event) <= MAX_EVENT_LENGTH or event[0] == "$":
+        if (
+            type(event) is not str
+            or not 0 < len(event) <= MAX_EVENT_LENGTH
+            or event[0] == "$"
+            or not valid_text(event)  # a lone surrogate has no UTF-8 form: the batch could not be sent
+        ):
             self._ignore(f"event names are 1 to {MAX_EVENT_LENGTH} characters, not starting with '$'", event)
             return None
         return self._new_cell(self._totals, event)
