@@ -226,7 +226,15 @@ def main() -> None:
     gc.collect()
     start_load = load_average()
     with tempfile.TemporaryDirectory() as scratch:
-        before = None if args.no_baseline else baseline_package(args.baseline, Path(scratch))
+        before = None
+        if not args.no_baseline:
+            try:
+                before = baseline_package(args.baseline, Path(scratch))
+            except (
+                OSError,
+                subprocess.CalledProcessError,
+            ) as exc:  # no git, or a checkout without that commit
+                print(f"(no baseline: the SDK at {args.baseline} could not be taken from git: {exc})")
         checks = interleaved(check_paths(before), args.repeats)
     tracks = interleaved(track_paths(args.flags), args.repeats)
     loads = loading(args.flags)
