@@ -17,6 +17,7 @@ from app.services.evaluation_service import EvaluationLimits, EvaluationService
 from app.services.flag_config_service import FlagConfigService
 from app.services.flag_definition_service import FlagDefinitionService
 from app.services.key_service import KeyService
+from app.services.metrics_service import MetricCounters, MetricLimits, MetricsService
 from app.services.ofrep_service import OfrepService
 from app.services.periodic import PeriodicJob
 from app.services.project_service import ProjectService
@@ -54,6 +55,9 @@ class Services:
     readiness: ReadinessProbe
     retention: ChangeLogRetention
     sdk_streams: SdkStreamService
+    sdk_metrics: MetricsService
+    """Flag checks and outcomes reported by SDKs (`POST /sdk/v1/metrics`); `metrics` is the Prometheus
+    registry."""
     jobs: tuple[PeriodicJob, ...] = ()
     """Background work the app's lifespan runs on a timer in every process (`app.services.periodic`)."""
 
@@ -83,6 +87,7 @@ def build_services(
     projects = ProjectService(database, writer)
     flag_definitions = FlagDefinitionService(database, writer)
     flag_configs = FlagConfigService(database, writer, propagation)
+    sdk_metrics = MetricsService(database, snapshots, MetricLimits.of(settings), MetricCounters(metrics))
     return Services(
         settings=settings,
         database=database,
@@ -103,4 +108,6 @@ def build_services(
         readiness=ReadinessProbe(database, settings.readiness_timeout_seconds),
         retention=ChangeLogRetention(database, timedelta(hours=hours) if hours > 0 else None),
         sdk_streams=SdkStreamService(snapshots, streaming),
+        sdk_metrics=sdk_metrics,
+        jobs=(sdk_metrics.retention_job(settings.metrics_prune_interval_seconds),),
     )

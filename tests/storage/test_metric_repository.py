@@ -1,6 +1,6 @@
-"""The metric repository, one suite run on SQLite and PostgreSQL: the upsert adds (across calls, within a call,
-from two connections at once), totals and evaluation activity group what they should, and pruning deletes
-only what is older, a batch at a time."""
+"""The metric repository, one suite run on SQLite and PostgreSQL: the upsert adds (across calls, within a
+call, from two connections at once), totals and evaluation activity group what they should, and pruning
+deletes only what is older, a batch at a time."""
 
 from __future__ import annotations
 
