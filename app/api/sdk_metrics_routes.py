@@ -1,15 +1,16 @@
 """`POST /sdk/v1/metrics`: an SDK instance reports its flag checks and tracked outcomes since its last report.
 
 HTTP only: the key is checked (a cached answer when fresh, as for polls) before the body is looked at, then
-`MetricsService` validates and stores the report.
+`MetricsService` validates the report and stores it.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Body, Depends
 
+from app.api import wire_schemas
 from app.api.dependencies import ServicesDep, bearer_token, sdk_key_header
 from app.api.errors import ApiError, ErrorBody
 from app.services.input_models import MetricsReportIn
@@ -31,10 +32,29 @@ async def _reporting_environment(
 ReportingEnvironment = Annotated[int, Depends(_reporting_environment)]
 
 
+def _inlined(node: Any, definitions: dict[str, Any]) -> Any:
+    """`node` with each `#/$defs/...` reference replaced by its definition (the report nests one model)."""
+    if isinstance(node, dict):
+        reference = node.get("$ref", "")
+        if reference.startswith("#/$defs/"):
+            return _inlined(definitions[reference.removeprefix("#/$defs/")], definitions)
+        return {key: _inlined(value, definitions) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_inlined(item, definitions) for item in node]
+    return node
+
+
+def _report_schema() -> dict[str, Any]:
+    schema = MetricsReportIn.model_json_schema()
+    return dict(_inlined(schema, schema.pop("$defs", {})))
+
+
 @router.post(
     "/metrics",
     status_code=202,
     summary="Report flag checks and tracked outcomes counted since the last report",
+    # The body is documented as the report it must be, and checked by the service on a worker thread.
+    openapi_extra=wire_schemas.request_body(_report_schema()),
     responses={
         401: {"model": ErrorBody, "description": "No SDK key, or an unknown or revoked one"},
         403: {"model": ErrorBody, "description": "A client key (fs_client_...): it may not report metrics"},
@@ -45,7 +65,10 @@ ReportingEnvironment = Annotated[int, Depends(_reporting_environment)]
     },
 )
 def report_metrics(
-    services: ServicesDep, environment: ReportingEnvironment, body: MetricsReportIn
+    services: ServicesDep,
+    environment: ReportingEnvironment,
+    body: Any = Body(description="the report: see the request body's schema"),
 ) -> MetricsAcceptedOut:
-    # Synchronous, so FastAPI runs it on a worker thread: the write never holds up the event loop.
+    # Synchronous, so FastAPI runs it on a worker thread: neither checking the report nor writing it holds
+    # up the event loop.
     return services.sdk_metrics.ingest(environment, body)

@@ -68,9 +68,11 @@ def _flag_key(value: str) -> str:
 class MetricCountIn(BaseModel):
     # Unknown fields are ignored: an SDK newer than the server may report more about a count.
     flag: Annotated[str, AfterValidator(_flag_key)] | None = Field(
-        description="the flag checked, or that the outcome is attributed to; null for an unattributed outcome"
+        None,
+        description="the flag checked, or the one the outcome is attributed to; null for neither",
     )
     variation: int | None = Field(
+        None,
         strict=True,
         ge=0,
         lt=MAX_VARIATIONS,

@@ -9,18 +9,20 @@ server's clock (injectable, so tests move it instead of sleeping), never by the 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from prometheus_client import CollectorRegistry, Counter
+from pydantic import ValidationError
 
 from app.auth import api_keys
 from app.services import lookups
 from app.services.errors import InvalidInput, PermissionDenied
 from app.services.flag_config_service import FlagRef
 from app.services.input_models import MetricsReportIn
+from app.services.metric_writer import GroupWriter
 from app.services.periodic import PeriodicJob
 from app.services.read_models import (
     EventTotalOut,
@@ -95,6 +97,7 @@ class MetricsService:
     ) -> None:
         self._database, self._snapshots, self.limits = database, snapshots, limits
         self.counters, self._clock = counters, clock
+        self._writer = GroupWriter(self._add)
 
     # -- ingest ------
     async def reporter(self, token: str | None) -> int | None:
@@ -109,18 +112,28 @@ class MetricsService:
         target = await self._snapshots.sdk_target(token)
         return None if target is None else target.environment_id
 
-    def ingest(self, environment_id: int, report: MetricsReportIn) -> MetricsAcceptedOut:
-        """Adds the report's counts to the current bucket, all or nothing; returns how many cells it took.
-        Counts of flags the environment does not have are kept: an SDK may know a flag being created."""
+    def ingest(self, environment_id: int, body: object) -> MetricsAcceptedOut:
+        """Checks the report (a decoded JSON body) whole, then adds its counts to the current bucket,
+        returning once they are committed (with those of reports arriving meanwhile: `GroupWriter`). Counts of
+        flags the environment does not have are kept: an SDK may know a flag being created.
+
+        The report is validated here, on the caller's worker thread, not as the route's body model: a report
+        of thousands of counts takes a while to check, and the event loop must not wait for it."""
+        try:
+            report = MetricsReportIn.model_validate(body)
+        except ValidationError as error:
+            raise InvalidInput.from_validation(error) from None
         cells = self._cells(report)
-        bucket = self.bucket_of(self._clock())
         if cells:
-            with self._database.transaction() as session:
-                metric_repository.add(session, environment_id, bucket, cells)
+            self._writer.add(environment_id, self.bucket_of(self._clock()), cells)
         self.counters.reports.inc()
         self.counters.cells.inc(len(report.counts))
         self.counters.dropped.inc(report.dropped)
         return MetricsAcceptedOut(accepted=len(report.counts))
+
+    def _add(self, environment_id: int, bucket_start: datetime, cells: Sequence[Cell]) -> None:
+        with self._database.transaction() as session:
+            metric_repository.add(session, environment_id, bucket_start, cells)
 
     def _cells(self, report: MetricsReportIn) -> list[Cell]:
         """The report as cells, after the checks its model cannot make alone; all-zero cells are left out."""

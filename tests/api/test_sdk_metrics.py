@@ -206,6 +206,30 @@ async def test_numbers_json_cannot_hold_are_refused(
     assert response.status_code == 422 and error_of(response)["field"] == field, response.text
 
 
+@pytest.mark.parametrize("body", [[], "counts", 7, {}])
+async def test_a_report_that_is_not_one_is_refused(
+    client: httpx.AsyncClient, project: str, now: datetime, body: Any
+) -> None:
+    key = await sdk_key(client, project, ENV)
+
+    response = await post(client, key, body)
+
+    assert response.status_code == 422, response.text
+    assert error_of(response)["code"] == "invalid"
+
+
+async def test_a_count_may_leave_out_flag_and_variation(
+    app: FastAPI, client: httpx.AsyncClient, project: str, now: datetime
+) -> None:
+    key = await sdk_key(client, project, ENV)
+
+    await accepted(client, key, {"event": "signup", "count": 2}, {"flag": "f", "event": "error", "count": 1})
+
+    service, env = app.state.services.sdk_metrics, environment_id(app, project)
+    assert service.totals(env, "", now - timedelta(hours=1)) == [Total(-1, "signup", 2, 0.0)]
+    assert service.totals(env, "f", now - timedelta(hours=1)) == [Total(-1, "error", 1, 0.0)]
+
+
 async def test_an_empty_report_and_zero_counts_are_accepted_and_store_nothing(
     app: FastAPI, client: httpx.AsyncClient, project: str, now: datetime
 ) -> None:
