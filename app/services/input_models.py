@@ -27,7 +27,10 @@ _RFC3339_HELP = "must be an RFC 3339 time with a zone, like 2026-12-01T09:00:00Z
 
 
 def rfc3339(value: object) -> datetime:
-    """An RFC 3339 time as UTC; anything else (no zone, a number, another ISO 8601 form) is refused."""
+    """An RFC 3339 time as UTC; anything else (no zone, a number, another ISO 8601 form) is refused. Code may
+    pass an aware datetime."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(UTC)
     match = _RFC3339.fullmatch(value) if isinstance(value, str) else None
     if match is None:
         raise ValueError(_RFC3339_HELP)
