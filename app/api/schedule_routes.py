@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Body, Path, Query
 
 from app.api.dependencies import Editor, Reader, ServicesDep
 from app.api.errors import WRITE_RESPONSES
@@ -29,14 +29,23 @@ _EXAMPLE = {
     "flag": "checkout",
     "at": "2026-12-01T09:00:00Z",
     "action": "patch",
-    "changes": {"fallthrough": {"rollout": [{"variation": 0, "weight": 50}, {"variation": 1, "weight": 50}]}},
+    "changes": {
+        "enabled": True,
+        "fallthrough": {
+            "rollout": {"variations": [{"variation": 0, "weight": 50000}, {"variation": 1, "weight": 50000}]}
+        },
+    },
     "reason": "half of everyone at launch",
 }
 
 
 @router.post("", status_code=201, summary="Schedule a change of one flag: a PATCH body, or on, off or kill")
 def create_schedule(
-    services: ServicesDep, project: ProjectKey, env: EnvironmentKey, body: ScheduleIn, caller: Editor
+    services: ServicesDep,
+    project: ProjectKey,
+    env: EnvironmentKey,
+    body: Annotated[ScheduleIn, Body(examples=[_EXAMPLE])],
+    caller: Editor,
 ) -> ScheduleOut:
     return services.schedules.create(caller.actor, project, env, body)
 
