@@ -174,6 +174,7 @@ class ScheduleService:
                 tried.add(schedule_id)
                 result = self._run(schedule_id)
                 if result is not None:
+                    log.info("scheduled change %s %s: %s", result.id, result.status, result.outcome)
                     settled.append(result)
             if len(due) < limit:
                 return settled
