@@ -77,7 +77,7 @@ def run(replicas: int, changes: int, window: float) -> dict[str, Any]:
         admin = Admin(servers[0].base_url)
         for flag in FLAGS:
             admin.create_flag(flag, enabled=False)
-        start = datetime.now(UTC) + timedelta(seconds=2 + changes * 0.03)  # after every change is created
+        start = datetime.now(UTC) + timedelta(seconds=2 + changes * 0.1)  # after every change is created
         for index in range(changes):
             admin.use(servers[index % replicas].base_url)
             _schedule(
