@@ -52,20 +52,17 @@ class ScheduleService:
         flags: FlagConfigService,
         *,
         max_days_ahead: int,
-        clock: Clock = utcnow,
     ) -> None:
         self.database = database
         self.writer = writer
         self.flags = flags
         self.max_days_ahead = max_days_ahead
-        # What time it is, for creation's checks and for runs: tests move it instead of sleeping.
-        self.clock = clock
 
     def create(self, actor: Actor, project: str, environment: str, request: ScheduleIn) -> ScheduleOut:
         write = _flag_write(request.action, request.changes)
         if request.action == "kill" and not request.reason:
             raise InvalidInput("a scheduled kill needs a reason, as the kill switch does", "reason")
-        now = self.clock()
+        now = utcnow()
         if request.at <= now:
             raise InvalidInput(f"must be in the future; the server's time is {_iso(now)}", "at")
         if request.at > now + timedelta(days=self.max_days_ahead):
@@ -158,21 +155,24 @@ class ScheduleService:
             )
             return cancelled
 
-    def run_due(self) -> Sequence[ScheduleOut]:
-        """Runs every pending change due by `clock`, each in its own transaction, and returns those this call
-        settled. Other replicas may run at the same time: each change is settled by exactly one of them."""
+    def run_due(self, now: datetime | None = None) -> Sequence[ScheduleOut]:
+        """Runs every pending change due by `now` (by default the time as it goes), each in its own
+        transaction, and returns those this call settled. Other replicas may run at the same time: each change
+        is settled by exactly one of them. A given `now` (tests move time rather than sleep) is also the
+        changes' `ran_at`."""
+        clock: Clock = utcnow if now is None else (lambda: now)
         settled: list[ScheduleOut] = []
         tried: set[int] = set()
         while True:
             # Those tried and still pending (held by another replica) come back: read past them.
             limit = _BATCH + len(tried)
             with self.database.transaction() as session:
-                due = schedule_repository.due_ids(session, self.clock(), limit)
+                due = schedule_repository.due_ids(session, clock(), limit)
             for schedule_id in due:
                 if schedule_id in tried:
                     continue
                 tried.add(schedule_id)
-                result = self._run(schedule_id)
+                result = self._run(schedule_id, clock)
                 if result is not None:
                     log.info("scheduled change %s %s: %s", result.id, result.status, result.outcome)
                     settled.append(result)
@@ -190,25 +190,24 @@ class ScheduleService:
                 error.message, f"changes.{error.field}" if error.field else "changes"
             ) from None
 
-    def _run(self, schedule_id: int) -> ScheduleOut | None:
+    def _run(self, schedule_id: int, clock: Clock) -> ScheduleOut | None:
         try:
             with self.writer.begin(actor_of(schedule_id)) as change:
-                return self._apply(change, schedule_id)
+                return self._apply(change, schedule_id, clock)
         except VersionMismatch:
-            return self._settle_apart(schedule_id, None)
+            return self._settle_apart(schedule_id, None, clock)
         except ServiceError as error:
-            return self._settle_apart(schedule_id, error.message)
+            return self._settle_apart(schedule_id, error.message, clock)
         except _UNAVAILABLE:
             raise
         except Exception as error:
             # A change that cannot be applied must not hold up those due after it, round after round.
             log.exception("scheduled change %s could not be applied", schedule_id)
-            return self._settle_apart(
-                schedule_id, f"internal error ({type(error).__name__}); see the server log"
-            )
+            failure = f"internal error ({type(error).__name__}); see the server log"
+            return self._settle_apart(schedule_id, failure, clock)
 
-    def _apply(self, change: ChangeTransaction, schedule_id: int) -> ScheduleOut | None:
-        claimed = schedule_repository.claim(change.session, schedule_id, self.clock())
+    def _apply(self, change: ChangeTransaction, schedule_id: int, clock: Clock) -> ScheduleOut | None:
+        claimed = schedule_repository.claim(change.session, schedule_id, clock())
         if claimed is None:  # another replica holds or has settled it, or it was cancelled
             change.discard()
             return None
@@ -221,54 +220,56 @@ class ScheduleService:
         )
         version: int = state.flag["version"]
         outcome = f"applied as version {version}" if state.changed else "no change"
-        return self._settle(change, row, environment, project, "applied", outcome, version)
+        return _settle(change, row, environment, project, "applied", outcome, version, clock())
 
-    def _settle_apart(self, schedule_id: int, failure: str | None) -> ScheduleOut | None:
+    def _settle_apart(self, schedule_id: int, failure: str | None, clock: Clock) -> ScheduleOut | None:
         """Records a run that wrote nothing, in a transaction of its own (the run's was rolled back): refused
         when `failure` is None (the flag moved on), else failed with that message."""
         with self.writer.begin(actor_of(schedule_id)) as change:
-            claimed = schedule_repository.claim(change.session, schedule_id, self.clock())
+            claimed = schedule_repository.claim(change.session, schedule_id, clock())
             if claimed is None:
                 change.discard()
                 return None
             row, environment, project = claimed
             if failure is not None:
-                return self._settle(change, row, environment, project, "failed", failure, None)
+                return _settle(change, row, environment, project, "failed", failure, None, clock())
             try:
                 definition = lookups.flag(change.session, project, row.flag_key)
             except NotFound as gone:  # deleted since the run looked
-                return self._settle(change, row, environment, project, "failed", gone.message, None)
+                return _settle(change, row, environment, project, "failed", gone.message, None, clock())
             config = flag_repository.get_config(change.session, definition.id, environment.id)
             found = "?" if config is None else str(config.version)
             moved = f"flag moved from version {row.expected_version} to {found} since scheduling"
-            return self._settle(change, row, environment, project, "refused", moved, None)
+            return _settle(change, row, environment, project, "refused", moved, None, clock())
 
-    def _settle(
-        self,
-        change: ChangeTransaction,
-        row: ScheduledChange,
-        environment: Environment,
-        project: Project,
-        status: str,
-        outcome: str,
-        applied_version: int | None,
-    ) -> ScheduleOut:
-        before = _dump(_out(row, project.key, environment.key))
-        row.status = status
-        row.outcome = outcome
-        row.applied_version = applied_version
-        row.ran_at = self.clock()
-        settled = _out(row, project.key, environment.key)
-        change.audit(
-            f"schedule.{status}",
-            str(row.id),
-            project=project.key,
-            environment=environment.key,
-            before=before,
-            after=_dump(settled),
-            reason=row.reason,
-        )
-        return settled
+
+def _settle(
+    change: ChangeTransaction,
+    row: ScheduledChange,
+    environment: Environment,
+    project: Project,
+    status: str,
+    outcome: str,
+    applied_version: int | None,
+    ran_at: datetime,
+) -> ScheduleOut:
+    """Marks a claimed change run, and audits it as `schedule.<status>`."""
+    before = _dump(_out(row, project.key, environment.key))
+    row.status = status
+    row.outcome = outcome
+    row.applied_version = applied_version
+    row.ran_at = ran_at
+    settled = _out(row, project.key, environment.key)
+    change.audit(
+        f"schedule.{status}",
+        str(row.id),
+        project=project.key,
+        environment=environment.key,
+        before=before,
+        after=_dump(settled),
+        reason=row.reason,
+    )
+    return settled
 
 
 def _flag_write(action: str, changes: dict[str, Any] | None) -> FlagWrite:

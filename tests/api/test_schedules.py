@@ -14,7 +14,6 @@ from fastapi import FastAPI
 
 from app.services.container import Services
 from app.services.read_models import ScheduleOut
-from app.services.schedule_service import ScheduleService
 from tests.api.helpers import create_flag, env_flag_url, error_of, sdk_key
 
 pytestmark = pytest.mark.anyio
@@ -46,10 +45,7 @@ async def _schedule(client: httpx.AsyncClient, project: str, **body: Any) -> dic
 def _run_at(app: FastAPI, moment: datetime) -> dict[int, ScheduleOut]:
     """Runs what is due at `moment` (every project's: the database is shared), by the schedule id."""
     services: Services = app.state.services
-    runner = ScheduleService(
-        services.database, services.writer, services.flag_configs, max_days_ahead=366, clock=lambda: moment
-    )
-    return {settled.id: settled for settled in runner.run_due()}
+    return {settled.id: settled for settled in services.schedules.run_due(moment)}
 
 
 def _later(hours: float = 2) -> datetime:

@@ -20,7 +20,6 @@ from app.services.errors import Conflict
 from app.services.flag_config_service import FlagRef
 from app.services.input_models import FlagDefinitionIn, ScheduleIn
 from app.services.read_models import ScheduleOut
-from app.services.schedule_service import ScheduleService
 
 ACTOR = Actor("schedule-test")
 ENV = "production"
@@ -33,12 +32,6 @@ def _project(services: Services, flags: list[str]) -> str:
     for flag in flags:
         services.flag_definitions.put(ACTOR, project, flag, BOOLEAN, None)
     return project
-
-
-def _runner(services: Services, clock: Callable[[], datetime]) -> ScheduleService:
-    return ScheduleService(
-        services.database, services.writer, services.flag_configs, max_days_ahead=366, clock=clock
-    )
 
 
 def _rule(name: str) -> dict[str, Any]:
@@ -91,7 +84,7 @@ def test_runners_at_once_settle_every_change_exactly_once(app: FastAPI) -> None:
     ]
     later = due + timedelta(minutes=1)
 
-    rounds = _in_threads(4, lambda _index: _runner(services, lambda: later).run_due())
+    rounds = _in_threads(4, lambda _index: services.schedules.run_due(later))
 
     assert not [result for result in rounds if isinstance(result, Exception)], rounds
     settled: list[ScheduleOut] = [s for result in rounds for s in result if s.project == project]
@@ -118,12 +111,13 @@ def test_a_cancel_racing_a_run_has_exactly_one_winner(app: FastAPI) -> None:
         body = ScheduleIn(flag="f", at=due, action="patch", changes={"rules": [_rule(f"r{attempt}")]})
         created = services.schedules.create(ACTOR, project, ENV, body)
         version = services.flag_configs.get(FlagRef(project, ENV, "f")).flag["version"]
-        runner = _runner(services, lambda due=due: due + timedelta(seconds=1))
 
-        def race(index: int, schedule_id: int = created.id, runner: ScheduleService = runner) -> Any:
+        def race(
+            index: int, schedule_id: int = created.id, now: datetime = due + timedelta(seconds=1)
+        ) -> Any:
             if index == 0:
                 return services.schedules.cancel(ACTOR, project, ENV, schedule_id, "race")
-            return [s for s in runner.run_due() if s.id == schedule_id]
+            return [s for s in services.schedules.run_due(now) if s.id == schedule_id]
 
         cancelled, ran = _in_threads(2, race)
 
@@ -161,7 +155,7 @@ def test_the_runner_writes_only_through_the_flag_service_checks(app: FastAPI, ac
             {"project": project},
         )
 
-    ran = {s.id: s for s in _runner(services, lambda: due + timedelta(minutes=1)).run_due()}[created.id]
+    ran = {s.id: s for s in services.schedules.run_due(due + timedelta(minutes=1))}[created.id]
 
     # Turning a broken flag on is refused; switching it off never is (the kill switch must always work).
     assert ran.status == ("failed" if action == "on" else "applied"), ran
