@@ -194,6 +194,18 @@ class Settings(BaseSettings):
         3600.0, gt=0, description="How often each process deletes SDK metric buckets past their retention."
     )
 
+    # -- scheduled changes (docs/releases.md) ------
+    schedule_poll_seconds: float = Field(
+        0.25,
+        gt=0,
+        le=60,
+        description="How often each process looks for scheduled changes that are due; a change runs at most "
+        "about this long after its time.",
+    )
+    schedule_max_days_ahead: int = Field(
+        366, ge=1, le=36_600, description="A change may be scheduled at most this many days ahead."
+    )
+
     @field_validator("admin_token", mode="before")
     @classmethod
     def _empty_token_is_unset(cls, value: Any) -> Any:

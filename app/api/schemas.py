@@ -19,6 +19,7 @@ from app.services.read_models import (
     FlagDefinitionOut,
     HistoryEntry,
     ProjectOut,
+    ScheduleOut,
     SdkKeyOut,
     SegmentOut,
 )
@@ -124,3 +125,8 @@ class SdkKeyIn(Strict):
 
 class SdkKeyList(BaseModel):
     items: list[SdkKeyOut]
+
+
+class SchedulePage(BaseModel):
+    items: list[ScheduleOut]
+    next: int | None = Field(description="pass as `after` for the next page; null on the last")

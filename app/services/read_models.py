@@ -223,3 +223,23 @@ class StaleFlagsOut(BaseModel):
     single_variation_since: datetime = Field(description="the 24 hours the single-variation check reads")
     flags_checked: int = Field(description="the environment's flags the report looked at")
     items: list[StaleFlagOut] = Field(description="in key order")
+
+
+# A change scheduled for one flag in one environment, and, once it ran, how it ended.
+class ScheduleOut(BaseModel):
+    id: int
+    project: str
+    environment: str
+    flag: str
+    action: Literal["patch", "on", "off", "kill"]
+    changes: dict[str, Any] | None = Field(description="patch only: the targeting fields it writes")
+    reason: str | None
+    at: datetime = Field(description="when it is due")
+    expected_version: int | None = Field(description="the flag version it expects to find")
+    apply_if_changed: bool
+    status: Literal["pending", "applied", "refused", "failed", "cancelled"]
+    outcome: str | None = Field(description="how it ended, for people; null while pending")
+    applied_version: int | None = Field(description="the flag's version after it was applied")
+    created_by: str
+    created_at: datetime
+    ran_at: datetime | None = Field(description="when it ran; null while pending, and if cancelled")
