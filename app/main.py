@@ -28,6 +28,7 @@ from app.api import (
     ofrep_routes,
     projects_routes,
     propagation_routes,
+    rollout_routes,
     sdk_routes,
     sdk_stream_routes,
     segment_routes,
@@ -135,6 +136,7 @@ def create_app(
         audit_routes,
         key_routes,
         propagation_routes,
+        rollout_routes,
         import_routes,
         health_routes,
     ):

@@ -19,6 +19,7 @@ from app.services.read_models import (
     FlagDefinitionOut,
     HistoryEntry,
     ProjectOut,
+    RolloutOut,
     SdkKeyOut,
     SegmentOut,
 )
@@ -124,3 +125,8 @@ class SdkKeyIn(Strict):
 
 class SdkKeyList(BaseModel):
     items: list[SdkKeyOut]
+
+
+class RolloutPage(BaseModel):
+    items: list[RolloutOut]
+    next: int | None = Field(description="pass as `before` for the next page; null on the last")

@@ -22,6 +22,7 @@ from app.services.periodic import PeriodicJob
 from app.services.project_service import ProjectService
 from app.services.propagation import PropagationService
 from app.services.readiness import ReadinessProbe
+from app.services.rollout_service import RolloutService
 from app.services.sdk_stream_service import SdkStreamService
 from app.services.segment_service import SegmentService
 from app.services.snapshot_service import SnapshotService
@@ -54,6 +55,7 @@ class Services:
     readiness: ReadinessProbe
     retention: ChangeLogRetention
     sdk_streams: SdkStreamService
+    rollouts: RolloutService
     jobs: tuple[PeriodicJob, ...] = ()
     """Background work the app's lifespan runs on a timer in every process (`app.services.periodic`)."""
 
@@ -83,6 +85,7 @@ def build_services(
     projects = ProjectService(database, writer)
     flag_definitions = FlagDefinitionService(database, writer)
     flag_configs = FlagConfigService(database, writer, propagation)
+    rollouts = RolloutService(database, writer, flag_configs, propagation, settings)
     return Services(
         settings=settings,
         database=database,
@@ -103,4 +106,6 @@ def build_services(
         readiness=ReadinessProbe(database, settings.readiness_timeout_seconds),
         retention=ChangeLogRetention(database, timedelta(hours=hours) if hours > 0 else None),
         sdk_streams=SdkStreamService(snapshots, streaming),
+        rollouts=rollouts,
+        jobs=(PeriodicJob("rollouts", settings.rollout_check_seconds, rollouts.runner.run_once),),
     )
