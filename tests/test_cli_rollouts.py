@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.cli_helpers import Server, flagstaff, operator_env
+from tests.cli_helpers import Server, cli_env, flagstaff, operator_env
 from tests.cli_helpers import operator_server as operator_server  # the fixture
 from tests.streaming.admin import ENV, Admin
 
@@ -118,3 +118,11 @@ def test_bad_input_fails_in_one_line_naming_the_option_or_the_field(
     assert decreasing.returncode == 2
     assert decreasing.stderr.startswith("flagstaff: the server answered 422 invalid: ")
     assert decreasing.stderr.rstrip().endswith("(field: steps[1].percent)")
+
+
+@pytest.mark.parametrize("command", ["start", "status", "pause", "resume", "abort"])
+def test_the_help_of_each_rollout_command_names_the_server_variables(command: str) -> None:
+    shown = flagstaff("rollout", command, "--help", env=cli_env("sqlite://"))
+    assert shown.returncode == 0, shown.stderr
+    text = " ".join(shown.stdout.split())
+    assert "FLAGSTAFF_URL" in text and "FLAGSTAFF_API_KEY" in text
