@@ -170,3 +170,14 @@ def test_a_second_active_plan_on_the_same_flag_is_refused(w: World) -> None:
     assert refused.value.field == "flag"
     w.rollouts.abort(EDITOR, w.where, first.id, None, None)
     assert w.start(STEPS).status == "running"
+
+
+def test_a_plan_whose_flag_was_deleted_ends_aborted_saying_so(w: World) -> None:
+    plan = w.start(STEPS)
+    w.services.flag_definitions.delete(EDITOR, w.project, "checkout", None)
+
+    w.run(60)
+
+    ended = w.plan(plan.id)
+    assert (ended.status, ended.status_reason) == ("aborted", "the flag was deleted")
+    assert w.audit(("rollout.abort",))[-1].actor == f"rollout:{plan.id}"

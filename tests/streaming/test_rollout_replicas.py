@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from app.storage import schema_migrations
 from flagstaff import Client
 from tests.streaming.admin import ENV, Admin
 from tests.streaming.processes import ServerProcess, wait_until
@@ -20,12 +21,11 @@ PERCENTS = [10, 25, 50, 75, 100]
 def pair(database_url: str) -> Iterator[tuple[ServerProcess, ServerProcess]]:
     """Two replicas started once for the module. The first looks for due plans every 0.05 s, the second every
     0.5 s: both claim steps, and the first wins most claims, so it is the one advancing a plan."""
+    schema_migrations.upgrade(database_url)  # here, so that the replicas start within their deadline
     eager = ServerProcess(database_url, rollout_check_seconds="0.05")
     patient = ServerProcess(database_url, rollout_check_seconds="0.5")
     try:
-        for server in (eager, patient):
-            server.launch()  # together: they migrate the new database side by side
-        yield eager.wait_ready(), patient.wait_ready()
+        yield eager.start(), patient.start()
     finally:
         eager.kill()
         patient.kill()
