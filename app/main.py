@@ -29,6 +29,7 @@ from app.api import (
     ofrep_routes,
     projects_routes,
     propagation_routes,
+    rollout_routes,
     schedule_routes,
     sdk_metrics_routes,
     sdk_routes,
@@ -142,6 +143,7 @@ def create_app(
         key_routes,
         propagation_routes,
         metrics_routes,
+        rollout_routes,
         import_routes,
         health_routes,
     ):

@@ -206,6 +206,26 @@ class Settings(BaseSettings):
         366, ge=1, le=36_600, description="A change may be scheduled at most this many days ahead."
     )
 
+    # -- rollout plans (docs/releases-rollouts.md) ------
+    rollout_check_seconds: float = Field(
+        1.0,
+        gt=0,
+        description="How often each process looks for rollout plans whose next step or guard check is due.",
+    )
+    rollout_guard_interval_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="A running plan's guard is checked, and its flag compared with what the plan last wrote, "
+        "at least this often.",
+    )
+    rollout_guard_timeout_seconds: float = Field(
+        5.0, gt=0, description="A guard's metric source (Prometheus) must answer within this many seconds."
+    )
+    rollout_max_steps: int = Field(20, ge=1, le=1000, description="Steps per rollout plan (422 beyond).")
+    rollout_max_dwell_seconds: float = Field(
+        2_592_000.0, gt=0, description="The longest dwell time of one rollout step (422 beyond): 30 days."
+    )
+
     @field_validator("admin_token", mode="before")
     @classmethod
     def _empty_token_is_unset(cls, value: Any) -> Any:

@@ -19,6 +19,7 @@ from app.services.read_models import (
     FlagDefinitionOut,
     HistoryEntry,
     ProjectOut,
+    RolloutOut,
     ScheduleOut,
     SdkKeyOut,
     SegmentOut,
@@ -130,3 +131,8 @@ class SdkKeyList(BaseModel):
 class SchedulePage(BaseModel):
     items: list[ScheduleOut]
     next: int | None = Field(description="pass as `after` for the next page; null on the last")
+
+
+class RolloutPage(BaseModel):
+    items: list[RolloutOut]
+    next: int | None = Field(description="pass as `before` for the next page; null on the last")

@@ -24,6 +24,7 @@ from app.services.periodic import PeriodicJob
 from app.services.project_service import ProjectService
 from app.services.propagation import PropagationService
 from app.services.readiness import ReadinessProbe
+from app.services.rollout_service import RolloutService
 from app.services.schedule_service import ScheduleService
 from app.services.sdk_stream_service import SdkStreamService
 from app.services.segment_service import SegmentService
@@ -62,6 +63,7 @@ class Services:
     """Flag checks and outcomes reported by SDKs (`POST /sdk/v1/metrics`); `metrics` is the Prometheus
     registry."""
     schedules: ScheduleService
+    rollouts: RolloutService
     jobs: tuple[PeriodicJob, ...] = ()
     """Background work the app's lifespan runs on a timer in every process (`app.services.periodic`)."""
 
@@ -96,6 +98,7 @@ def build_services(
     schedules = ScheduleService(
         database, writer, flag_configs, max_days_ahead=settings.schedule_max_days_ahead
     )
+    rollouts = RolloutService(database, writer, flag_configs, propagation, settings)
     return Services(
         settings=settings,
         database=database,
@@ -122,6 +125,8 @@ def build_services(
             PeriodicJob("console-session-prune", 3600.0, console_sessions.prune),
             sdk_metrics.retention_job(settings.metrics_prune_interval_seconds),
             PeriodicJob("schedules", settings.schedule_poll_seconds, schedules.run_due),
+            PeriodicJob("rollouts", settings.rollout_check_seconds, rollouts.runner.run_once),
         ),
         schedules=schedules,
+        rollouts=rollouts,
     )

@@ -149,3 +149,31 @@ class ScheduleIn(Strict):
     if_version: int | None = Field(
         None, ge=1, le=2**53, description="the flag version the change expects; default: the current one"
     )
+
+
+# One step of a rollout plan: the share of the flag's fallthrough served the released variation, held at least
+# `dwell_seconds` before the next step (or, after the last, before the plan completes).
+class RolloutStepIn(Strict):
+    percent: float = Field(
+        gt=0, le=100, allow_inf_nan=False, description="0 < percent <= 100, at most 3 decimals (0.001% steps)"
+    )
+    dwell_seconds: float = Field(ge=0, allow_inf_nan=False, description="the least time spent at this step")
+
+
+# A rollout plan to start: `variation` (the treatment) released to the fallthrough step by step, against
+# `control`, with an optional guard that rolls it back when the treatment fails more than the control.
+class RolloutIn(Strict):
+    flag: Text = Field(min_length=1, max_length=200, description="the flag's key")
+    variation: int = Field(ge=0, strict=True, description="the variation released, by index")
+    control: int | None = Field(
+        None,
+        ge=0,
+        strict=True,
+        description="the variation everyone else keeps, by index; default: the one the fallthrough serves",
+    )
+    steps: list[RolloutStepIn] = Field(min_length=1, description="strictly increasing percents")
+    guard: dict[str, Any] | None = Field(
+        None,
+        description="source, ratio, min_sample, confidence, failure_event, total_event, on_trip, prometheus",
+    )
+    reason: Text | None = Field(None, max_length=2000, description="why, for the audit log")
