@@ -152,6 +152,15 @@ class Settings(BaseSettings):
         ),
     )
 
+    # -- rollout guards (docs/releases-guards.md) ------
+    guard_query_timeout_seconds: float = Field(
+        2.0,
+        gt=0,
+        le=60,
+        description="A rollout guard's Prometheus source gives up on one check's queries (all four together) "
+        "after this long; the guard then waits and says why.",
+    )
+
     @field_validator("admin_token", mode="before")
     @classmethod
     def _empty_token_is_unset(cls, value: Any) -> Any:
