@@ -187,8 +187,11 @@ def false_rollbacks(base: Rollout, policy: GuardPolicy, args: argparse.Namespace
 
 
 def detection(base: Rollout, policy: GuardPolicy, args: argparse.Namespace) -> None:
-    print("### 2. Detection: a treatment that is bad from the start of the rollout\n")
-    print("Seconds from the start of the rollout to the rollback, over all runs (median, 95th percentile).\n")
+    since = (
+        f"{base.bad_from_seconds} s into the rollout" if base.bad_from_seconds else "the start of the rollout"
+    )
+    print(f"### 2. Detection: a treatment that is bad from {since}\n")
+    print(f"Seconds from {since} to the rollback, over all runs (median, 95th percentile).\n")
     print("| requests/s | treatment | rolled back | median | p95 | share when rolled back (median) |")
     print("| ---: | ---: | ---: | ---: | ---: | ---: |")
     for multiplier in args.bad:
@@ -199,7 +202,12 @@ def detection(base: Rollout, policy: GuardPolicy, args: argparse.Namespace) -> N
             step = (
                 None
                 if median is None
-                else rollout.steps[min(int(median) // rollout.dwell_seconds, len(rollout.steps) - 1)]
+                else rollout.steps[
+                    min(
+                        int(median + rollout.bad_from_seconds) // rollout.dwell_seconds,
+                        len(rollout.steps) - 1,
+                    )
+                ]
             )
             print(
                 f"| {traffic:,.0f} | {multiplier:g}x | {percent(outcome.share)} | {duration(median)} | "
@@ -290,6 +298,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--min-sample", type=int, default=None, help="the guard's (default: its default)")
     parser.add_argument("--confidences", type=numbers, default=None, help="table 1: default and two others")
     parser.add_argument("--min-samples", type=lambda text: [int(v) for v in numbers(text)], default=None)
+    parser.add_argument(
+        "--bad-from", type=int, default=0, help="tables 2-3: seconds before the treatment turns bad"
+    )
     parser.add_argument("--bad", type=numbers, default=[3.0, 2.0], help="table 2's multipliers")
     parser.add_argument("--near", type=numbers, default=[1.4, 1.5], help="table 3's multipliers")
     parser.add_argument("--draws", type=int, default=20_000, help="draws per row of table 4")
@@ -311,6 +322,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         dwell_seconds=args.dwell,
         base_rate=args.base_rate,
         flush_seconds=args.flush,
+        bad_from_seconds=args.bad_from,
     )
     started = time.monotonic()
     print("## Rollout guard: false rollbacks and detection (seeded simulation)\n")
