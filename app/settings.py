@@ -218,12 +218,18 @@ class Settings(BaseSettings):
         description="A running plan's guard is checked, and its flag compared with what the plan last wrote, "
         "at least this often.",
     )
-    rollout_guard_timeout_seconds: float = Field(
-        5.0, gt=0, description="A guard's metric source (Prometheus) must answer within this many seconds."
-    )
     rollout_max_steps: int = Field(20, ge=1, le=1000, description="Steps per rollout plan (422 beyond).")
     rollout_max_dwell_seconds: float = Field(
         2_592_000.0, gt=0, description="The longest dwell time of one rollout step (422 beyond): 30 days."
+    )
+
+    # -- rollout guards (docs/releases-guards.md) ------
+    guard_query_timeout_seconds: float = Field(
+        2.0,
+        gt=0,
+        le=60,
+        description="A rollout guard's Prometheus source gives up on one check's queries (all four together) "
+        "after this long; the guard then waits and says why.",
     )
 
     @field_validator("admin_token", mode="before")
