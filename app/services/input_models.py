@@ -156,9 +156,15 @@ class ScheduleIn(Strict):
 # `dwell_seconds` before the next step (or, after the last, before the plan completes).
 class RolloutStepIn(Strict):
     percent: float = Field(
-        gt=0, le=100, allow_inf_nan=False, description="0 < percent <= 100, at most 3 decimals (0.001% steps)"
+        gt=0,
+        le=100,
+        strict=True,
+        allow_inf_nan=False,
+        description="0 < percent <= 100, at most 3 decimals (0.001% steps)",
     )
-    dwell_seconds: float = Field(ge=0, allow_inf_nan=False, description="the least time spent at this step")
+    dwell_seconds: float = Field(
+        ge=0, strict=True, allow_inf_nan=False, description="the least time spent at this step"
+    )
 
 
 # A rollout plan to start: `variation` (the treatment) released to the fallthrough step by step, against

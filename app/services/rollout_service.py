@@ -28,8 +28,6 @@ from app.storage import flag_repository, rollout_repository
 from app.storage.database import Database
 from app.storage.models import RolloutPlan, utcnow
 
-STATUSES = ("running", "paused", "completed", "rolled_back", "aborted")
-
 
 @dataclass(frozen=True, slots=True)
 class EnvironmentRef:
