@@ -31,6 +31,8 @@ from app.api import (
     sdk_routes,
     sdk_stream_routes,
     segment_routes,
+    trigger_routes,
+    webhook_routes,
     wire_schemas,
 )
 from app.api.body_guard import check_json_body
@@ -136,6 +138,8 @@ def create_app(
         key_routes,
         propagation_routes,
         import_routes,
+        trigger_routes,
+        webhook_routes,
         health_routes,
     ):
         app.include_router(module.router)

@@ -21,6 +21,9 @@ from app.services.read_models import (
     ProjectOut,
     SdkKeyOut,
     SegmentOut,
+    TriggerOut,
+    WebhookDeliveryOut,
+    WebhookOut,
 )
 
 Name = Field("", max_length=200)
@@ -124,3 +127,16 @@ class SdkKeyIn(Strict):
 
 class SdkKeyList(BaseModel):
     items: list[SdkKeyOut]
+
+
+class TriggerList(BaseModel):
+    items: list[TriggerOut]
+
+
+class WebhookList(BaseModel):
+    items: list[WebhookOut]
+
+
+class WebhookDeliveryPage(BaseModel):
+    items: list[WebhookDeliveryOut]
+    next: int | None = Field(description="pass as `before` for the next page; null on the last")

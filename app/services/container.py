@@ -25,7 +25,9 @@ from app.services.readiness import ReadinessProbe
 from app.services.sdk_stream_service import SdkStreamService
 from app.services.segment_service import SegmentService
 from app.services.snapshot_service import SnapshotService
+from app.services.trigger_service import TriggerService
 from app.services.unleash_import import UnleashImportService
+from app.services.webhook_service import WebhookService
 from app.settings import Settings
 from app.storage.database import Database
 from app.streaming.runtime import Streaming
@@ -54,6 +56,8 @@ class Services:
     readiness: ReadinessProbe
     retention: ChangeLogRetention
     sdk_streams: SdkStreamService
+    triggers: TriggerService
+    webhooks: WebhookService
     jobs: tuple[PeriodicJob, ...] = ()
     """Background work the app's lifespan runs on a timer in every process (`app.services.periodic`)."""
 
@@ -83,6 +87,7 @@ def build_services(
     projects = ProjectService(database, writer)
     flag_definitions = FlagDefinitionService(database, writer)
     flag_configs = FlagConfigService(database, writer, propagation)
+    webhooks = WebhookService(database, writer, settings)
     return Services(
         settings=settings,
         database=database,
@@ -103,4 +108,7 @@ def build_services(
         readiness=ReadinessProbe(database, settings.readiness_timeout_seconds),
         retention=ChangeLogRetention(database, timedelta(hours=hours) if hours > 0 else None),
         sdk_streams=SdkStreamService(snapshots, streaming),
+        triggers=TriggerService(database, writer, flag_configs, settings.trigger_rate_limit_per_minute),
+        webhooks=webhooks,
+        jobs=webhooks.jobs(),
     )
