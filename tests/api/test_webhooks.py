@@ -10,6 +10,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -22,6 +23,7 @@ from tests.webhook_receiver import WebhookReceiver
 from tests.webhook_replica import BASE, CAP, Replica
 
 pytestmark = pytest.mark.anyio
+RELEASE_NOTES = Path(__file__).resolve().parents[2] / "docs" / "releases-triggers-webhooks.md"
 
 
 @pytest.fixture
@@ -226,6 +228,36 @@ async def test_a_tampered_body_or_an_old_timestamp_fails_verification(
     replayed = type(request)(request.path, {**request.headers, "x-flagstaff-timestamp": "1"}, request.body)
     assert verified(webhook["secret"], request)
     assert not verified(webhook["secret"], tampered) and not verified(webhook["secret"], replayed)
+
+
+def _documented_verify() -> Callable[..., bool]:
+    """The receiver's check as the release notes print it."""
+    text = RELEASE_NOTES.read_text(encoding="utf-8")
+    code = text.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict[str, Any] = {}
+    exec(code, namespace)
+    verify: Callable[..., bool] = namespace["verify"]
+    return verify
+
+
+async def test_the_documented_verification_accepts_a_delivery_and_refuses_forgeries(
+    client: httpx.AsyncClient, project: str, register: Register, replica: Replica, receiver: WebhookReceiver
+):
+    verify = _documented_verify()
+    await create_flag(client, project, "checkout")
+    webhook = await register(project, receiver.url)
+    await client.post(env_flag_url(project, "production", "checkout", "on"))
+    replica.run()
+    [request] = receiver.wait_for(1)
+    headers = {
+        "X-Flagstaff-Timestamp": request.headers["x-flagstaff-timestamp"],
+        "X-Flagstaff-Signature": request.headers["x-flagstaff-signature"],
+    }
+    assert verify(webhook["secret"], headers, request.body)
+    assert not verify("fs_whsec_someone-else", headers, request.body)
+    assert not verify(webhook["secret"], headers, request.body + b" ")
+    stale = {**headers, "X-Flagstaff-Timestamp": str(int(headers["X-Flagstaff-Timestamp"]) - 3600)}
+    assert not verify(webhook["secret"], stale, request.body)
 
 
 async def test_a_failing_receiver_is_retried_with_backoff_until_it_answers(
