@@ -118,7 +118,7 @@ def require(permission: Permission) -> Callable[..., ConsoleUser]:
             raise Refused(403, "Not allowed", f"The {user.role} role may not {permission.value}.")
         project = request.path_params.get("project")
         if project is not None and not user.covers(project):
-            raise Refused(403, "Not allowed", f"This key is limited to project {user.project!r}.")
+            raise Refused(403, "Not allowed", f"This key is limited to project {user.project}.")
         return user
 
     return dependency

@@ -275,14 +275,19 @@ def kill_tagged(
         return _kill_tagged_page(request, services, user, project, env, tag, reason, error)
     keys = [row.key for row in services.flag_overview.tagged(project, env, tag)]
     revision = services.projects.get_environment(project, env).revision
+    killed = []
     for key in keys:
-        revision = max(
-            revision, services.flag_configs.kill(user.actor, FlagRef(project, env, key), reason).revision
-        )
+        state = services.flag_configs.kill(user.actor, FlagRef(project, env, key), reason)
+        revision = max(revision, state.revision)
+        if state.changed:
+            killed.append(key)
+    message = f"Killed {len(keys)} flags tagged {tag} in {env}."
+    if len(killed) < len(keys):
+        off = len(keys) - len(killed)
+        were = "was" if off == 1 else "were"
+        message = f"Killed {len(killed)} flags tagged {tag} in {env}; {off} more {were} off already."
     target = _confirmations_url(project, [(env, revision)], keys, "kill")
-    return _answer(
-        request, target, f"Killed {len(keys)} flags tagged {tag} in {env}.", {"revision": revision}
-    )
+    return _answer(request, target, message, {"revision": revision, "killed": killed})
 
 
 # -- confirmation counters ------
