@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 from app.services import lookups
 from app.services.errors import InvalidInput, NotFound
 from app.storage import audit_repository, change_log, flag_repository, project_repository
+from app.storage.audit_repository import FlagAction
 from app.storage.database import Database
-from app.storage.models import AuditEntry, Environment, FlagConfig, FlagDefinition, Project
+from app.storage.models import Environment, FlagConfig, FlagDefinition, Project
 
 SWITCH_ACTIONS = ("flag.kill", "flag.off", "flag.on")
 _FULL_WEIGHT = 100_000
@@ -167,7 +168,7 @@ def _row(
     definition: FlagDefinition,
     config: FlagConfig,
     changes: dict[str, tuple[str, datetime]],
-    switches: dict[str, AuditEntry],
+    switches: dict[str, FlagAction],
 ) -> FlagRow:
     entry = switches.get(definition.key)
     switch = None if entry is None else Switch(entry.action, entry.actor, entry.at, entry.reason)

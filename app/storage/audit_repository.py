@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -46,14 +47,22 @@ def query(session: Session, where: AuditFilter, *, before_id: int | None, limit:
     return session.scalars(statement.order_by(AuditEntry.id.desc()).limit(limit)).all()
 
 
+class FlagAction(NamedTuple):
+    action: str
+    actor: str
+    at: datetime
+    reason: str | None
+
+
 def last_flag_actions(
     session: Session,
     project_key: str,
     environment_key: str,
     actions: Collection[str],
     keys: Collection[str] | None = None,
-) -> dict[str, AuditEntry]:
-    """Each flag's newest entry among `actions` in one environment: flag key -> entry."""
+) -> dict[str, FlagAction]:
+    """Each flag's newest entry among `actions` in one environment (without its before and after bodies):
+    flag key -> what, who, when and why."""
     newest = select(func.max(AuditEntry.id)).where(
         AuditEntry.project_key == project_key,
         AuditEntry.environment_key == environment_key,
@@ -62,7 +71,13 @@ def last_flag_actions(
     )
     if keys is not None:
         newest = newest.where(AuditEntry.target_key.in_(list(keys)))
-    rows = session.scalars(
-        select(AuditEntry).where(AuditEntry.id.in_(newest.group_by(AuditEntry.target_key)))
+    rows = session.execute(
+        select(
+            AuditEntry.target_key, AuditEntry.action, AuditEntry.actor, AuditEntry.at, AuditEntry.reason
+        ).where(AuditEntry.id.in_(newest.group_by(AuditEntry.target_key)))
     )
-    return {row.target_key: row for row in rows if row.target_key is not None}
+    return {
+        key: FlagAction(action, actor, at, reason)
+        for key, action, actor, at, reason in rows
+        if key is not None
+    }
