@@ -153,6 +153,7 @@ def test_a_reader_sees_no_button_that_changes_anything(
     _flags(admin, "checkout-flow")
     reader_key, _ = _key(admin, "reader", "auditor")
     reader = pages()
+    reader.refusals_expected = True  # the forbidden page below
     page = reader.sign_in(reader_key)
     for url in (_list_url(admin), f"/console/projects/{admin.project}/flags/checkout-flow"):
         page.goto(url)
@@ -172,6 +173,7 @@ def test_a_form_posted_without_the_csrf_token_is_refused(
     _flags(admin, "checkout-flow")
     operator_key, _ = _key(admin, "operator", "oncall")
     operator = pages()
+    operator.refusals_expected = True  # the forged form's 403
     page = operator.sign_in(operator_key)
     page.goto(_list_url(admin))
     # What a forged form would send: the right fields, the session cookie, no token.
@@ -256,6 +258,7 @@ def test_the_flag_page_a_bulk_kill_and_a_phone_screen(
 def test_sign_in_page_sign_out_and_a_revoked_key(pages: Callable[..., ConsolePage], admin: Admin) -> None:
     operator_key, operator_id = _key(admin, "operator", "leaver")
     visitor = pages()
+    visitor.refusals_expected = True  # the wrong key's 401, and the revoked session's refused stream
     page = visitor.page
     page.goto("/console")
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
