@@ -155,3 +155,136 @@ class UnmappedItem(BaseModel):
 class ImportOut(BaseModel):
     flags: list[ImportedFlag]
     unmapped: list[UnmappedItem]
+
+
+# -- SDK metrics ------
+class MetricsAcceptedOut(BaseModel):
+    accepted: int = Field(description="the counts (cells) of the report, all added to the current bucket")
+
+
+class EventTotalOut(BaseModel):
+    event: str = Field(description="the name given to `client.track`")
+    count: int
+    sum: float = Field(description="the sum of the values tracked with the event")
+
+
+# One variation's counts over the window; `variation` null is the caller's default (flag off, error).
+class VariationMetricsOut(BaseModel):
+    variation: int | None = Field(
+        description="the variation's index; null when the caller's default was served"
+    )
+    value: Any = Field(
+        description="the variation's value; null for the default, or an index the flag lacks now"
+    )
+    evaluations: int = Field(description="flag checks that served it")
+    events: list[EventTotalOut] = Field(description="outcomes tracked by the callers it was served to")
+
+
+# What SDKs reported about one flag in one environment over a window of hours.
+class FlagMetricsOut(BaseModel):
+    flag: str
+    since: datetime = Field(description="the window's start: buckets starting at or after it are counted")
+    until: datetime = Field(description="when the answer was made")
+    bucket_seconds: int = Field(description="the width of a bucket: counts are summed by the server's clock")
+    last_evaluated: datetime | None = Field(
+        description="the start of the newest bucket with evaluations (within retention), or null"
+    )
+    variations: list[VariationMetricsOut] = Field(
+        description="every variation of the flag in order, then the default (null) when it was served"
+    )
+
+
+class VariationCountOut(BaseModel):
+    variation: int | None = Field(
+        description="the variation's index; null when the caller's default was served"
+    )
+    value: Any = Field(
+        description="the variation's value; null for the default, or an index the flag lacks now"
+    )
+    evaluations: int
+
+
+# A flag the stale report lists, and why.
+class StaleFlagOut(BaseModel):
+    key: str
+    reason: Literal["not_evaluated", "never_evaluated", "single_variation"] = Field(
+        description="not_evaluated: none for `days`; never_evaluated: none within retention, and the flag is "
+        "older than `days`; single_variation: only one variation was served in the last 24 hours"
+    )
+    last_evaluated: datetime | None
+    created_at: datetime = Field(description="when the flag came to this environment")
+    temporary: bool = Field(description="false for a permanent flag, which may rightly serve one value")
+    variations: list[VariationCountOut] = Field(description="evaluations in the last 24 hours, by variation")
+
+
+class StaleFlagsOut(BaseModel):
+    days: int
+    not_evaluated_since: datetime = Field(description="flags not evaluated since this moment are listed")
+    single_variation_since: datetime = Field(description="the 24 hours the single-variation check reads")
+    flags_checked: int = Field(description="the environment's flags the report looked at")
+    items: list[StaleFlagOut] = Field(description="in key order")
+
+
+# A change scheduled for one flag in one environment, and, once it ran, how it ended.
+class ScheduleOut(BaseModel):
+    id: int
+    project: str
+    environment: str
+    flag: str
+    action: Literal["patch", "on", "off", "kill"]
+    changes: dict[str, Any] | None = Field(description="patch only: the targeting fields it writes")
+    reason: str | None
+    at: datetime = Field(description="when it is due")
+    expected_version: int | None = Field(description="the flag version it expects to find")
+    apply_if_changed: bool
+    status: Literal["pending", "applied", "refused", "failed", "cancelled"]
+    outcome: str | None = Field(description="how it ended, for people; null while pending")
+    applied_version: int | None = Field(description="the flag's version after it was applied")
+    created_by: str
+    created_at: datetime
+    ran_at: datetime | None = Field(description="when it ran; null while pending, and if cancelled")
+
+
+class RolloutStepOut(BaseModel):
+    percent: float
+    dwell_seconds: float
+
+
+# A rollout plan and where it stands. `current_step` is an index into `steps` (-1 before the first is
+# written); `percent` is the share of the fallthrough the released variation has now.
+class RolloutOut(BaseModel):
+    id: int
+    project: str
+    environment: str
+    flag: str
+    variation: int = Field(description="the variation released (the treatment), by index")
+    control: int = Field(description="the variation the rest of the fallthrough keeps, by index")
+    status: Literal["running", "paused", "completed", "rolled_back", "aborted"]
+    status_reason: str | None = Field(description="why the plan is paused, waiting, or ended as it did")
+    steps: list[RolloutStepOut]
+    current_step: int
+    percent: float
+    next_percent: float | None = Field(description="the next step's percent; null at the last step")
+    step_started_at: datetime | None
+    next_step_at: datetime | None = Field(
+        description="when the next step (or completion) is due; with a guard, not before it judged healthy"
+    )
+    started_at: datetime | None
+    finished_at: datetime | None
+    guard: dict[str, Any] | None = Field(description="the guard policy, defaults filled in; null: none")
+    last_check: dict[str, Any] | None = Field(
+        description="the guard's latest check: `at`, `outcome` (waiting, healthy, tripped or error), "
+        "`message`, `figures`"
+    )
+    trip: dict[str, Any] | None = Field(description="the figures that rolled the plan back")
+    before: dict[str, Any] | None = Field(
+        description="the flag's enabled, fallthrough and track_events before the plan: what abort restores"
+    )
+    flag_version: int | None = Field(description="the flag version the plan last wrote")
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    version: int
+    propagation: PropagationOut | None = Field(
+        None, description="only on a single plan: connected SDKs' confirmations of the revision last written"
+    )
