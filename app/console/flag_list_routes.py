@@ -1,6 +1,6 @@
 """The flag list of one environment (`/console/projects/{project}/environments/{env}/flags`): search and
-filters as query parameters (a plain GET form), and the rows changed since a revision, as HTML for the live
-script to swap in.
+filters as query parameters (a plain GET form), each flag's running or paused rollout plan, and the rows
+changed since a revision, as HTML for the live script to swap in.
 """
 
 from __future__ import annotations
@@ -15,9 +15,13 @@ from app.console.console_route import ConsoleRoute, pages
 from app.console.pages import security_headers
 from app.console.place import Place, navigation
 from app.console.signed_in import Reader, ServicesDep
+from app.services.container import Services
 from app.services.flag_overview_service import MAX_SEARCH_LENGTH, FlagQuery
+from app.services.read_models import RolloutOut
+from app.services.rollout_service import EnvironmentRef
 
 router = APIRouter(prefix="/console/projects/{project}", route_class=ConsoleRoute, include_in_schema=False)
+_MAX_PLANS = 1000  # active plans shown per status: at most one per flag, so as many as the rows shown
 
 
 def flag_query(
@@ -29,6 +33,16 @@ def flag_query(
 
 
 QueryDep = Annotated[FlagQuery, Depends(flag_query)]
+
+
+def _active_plans(services: Services, project: str, env: str) -> dict[str, RolloutOut]:
+    """The running or paused rollout plan of each flag that has one (at most one each), for its row."""
+    where = EnvironmentRef(project, env)
+    return {
+        plan.flag: plan
+        for status in ("paused", "running")
+        for plan in services.rollouts.list(where, flag=None, status=status, before=None, limit=_MAX_PLANS)
+    }
 
 
 def _query_string(query: FlagQuery) -> str:
@@ -47,6 +61,7 @@ def flags(
         **navigation(services, user, project, env),
         "project": services.projects.get_project(project),
         "table": table,
+        "plans": _active_plans(services, project, env),
         "query": query,
         "query_string": _query_string(query),
     }
@@ -64,9 +79,9 @@ def changed_rows(
     since: Annotated[int, Query(ge=0, le=2**53)],
 ) -> Response:
     changed = services.flag_overview.changed_since(project, env, since, query)
-    html = pages(request).fragment(
-        "flag_rows.html", {"rows": changed.rows, "place": Place(project, env), "user": user}
-    )
+    plans = _active_plans(services, project, env) if changed.rows else {}
+    context = {"rows": changed.rows, "place": Place(project, env), "user": user, "plans": plans}
+    html = pages(request).fragment("flag_rows.html", context)
     body = {
         "revision": changed.revision,
         "complete": changed.complete,

@@ -74,8 +74,6 @@ class FlagRow:
     targets: int
     last_change: LastChange | None
     last_switch: Switch | None
-    rollout_plan: str | None = None
-    """A running rollout plan's summary, once a service for plans exists to say it; None until then."""
 
     @property
     def is_rollout(self) -> bool:

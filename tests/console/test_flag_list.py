@@ -125,3 +125,24 @@ async def test_rows_changed_since_a_revision_follow_the_pages_filters(
     assert changed["revision"] == revision + 2 and changed["complete"] is True
     assert _rows(changed["rows"]) == [("search-ranking", "on")]
     assert changed["gone"] == ["new-checkout"]  # no longer on: the page removes its row
+
+
+async def test_a_flag_being_rolled_out_shows_its_plan(
+    app: FastAPI, client: httpx.AsyncClient, project: str
+) -> None:
+    await _setup(client, project)
+    await client.post(env_flag_url(project, "production", "search-ranking", "on"))
+    steps = [{"percent": 10, "dwell_seconds": 3600}, {"percent": 50, "dwell_seconds": 3600}]
+    started = await client.post(
+        f"/api/v1/projects/{project}/environments/production/rollouts",
+        json={"flag": "search-ranking", "variation": 0, "control": 1, "steps": steps},
+    )
+    assert started.status_code == 201, started.text
+    key, _ = await admin_key(client, "reader")
+    async with browser(app) as http:
+        await sign_in(http, key)
+        page = await http.get(f"/console/projects/{project}/environments/production/flags")
+    row = page.text[page.text.index('<tr data-key="search-ranking"') :]
+    row = row[: row.index("</tr>")]
+    assert "Rollout plan running: 10%, next 50%" in row
+    assert "<code>true</code> 10%" in row and "<code>false</code> 90%" in row
