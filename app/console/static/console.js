@@ -273,7 +273,15 @@
     dialog.addEventListener("close", () => {
       if (stop) stop();
       stop = null;
-      if (current && current.opener && document.contains(current.opener)) current.opener.focus();
+      if (current && current.opener) {
+        // The live update may have replaced the row: focus the same flag's first switch in its new row.
+        const row = current.opener.closest("tr");
+        const key = row && (row.dataset.key || row.dataset.environment);
+        const attribute = row && row.dataset.key ? "data-key" : "data-environment";
+        const again = key && document.querySelector("tr[" + attribute + '="' + CSS.escape(key) + '"] a[data-switch]');
+        if (document.contains(current.opener)) current.opener.focus();
+        else if (again) again.focus();
+      }
       current = null;
     });
   }
