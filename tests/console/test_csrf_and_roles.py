@@ -202,3 +202,20 @@ async def test_a_project_scoped_key_sees_only_its_project(
         assert (
             ">default<" not in own.text.lower() and f">{project}<" in own.text
         )  # the switcher lists its own
+
+
+async def test_behind_a_proxy_the_browsers_same_origin_word_is_enough(
+    app: FastAPI, client: httpx.AsyncClient, project: str
+) -> None:
+    """A TLS proxy may present another scheme and host than the server sees; `Sec-Fetch-Site` still holds."""
+    await _flag_on(client, project, "checkout")
+    key, _ = await admin_key(client, "operator")
+    async with browser(app) as http:
+        csrf = await sign_in(http, key)
+        response = await http.post(
+            _kill_path(project, "checkout"),
+            data={"reason": "through the proxy", "csrf_token": csrf},
+            headers={"Sec-Fetch-Site": "same-origin", "Origin": "https://flags.example.com"},
+        )
+    assert response.status_code == 303
+    assert not await _enabled(client, project, "checkout")
