@@ -175,7 +175,16 @@ def _serve(args: argparse.Namespace) -> int:
         raise CliError(str(error)) from None
     finally:
         database.dispose()
+    print(
+        f"Web console: {_console_url(settings.host, settings.port)} (sign in with an admin key)", flush=True
+    )
     return serve.run(settings)
+
+
+def _console_url(host: str, port: int) -> str:
+    """Where a browser on this machine finds the console: a wildcard address is reached on loopback."""
+    shown = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    return f"http://{f'[{shown}]' if ':' in shown else shown}:{port}/console"
 
 
 def _keys(args: argparse.Namespace) -> int:

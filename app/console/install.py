@@ -6,10 +6,17 @@ from __future__ import annotations
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
-from app.console import sign_in_routes
+from app.console import flag_list_routes, flag_page_routes, live_routes, sign_in_routes, switch_routes
 from app.console.pages import STATIC, STATIC_PATH, Pages
 
-ROUTERS = (sign_in_routes.router,)
+# The list routes come before the switch routes: `.../flags/rows` is a page, not a flag named `rows`.
+ROUTERS = (
+    sign_in_routes.router,
+    flag_list_routes.router,
+    flag_page_routes.router,
+    switch_routes.router,
+    live_routes.router,
+)
 
 
 def install_console(app: FastAPI) -> None:

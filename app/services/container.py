@@ -13,10 +13,12 @@ from app.services.change_log_retention import ChangeLogRetention
 from app.services.change_transaction import ChangeWriter
 from app.services.commit_listener import CommitListener
 from app.services.console_session_service import ConsoleSessionService, SessionLimits
+from app.services.console_stream_service import ConsoleStreamService
 from app.services.database_change_source import DatabaseChangeSource
 from app.services.evaluation_service import EvaluationLimits, EvaluationService
 from app.services.flag_config_service import FlagConfigService
 from app.services.flag_definition_service import FlagDefinitionService
+from app.services.flag_overview_service import FlagOverviewService
 from app.services.key_service import KeyService
 from app.services.metrics_service import MetricCounters, MetricLimits, MetricsService
 from app.services.ofrep_service import OfrepService
@@ -61,6 +63,9 @@ class Services:
     retention: ChangeLogRetention
     sdk_streams: SdkStreamService
     console_sessions: ConsoleSessionService
+    console_streams: ConsoleStreamService
+    flag_overview: FlagOverviewService
+    """Flags at a glance for people (the console's lists): state, what they serve, their last change."""
     sdk_metrics: MetricsService
     """Flag checks and outcomes reported by SDKs (`POST /sdk/v1/metrics`); `metrics` is the Prometheus
     registry."""
@@ -125,6 +130,8 @@ def build_services(
         retention=ChangeLogRetention(database, timedelta(hours=hours) if hours > 0 else None),
         sdk_streams=SdkStreamService(snapshots, streaming),
         console_sessions=console_sessions,
+        console_streams=ConsoleStreamService(database, streaming),
+        flag_overview=FlagOverviewService(database),
         sdk_metrics=sdk_metrics,
         jobs=(
             PeriodicJob("console-session-prune", 3600.0, console_sessions.prune),
