@@ -119,11 +119,12 @@ def main() -> None:
                     p90 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.9))]
                     shown = f"{size / 1024:.0f} KiB" if size else ""
                     median = statistics.median(ordered)
-                    cpu_median = statistics.median(cpu)
-                    print(
-                        f"| {name} | {what} | {median:.1f} | {p90:.1f} | {ordered[-1]:.1f} | {cpu_median:.1f} "
-                        f"| {shown} |"
-                    )
+                    cells = [
+                        name,
+                        what,
+                        *(f"{ms:.1f}" for ms in (median, p90, ordered[-1], statistics.median(cpu))),
+                    ]
+                    print(f"| {' | '.join(cells)} | {shown} |")
             finally:
                 cleanup()
 
