@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 SERVE_ARGS ?=
 
 .PHONY: serve test test-sdk-alone lint migrate bench bench-engine bench-server bench-propagation bench-fleet \
-	bench-openfeature bench-metrics bench-release bench-schedules bench-webhooks clean
+	bench-openfeature bench-metrics bench-release bench-schedules bench-webhooks bench-console clean
 
 # Installs are recorded by stamp files inside the virtualenv, so a second run skips pip entirely unless a
 # pyproject.toml changed. The SDK is installed in the same pip command, so pip resolves `flagstaff` locally.
@@ -55,7 +55,7 @@ test-sdk-alone: | $(SDK_VENV)/bin/python
 
 # Benchmarks are readings, not tests: each prints a markdown table, recorded in bench/README.md.
 bench: bench-engine bench-server bench-propagation bench-fleet bench-openfeature bench-metrics bench-release \
-	bench-schedules bench-webhooks
+	bench-schedules bench-webhooks bench-console
 
 bench-server: $(VENV)/.installed-dev
 	$(BIN)/python bench/server_bench.py
@@ -82,6 +82,10 @@ bench-schedules: $(VENV)/.installed-dev
 # Trigger fires, kills beside a hanging webhook receiver, and write-to-event delay (SQLite; a minute or two).
 bench-webhooks: $(VENV)/.installed-dev
 	$(BIN)/python bench/webhook_bench.py
+
+# The web console's flag list of 1,000 flags, rendered in process on SQLite and PostgreSQL.
+bench-console: $(VENV)/.installed-dev
+	$(BIN)/python bench/console_bench.py --postgres
 
 # 10,000 streams over two replicas behind nginx (needs nginx and redis-server installed).
 bench-fleet: $(VENV)/.installed-dev
