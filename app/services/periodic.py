@@ -28,8 +28,17 @@ async def run_job(job: PeriodicJob) -> None:
     """Runs `job` every `interval_seconds` (measured from the end of the previous round) until cancelled."""
     failing = False
     while True:
+        round_ = asyncio.ensure_future(asyncio.to_thread(job.run))
         try:
-            await asyncio.to_thread(job.run)
+            try:
+                await asyncio.shield(round_)
+            except asyncio.CancelledError:
+                # A thread cannot be stopped: its round ends first, so that what the app closes after its jobs
+                # (the database) is no longer in use when it does.
+                await asyncio.wait({round_})
+                if not round_.cancelled():
+                    round_.exception()  # seen: the job is stopping, its last failure no longer matters
+                raise
             if failing:
                 log.info("%s: working again", job.name)
             failing = False
@@ -45,7 +54,7 @@ def start_jobs(jobs: Sequence[PeriodicJob]) -> list[asyncio.Task[None]]:
 
 
 async def stop_jobs(tasks: Sequence[asyncio.Task[None]]) -> None:
+    """Stops every job: returns once none is waiting for its next round and any round under way has ended."""
     for task in tasks:
         task.cancel()
-    # A round already on its thread finishes there; the tasks themselves end at once.
     await asyncio.gather(*tasks, return_exceptions=True)
