@@ -185,6 +185,15 @@ class Settings(BaseSettings):
         le=86_400,
         description="SDK counts are summed into buckets of this many seconds of the server's receive time.",
     )
+    metrics_hourly_after_hours: float = Field(
+        2.0,
+        gt=0,
+        description="SDK metric buckets older than this are merged into one per hour, so that long windows "
+        "read few rows.",
+    )
+    metrics_daily_after_days: float = Field(
+        2.0, gt=0, description="SDK metric buckets older than this are merged into one per day (UTC)."
+    )
     metrics_retention_days: float = Field(
         30.0,
         gt=0,
