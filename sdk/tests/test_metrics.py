@@ -247,7 +247,7 @@ def test_tracked_flags_are_found_in_a_document_read_from_bytes(tmp_path: Path) -
 
 @pytest.mark.parametrize(
     "event",
-    ["$evaluation", "$anything", "", "x" * 201, 42, None, b"bytes", "lone-\ud800"],
+    ["$evaluation", "$anything", "", "x" * 201, 42, None, b"bytes", "lone-\ud800", ["unhashable"]],
 )
 def test_an_invalid_event_name_is_ignored_and_logged_once(
     event: Any, caplog: pytest.LogCaptureFixture
@@ -263,7 +263,7 @@ def test_an_invalid_event_name_is_ignored_and_logged_once(
     assert len([r for r in caplog.records if "ignoring client.track" in r.getMessage()]) == 1
 
 
-@pytest.mark.parametrize("value", [math.nan, math.inf, "3", True, [1]])
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf, "3", True, [1], 10**400])
 def test_a_value_that_is_not_a_finite_number_is_ignored(value: Any) -> None:
     client = Client.from_dict(_snapshot(_flag("checkout")))
 

@@ -89,18 +89,21 @@ class Client:
         return cls(data_source=StaticDataSource(Path(path).read_bytes()))
 
     # -- flag checks (the hot path) ------
-    # Both checks make one decision: the flag's ``decide`` (or its ``static`` result, when it depends on no
-    # context), which never raises; what a result without a variation means is ``_missed``'s alone. They
-    # differ only in which flags they settle on the spot: is_enabled a boolean flag, variation a flag of
-    # the default's kind. Everything else takes the checked path, with its full report. Every check of a
-    # flag that exists is counted, by one increment of the compiled flag's cell for the variation served (the
-    # index comes from the flag's own variations, so the cell exists); the last cell counts defaults.
+    # Both checks make one decision: the flag's ``decide`` (or its ``static`` result, read first: a flag that
+    # depends on no context needs neither the context nor a call), which never raises; what a result without
+    # a variation means is ``_missed``'s alone. They differ only in which flags they settle on the spot:
+    # is_enabled a boolean flag, variation a flag of the default's kind. Everything else takes the checked
+    # path, with its full report. Every check of a flag that exists is counted, by one increment of the
+    # compiled flag's cell for the variation served (the index comes from the flag's own variations, so the
+    # cell exists); the last cell counts defaults.
     def is_enabled(self, key: str, context: Mapping[str, Any] | None = None, default: bool = False) -> bool:
         snap = self._store.snapshot
         flag = snap.table.get(key)
         if flag is not None and flag.is_boolean:
-            ctx = _EMPTY if context is None else context
-            result = flag.static or flag.decide(ctx, snap, time.time() if flag.uses_now else None)
+            result = flag.static
+            if result is None:
+                ctx = _EMPTY if context is None else context
+                result = flag.decide(ctx, snap, time.time() if flag.uses_now else None)
             index = result.variation_index
             if index is not None:
                 flag.counts[index] += 1.0
@@ -118,8 +121,10 @@ class Client:
         # Exact default types are settled by one set lookup; anything else (None, subclasses, json flags, a
         # mismatch) takes the checked path, which gives the same answer with a full report.
         if flag is not None and type(default) in flag.default_types:
-            ctx = _EMPTY if context is None else context
-            result = flag.static or flag.decide(ctx, snap, time.time() if flag.uses_now else None)
+            result = flag.static
+            if result is None:
+                ctx = _EMPTY if context is None else context
+                result = flag.decide(ctx, snap, time.time() if flag.uses_now else None)
             index = result.variation_index
             if index is not None:
                 flag.counts[index] += 1.0
