@@ -34,6 +34,10 @@ _Attribution = tuple[str, Evaluation | None, Decide, bool]
 """A tracked flag as ``track`` calls it: its key, ``static`` result, ``decide`` and ``uses_now``."""
 
 
+_NOT_ATTRIBUTED: dict[str, dict[int | None, list[float]]] = {}
+"""The attributions of an outcome no tracked flag claimed yet: read, never written (most events have none)."""
+
+
 class Outcome:
     """One event's cells since the last batch: its total, and its attributions to tracked flags."""
 
@@ -43,7 +47,7 @@ class Outcome:
         self.count = 0.0
         self.sum = 0.0
         """Of the values given (0.0 when none was)."""
-        self.flags: dict[str, dict[int | None, list[float]]] = {}
+        self.flags = _NOT_ATTRIBUTED
         """By tracked flag and variation served: [count, sum]."""
 
 
@@ -157,8 +161,11 @@ class Metrics:
     def _new_attribution(self, outcome: Outcome, key: str, index: int | None) -> list[float]:
         if self._full():
             return [0.0, 0.0]
-        by_variation = outcome.flags.setdefault(key, {})
-        return by_variation.setdefault(index, [0.0, 0.0])
+        flags = outcome.flags
+        if flags is _NOT_ATTRIBUTED:
+            # A thread doing the same at this moment may replace it: that loses its count, as races may.
+            flags = outcome.flags = {}
+        return flags.setdefault(key, {}).setdefault(index, [0.0, 0.0])
 
     def _full(self) -> bool:
         """Whether a new cell of ``track``'s finds no room: then one count is dropped, so that ``dropped`` and
