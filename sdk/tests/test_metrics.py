@@ -293,6 +293,15 @@ def test_cells_beyond_max_metric_cells_are_dropped_and_reported() -> None:
     assert next(row for row in tracked if row["event"] == "event-0")["count"] == 3
 
 
+def test_track_counts_alike_called_on_the_client_or_through_its_class() -> None:
+    client = Client.from_dict(_snapshot(_flag("checkout", track_events=True, fallthrough={"variation": 1})))
+
+    client.track("purchase", {"key": "a"}, 2.0)
+    Client.track(client, "purchase", {"key": "b"}, 0.5)
+
+    assert _cells(client, "purchase") == {(None, None): [2, 2.5], ("checkout", 1): [2, 2.5]}
+
+
 def test_metrics_interval_zero_counts_no_outcome() -> None:
     client = Client(data_source=TestSource(), options=LiveOptions(metrics_interval=0))
 

@@ -90,46 +90,50 @@ class Metrics:
 
     # -- recording (application threads) ------
     # The hot path: an event already counted in this batch, with a number or no value, costs one dict lookup
-    # and two additions; each tracked flag, its decision and two lookups more. Nothing is allocated on it.
-    def track(self, event: str, context: Mapping[str, Any] | None, value: float | None) -> None:
+    # and two additions; each tracked flag, its decision and two lookups more. Nothing is allocated on it, and
+    # it is one call: a client's ``track`` is this method (``flagstaff.client``).
+    def track(self, event: str, context: Mapping[str, Any] | None = None, value: float | None = None) -> None:
         """Count ``event`` once in its total, and once per ``track_events`` flag under the variation that flag
-        serves ``context`` now. An invalid event or value is ignored (and logged once)."""
-        if value is not None and (type(value) is not float or value - value != 0.0):  # not a finite float
-            value = self._number(value, event)
-            if value is None:
-                return
-        # An event already counted was checked when it went in; only a new one is checked here. (So an object
-        # equal to a name counted already, as a str subclass may be, finds that name's outcome unchecked.)
+        serves ``context`` now (``Client.track`` says more). Never raises: an invalid event or value is
+        ignored (and logged once)."""
         try:
-            outcome = self._events.get(event)
-        except TypeError:  # unhashable: no name, which the check says (once)
-            outcome = None
-        if outcome is None:
-            outcome = self._new_outcome(event)
-            if outcome is None:
-                return
-        outcome.count += 1.0
-        if value is not None:
-            outcome.sum += value
-        tracked = self._tracked
-        if not tracked:
-            return
-        snap = self._store.snapshot
-        seen, keys, flags = self._plan
-        if seen is not snap or keys is not tracked:
-            flags = self._plan_for(snap, tracked)
-        ctx = _EMPTY if context is None else context
-        attributed = outcome.flags
-        for key, static, decide, uses_now in flags:
-            # The flag's own decision, as a check makes it, without counting as one.
-            index = (static or decide(ctx, snap, time.time() if uses_now else None)).variation_index
-            by_variation = attributed.get(key)
-            cell = None if by_variation is None else by_variation.get(index)
-            if cell is None:
-                cell = self._new_attribution(outcome, key, index)
-            cell[0] += 1.0
+            if value is not None and (type(value) is not float or value - value != 0.0):  # not finite float
+                value = self._number(value, event)
+                if value is None:
+                    return
+            # An event already counted was checked when it went in; only a new one is checked, once per batch.
+            # (So an object equal to a name counted already, as a str subclass may be, finds its outcome.)
+            try:
+                outcome = self._events[event]
+            except (KeyError, TypeError):  # new, or not a name at all (unhashable)
+                found = self._new_outcome(event)
+                if found is None:
+                    return
+                outcome = found
+            outcome.count += 1.0
             if value is not None:
-                cell[1] += value
+                outcome.sum += value
+            tracked = self._tracked
+            if not tracked:
+                return
+            snap = self._store.snapshot
+            seen, keys, flags = self._plan
+            if seen is not snap or keys is not tracked:
+                flags = self._plan_for(snap, tracked)
+            ctx = _EMPTY if context is None else context
+            attributed = outcome.flags
+            for key, static, decide, uses_now in flags:
+                # The flag's own decision, as a check makes it, without counting as one.
+                index = (static or decide(ctx, snap, time.time() if uses_now else None)).variation_index
+                by_variation = attributed.get(key)
+                cell = None if by_variation is None else by_variation.get(index)
+                if cell is None:
+                    cell = self._new_attribution(outcome, key, index)
+                cell[0] += 1.0
+                if value is not None:
+                    cell[1] += value
+        except Exception:  # an outcome is never worth an exception in application code; a count is lost
+            return
 
     def _number(self, value: object, event: object) -> float | None:
         """``value`` as a finite float, or ``None`` (the call ignored, and logged once) if it is not one."""
