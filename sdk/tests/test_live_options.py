@@ -1,8 +1,12 @@
-"""The live data source's settings are checked when built: a typo must not become a busy loop or no bound."""
+"""The live data source's settings are checked when built: a typo must not become a busy loop or no bound;
+and each is documented in the SDK's README."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import re
+from pathlib import Path
 
 import pytest
 
@@ -56,3 +60,10 @@ def test_a_batch_goes_out_in_requests_of_five_thousand_cells_at_most_by_default(
     # A server takes 20,000 (FLAGSTAFF_MAX_METRIC_CELLS): a batch of 10,000 two-variation flags and a full
     # bound of track cells (30,000) goes out in six requests, and none is refused whole.
     assert LiveOptions().max_metric_cells_per_request == 5_000
+
+
+def test_every_setting_is_in_the_readmes_table() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    rows = [line.split(" | ", 1)[0] for line in readme.splitlines() if line.startswith("| `")]
+    documented = {name for row in rows for name in re.findall(r"`(\w+)`", row)}
+    assert {field.name for field in dataclasses.fields(LiveOptions)} <= documented
