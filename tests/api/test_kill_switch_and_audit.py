@@ -107,7 +107,8 @@ async def test_audit_filters_by_action(client: httpx.AsyncClient, project: str):
 
     kills = await _audit(client, project=project, action="flag.kill")
     assert [(e["action"], e["reason"]) for e in kills] == [("flag.kill", "errors")]
-    assert [e["action"] for e in await _audit(client, project=project, action="flag.create")] == ["flag.create"]
+    created = await _audit(client, project=project, action="flag.create")
+    assert [e["action"] for e in created] == ["flag.create"]
     assert await _audit(client, project=project, action="flag.revert") == []
 
 

@@ -86,7 +86,10 @@ def test_each_present_instance_is_listed_with_when_it_was_last_seen(make_registr
     found = registry.instances(ENV, now + 3)
 
     assert found is not None
-    assert found.seen == {"key1/a": pytest.approx(now, abs=0.001), "key1/b": pytest.approx(now + 2, abs=0.001)}
+    assert found.seen == {
+        "key1/a": pytest.approx(now, abs=0.001),
+        "key1/b": pytest.approx(now + 2, abs=0.001),
+    }
 
 
 def test_an_instance_whose_presence_expired_is_not_listed_and_cannot_acknowledge(make_registry: Make) -> None:
