@@ -40,6 +40,7 @@ from app.api.ofrep_cors import OfrepCors
 from app.api.request_middleware import RequestMiddleware
 from app.api.request_records import AccessLog, RequestRecorder
 from app.api.sdk_poll import SdkPollFront
+from app.console.install import install_console
 from app.services import periodic
 from app.services.bootstrap import bootstrap
 from app.services.commit_listener import CommitListener
@@ -139,6 +140,7 @@ def create_app(
         health_routes,
     ):
         app.include_router(module.router)
+    install_console(app)
     recorder = RequestRecorder(
         services.metrics, AccessLog(settings.access_log, settings.access_log_sdk_sample_rate)
     )

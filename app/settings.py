@@ -152,6 +152,27 @@ class Settings(BaseSettings):
         ),
     )
 
+    # -- the web console (docs/console.md) ------
+    console_session_idle_minutes: float = Field(
+        720.0,
+        gt=0,
+        description="A console session unused for this long ends; the next page asks to sign in again.",
+    )
+    console_session_max_hours: float = Field(
+        24.0, gt=0, description="A console session ends this long after its sign-in, however much it is used."
+    )
+    console_sign_in_failures_per_minute: int = Field(
+        10,
+        ge=1,
+        description="Failed console sign-ins allowed per client address per minute by each server process; "
+        "past them, sign-in answers 429 for that address until the minute has passed.",
+    )
+    console_max_flag_rows: int = Field(
+        2000,
+        ge=1,
+        description="The console's flag list shows at most this many flags at once; a search narrows it.",
+    )
+
     @field_validator("admin_token", mode="before")
     @classmethod
     def _empty_token_is_unset(cls, value: Any) -> Any:

@@ -12,6 +12,7 @@ from app.services.audit_service import AuditService
 from app.services.change_log_retention import ChangeLogRetention
 from app.services.change_transaction import ChangeWriter
 from app.services.commit_listener import CommitListener
+from app.services.console_session_service import ConsoleSessionService, SessionLimits
 from app.services.database_change_source import DatabaseChangeSource
 from app.services.evaluation_service import EvaluationLimits, EvaluationService
 from app.services.flag_config_service import FlagConfigService
@@ -54,6 +55,7 @@ class Services:
     readiness: ReadinessProbe
     retention: ChangeLogRetention
     sdk_streams: SdkStreamService
+    console_sessions: ConsoleSessionService
     jobs: tuple[PeriodicJob, ...] = ()
     """Background work the app's lifespan runs on a timer in every process (`app.services.periodic`)."""
 
@@ -83,6 +85,7 @@ def build_services(
     projects = ProjectService(database, writer)
     flag_definitions = FlagDefinitionService(database, writer)
     flag_configs = FlagConfigService(database, writer, propagation)
+    console_sessions = ConsoleSessionService(database, writer, SessionLimits.of(settings))
     return Services(
         settings=settings,
         database=database,
@@ -103,4 +106,6 @@ def build_services(
         readiness=ReadinessProbe(database, settings.readiness_timeout_seconds),
         retention=ChangeLogRetention(database, timedelta(hours=hours) if hours > 0 else None),
         sdk_streams=SdkStreamService(snapshots, streaming),
+        console_sessions=console_sessions,
+        jobs=(PeriodicJob("console-session-prune", 3600.0, console_sessions.prune),),
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
+from app.services import console_session_service
 from app.storage import change_log, key_repository, project_repository
 from app.storage.database import Database
 from app.storage.models import ChangeLogEntry
@@ -41,10 +42,18 @@ class DatabaseChangeSource:
             return current, _changes(change_log.changes_since(session, environment_id, revision, limit))
 
     def live_sdk_keys(self, key_ids: Collection[str]) -> set[str]:
+        """Live SDK keys, and the console pages' stream keys (`console:<session>`) whose session is live: the
+        hub ends a console page's stream as it ends an SDK's, when its session ends or its key is revoked."""
         if not key_ids:
             return set()
+        consoles = {key for key in key_ids if key.startswith(console_session_service.STREAM_KEY_PREFIX)}
         with self._database.transaction() as session:
-            return key_repository.live_sdk_key_ids(session, key_ids)
+            live = (
+                key_repository.live_sdk_key_ids(session, set(key_ids) - consoles)
+                if len(consoles) < len(key_ids)
+                else set()
+            )
+            return live | console_session_service.live_stream_keys(session, consoles)
 
 
 def _changes(rows: Sequence[ChangeLogEntry]) -> list[Change]:

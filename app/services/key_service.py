@@ -8,15 +8,33 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from app.auth import api_keys
 from app.auth.roles import Principal, Role
 from app.services import lookups
 from app.services.change_transaction import Actor, ChangeTransaction, ChangeWriter
 from app.services.errors import NotFound, PermissionDenied
 from app.services.read_models import AdminKeyCreated, AdminKeyOut, SdkKeyCreated, SdkKeyOut
-from app.storage import key_repository
+from app.storage import console_session_repository, key_repository
 from app.storage.database import Database
 from app.storage.models import AdminKey, SdkKey, utcnow
+
+
+def active_admin_key(session: Session, token: str) -> AdminKey | None:
+    """The admin key `token` is, if it exists and is not revoked: the one key check, for the API's header
+    and the console's sign-in alike."""
+    # SDK and client keys never reach admin routes
+    if not token or token.startswith((api_keys.SDK_PREFIX, api_keys.CLIENT_PREFIX)):
+        return None
+    key = key_repository.get_admin_key(session, api_keys.key_id_of(token, api_keys.ADMIN_PREFIX))
+    if key is None or key.revoked_at is not None or not api_keys.matches(token, key.secret_hash):
+        return None
+    return key
+
+
+def principal_of(key: AdminKey) -> Principal:
+    return Principal(key.name, Role(key.role), key.project_key)
 
 
 def _admin_view(key: AdminKey) -> AdminKeyOut:
@@ -39,14 +57,9 @@ class KeyService:
         self.on_sdk_key_revoked = on_sdk_key_revoked  # so caches of this process drop the key at once
 
     def authenticate_admin(self, token: str) -> Principal | None:
-        # SDK and client keys never reach admin routes
-        if not token or token.startswith((api_keys.SDK_PREFIX, api_keys.CLIENT_PREFIX)):
-            return None
         with self.database.transaction() as session:
-            key = key_repository.get_admin_key(session, api_keys.key_id_of(token, api_keys.ADMIN_PREFIX))
-        if key is None or key.revoked_at is not None or not api_keys.matches(token, key.secret_hash):
-            return None
-        return Principal(key.name, Role(key.role), key.project_key)
+            key = active_admin_key(session, token)
+        return None if key is None else principal_of(key)
 
     def create_admin_key(
         self, actor: Actor, caller: Principal, name: str, role: Role, project: str | None
@@ -84,6 +97,8 @@ class KeyService:
             if key is None or (caller.project is not None and key.project_key != caller.project):
                 raise NotFound(f"admin key {key_id!r} does not exist", "key_id")
             _revoke(change, key, key.project_key, None, {"name": key.name, "role": key.role})
+            # Every request of a console session checks its key anyway; this records when the sessions ended.
+            console_session_repository.end_sessions_of_key(change.session, key.id, key.revoked_at or utcnow())
         return _admin_view(key)
 
     def create_sdk_key(
