@@ -70,6 +70,27 @@ def diff_flags(
     )
 
 
+def diff_fields(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> tuple[DiffLine, ...]:
+    """For anything else the audit log records (a flag's definition, a segment, a key): each field that was
+    added, removed or changed, with its values. The version is left out: it changes every time."""
+    old, new = before or {}, after or {}
+    lines = []
+    for name in dict.fromkeys([*new, *old]):
+        if name == "version" or _canonical(old.get(name)) == _canonical(new.get(name)):
+            continue
+        if name not in old:
+            lines.append(
+                DiffLine("added", name, (*words(f"{name}: "), Token(value_text(new[name]), "value")))
+            )
+        elif name not in new:
+            lines.append(
+                DiffLine("removed", name, (*words(f"{name}: "), Token(value_text(old[name]), "value")))
+            )
+        else:
+            lines.append(DiffLine("changed", name, _was(words(f"{name}: "), old[name], new[name])))
+    return tuple(lines)
+
+
 def plain_diff(lines: Iterable[DiffLine]) -> list[str]:
     """``+``, ``-`` or ``~``, then the sentence: for tests and logs."""
     return [f"{_MARKS[line.change]} {plain(line.sentence)}" for line in lines]

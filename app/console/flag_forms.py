@@ -19,7 +19,6 @@ from flagstaff.clause_options import parse_number
 from flagstaff.operators import OPERATORS
 
 FormName = Literal["targets", "rollout", "rule", "rules", "json"]
-FORMS: Final[tuple[FormName, ...]] = ("targets", "rollout", "rule", "rules", "json")
 JSON_FIELDS: Final = tuple(name for name in CONFIG_FIELDS if name != "enabled")
 """What the JSON editor holds: the targeting, without the switch, which is turned with its own audited
 action (on, off, kill) so that the log says which it was."""

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from app.console.diffs import diff_flags, plain_diff
+from app.console.diffs import diff_fields, diff_flags, plain_diff
 from app.console.sentences import SHOWN_VALUES
 
 
@@ -277,3 +277,16 @@ def test_odd_documents_are_compared_without_raising() -> None:
     }
     assert isinstance(diff_flags(odd, _flag()), tuple)
     assert isinstance(diff_flags(_flag(), odd), tuple)
+
+
+def test_other_audited_objects_list_each_field_that_changed() -> None:
+    before = {"name": "Checkout", "tags": ["team-a"], "description": "old", "version": 1}
+    after = {"name": "Checkout", "tags": ["team-a", "beta"], "temporary": True, "version": 2}
+
+    assert plain_diff(diff_fields(before, after)) == [
+        '~ tags: ["team-a", "beta"] (was ["team-a"])',
+        "+ temporary: true",
+        "- description: old",
+    ]
+    assert plain_diff(diff_fields(None, {"name": "x"})) == ["+ name: x"]
+    assert diff_fields(before, before | {"version": 9}) == ()

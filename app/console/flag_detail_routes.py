@@ -1,0 +1,227 @@
+"""One flag in one environment (`/console/projects/{project}/environments/{env}/flags/{flag}`): its targeting
+as sentences, the segments it uses, its fallthrough; the edit forms (editors and admins); its history as
+readable diffs and its audit entries.
+
+Every edit is `services.flag_configs.patch` with `If-Match` on the version the page showed: a refusal comes
+back to the page with its message at the field it names, a version conflict with a link to reload.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from app.console import flag_forms
+from app.console.audit_view import audit_rows
+from app.console.console_route import ConsoleRoute, pages
+from app.console.flag_detail import (
+    history_items,
+    operator_choices,
+    rollout_inputs,
+    segment_uses,
+    switch_state,
+    variation_choices,
+)
+from app.console.pages import flash
+from app.console.sentences import describe_flag
+from app.console.signed_in import ConsoleUser, Editor, Form, Reader, ServicesDep
+from app.services.container import Services
+from app.services.errors import InvalidInput, NotFound, VersionMismatch
+from app.services.flag_config_service import FlagRef
+from app.services.read_models import SegmentOut
+
+router = APIRouter(prefix="/console/projects/{project}", route_class=ConsoleRoute, include_in_schema=False)
+
+HISTORY_PER_PAGE = 20
+AUDIT_ENTRIES = 20
+MAX_REASON_LENGTH = 2000  # as the REST API's bodies
+_SAVED = {
+    "targets": "targets",
+    "rollout": "fallthrough",
+    "rule": "new rule",
+    "rules": "rule order",
+    "json": "targeting",
+}
+
+
+def flag_url(ref: FlagRef) -> str:
+    return f"/console/projects/{ref.project}/environments/{ref.environment}/flags/{ref.flag}"
+
+
+@router.get(
+    "/environments/{env}/flags/{flag}", summary="A flag in one environment: targeting, history, audit"
+)
+def flag_in_environment(
+    request: Request,
+    services: ServicesDep,
+    user: Reader,
+    project: str,
+    env: str,
+    flag: str,
+    history_before: int | None = Query(None, ge=1, description="older history: versions before this one"),
+) -> Response:
+    return _page(request, services, user, FlagRef(project, env, flag), history_before=history_before)
+
+
+@router.post("/environments/{env}/flags/{flag}/edit/{form_name}", summary="Edit the flag's targeting")
+def edit(
+    request: Request,
+    services: ServicesDep,
+    user: Editor,
+    form: Form,
+    project: str,
+    env: str,
+    flag: str,
+    form_name: flag_forms.FormName,
+) -> Response:
+    name = form_name
+    ref = FlagRef(project, env, flag)
+    current = services.flag_configs.get(ref).flag
+    try:
+        if_match = _version(form)
+        reason = _reason(form)
+        changes = _changes(name, current, form)
+        state = services.flag_configs.patch(user.actor, ref, changes, if_match, reason)
+    except flag_forms.FormError as refused:
+        return _refused(request, services, user, ref, name, form, refused.field, refused.message)
+    except InvalidInput as invalid:
+        field = flag_forms.field_for(name, invalid.field, current)
+        return _refused(request, services, user, ref, name, form, field, invalid.message)
+    except VersionMismatch:
+        context = {"conflict": name, "submitted": {name: form}}
+        return _page(request, services, user, ref, extra=context, status=409)
+    response = RedirectResponse(f"{flag_url(ref)}#{name}", 303)
+    version = state.flag["version"]
+    message = (
+        f"Saved the {_SAVED[name]} of {flag} in {env}: version {version}."
+        if state.changed
+        else f"Nothing to save: {flag} in {env} already was so."
+    )
+    flash(response, request, message)
+    return response
+
+
+def _changes(
+    name: flag_forms.FormName, current: Mapping[str, Any], form: Mapping[str, str]
+) -> dict[str, Any]:
+    if name == "targets":
+        return flag_forms.targets_change(
+            current, form.get("action", ""), form.get("variation", ""), form.get("keys", "")
+        )
+    if name == "rollout":
+        return flag_forms.rollout_change(current, form)
+    if name == "rule":
+        return flag_forms.add_rule_change(current, form)
+    if name == "rules":
+        if form.get("do") == "remove":
+            return flag_forms.remove_rule_change(current, form.get("rule", ""))
+        return flag_forms.move_rule_change(current, form.get("rule", ""), form.get("do", ""))
+    return flag_forms.json_change(form.get("json", ""))
+
+
+def _version(form: Mapping[str, str]) -> int:
+    """The version the page showed, for `If-Match`: a form without one could overwrite another's change."""
+    text = form.get("version", "")
+    if not text.isdigit():
+        raise flag_forms.FormError("the form did not say which version it edits; reload the page", "")
+    return int(text)
+
+
+def _reason(form: Mapping[str, str]) -> str | None:
+    reason = form.get("reason", "").strip()
+    if len(reason) > MAX_REASON_LENGTH:
+        raise flag_forms.FormError(f"at most {MAX_REASON_LENGTH} characters, please", "reason")
+    return reason or None
+
+
+def _refused(
+    request: Request,
+    services: Services,
+    user: ConsoleUser,
+    ref: FlagRef,
+    name: flag_forms.FormName,
+    form: Mapping[str, str],
+    field: str,
+    message: str,
+) -> Response:
+    context = {"errors": {name: {field: message}}, "submitted": {name: form}}
+    return _page(request, services, user, ref, extra=context, status=422)
+
+
+def _page(
+    request: Request,
+    services: Services,
+    user: ConsoleUser,
+    ref: FlagRef,
+    *,
+    history_before: int | None = None,
+    extra: Mapping[str, Any] | None = None,
+    status: int = 200,
+) -> Response:
+    state = services.flag_configs.get(ref)
+    flag = state.flag
+    targeting = describe_flag(flag, _prerequisite_flags(services, ref, flag))
+    entries = services.flag_configs.history(ref, before=history_before, limit=HISTORY_PER_PAGE + 1)
+    shown, older = (
+        entries[:HISTORY_PER_PAGE],
+        entries[HISTORY_PER_PAGE] if len(entries) > HISTORY_PER_PAGE else None,
+    )
+    submitted: Mapping[str, Mapping[str, str]] = (extra or {}).get("submitted", {})
+    audit = services.audit.query(
+        project=ref.project, environment=ref.environment, flag=ref.flag, limit=AUDIT_ENTRIES
+    )
+    context = {
+        "ref": ref,
+        "flag_url": flag_url(ref),
+        "definition": services.flag_definitions.get(ref.project, ref.flag),
+        "environments": services.projects.get_project(ref.project).environments,
+        "flag": flag,
+        "revision": state.revision,
+        "targeting": targeting,
+        "segments": segment_uses(targeting.segments, _segments(services, ref, targeting.segments)),
+        "variations": variation_choices(flag),
+        "operators": operator_choices(),
+        "rollout": rollout_inputs(flag, submitted.get("rollout")),
+        "serves_one": "variation" in (flag.get("fallthrough") or {}),
+        "json_text": submitted.get("json", {}).get("json") or flag_forms.json_text(flag),
+        "history": history_items(shown, older, flag["version"]),
+        "history_next": shown[-1].version if older is not None else None,
+        "audit_rows": audit_rows(audit),
+        "state": switch_state(flag, audit),
+        "errors": {},
+        "submitted": submitted,
+        "conflict": None,
+        # RELEASES: the rollout plan and schedules of this flag, once services `rollouts` and `schedules` are
+        # on main. The merger sets this to what those services return and fills the `releases` block of
+        # flag_detail.html; None shows nothing.
+        "releases": None,
+        **(extra or {}),
+    }
+    return pages(request).render(request, "flag_detail.html", context, status=status)
+
+
+def _prerequisite_flags(
+    services: Services, ref: FlagRef, flag: Mapping[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """The flags this one depends on, so that their variations read as values."""
+    found = {}
+    for prerequisite in flag.get("prerequisites") or []:
+        key = prerequisite.get("flag")
+        try:
+            found[key] = services.flag_configs.get(FlagRef(ref.project, ref.environment, key)).flag
+        except NotFound:
+            continue  # the sentence then names the variation by its index
+    return found
+
+
+def _segments(services: Services, ref: FlagRef, keys: tuple[str, ...]) -> dict[str, SegmentOut | None]:
+    found: dict[str, SegmentOut | None] = {}
+    for key in keys:
+        try:
+            found[key] = services.segments.get(ref.project, ref.environment, key)
+        except NotFound:
+            found[key] = None
+    return found
