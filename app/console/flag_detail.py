@@ -1,5 +1,6 @@
-"""What the page of one flag in one environment shows, built from what the services returned: the targeting
-as sentences, the segments it uses, the values its edit forms start with, and its history as readable diffs.
+"""What a flag's pages show, built from what the services return: the targeting as sentences (in one
+environment, or in each), the segments it uses, the values its edit forms start with, and its history as
+readable diffs.
 
 Presentation only: reads service answers and the SDK's operator table, decides nothing about the flag.
 """
@@ -12,8 +13,10 @@ from datetime import datetime
 from typing import Any
 
 from app.console.diffs import DiffLine, diff_flags
-from app.console.sentences import as_list, percent, value_text
+from app.console.sentences import TargetingText, as_list, describe_flag, percent, value_text
 from app.services import wire_format
+from app.services.container import Services
+from app.services.flag_config_service import FlagRef
 from app.services.read_models import AuditEntryOut, HistoryEntry, SegmentOut
 from flagstaff.operators import OPERATORS
 
@@ -38,6 +41,15 @@ class SegmentUse:
     key: str
     summary: str
     """ "2 included, 1 excluded, 1 rule", or why it cannot be shown."""
+
+
+@dataclass(frozen=True, slots=True)
+class EnvironmentTargeting:
+    """A flag's targeting in one environment, for the page that shows it in every environment."""
+
+    environment: str
+    version: int
+    text: TargetingText
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +88,15 @@ _OPERATOR_LABELS: Mapping[str, str] = {
     "exists": "is set",
     "segment_match": "is in the segment",
 }
+
+
+def targeting_everywhere(services: Services, project: str, flag: str) -> list[EnvironmentTargeting]:
+    """The flag's targeting as sentences in each environment of its project, in their order."""
+    found = []
+    for environment in services.projects.get_project(project).environments:
+        wire = services.flag_configs.get(FlagRef(project, environment.key, flag)).flag
+        found.append(EnvironmentTargeting(environment.key, wire["version"], describe_flag(wire)))
+    return found
 
 
 def operator_choices() -> list[Choice]:
