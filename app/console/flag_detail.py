@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from app.console.diffs import DiffLine, diff_flags
 from app.console.sentences import TargetingText, as_list, describe_flag, percent, value_text
@@ -88,6 +89,12 @@ _OPERATOR_LABELS: Mapping[str, str] = {
     "exists": "is set",
     "segment_match": "is in the segment",
 }
+
+
+def flag_url(ref: FlagRef) -> str:
+    """The page of a flag in one environment, each key quoted for the path."""
+    project, environment, flag = (quote(key, safe="") for key in (ref.project, ref.environment, ref.flag))
+    return f"/console/projects/{project}/environments/{environment}/flags/{flag}"
 
 
 def targeting_everywhere(services: Services, project: str, flag: str) -> list[EnvironmentTargeting]:

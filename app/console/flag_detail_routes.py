@@ -12,12 +12,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from app.console import flag_forms
 from app.console.audit_view import audit_rows
 from app.console.console_route import ConsoleRoute, pages
 from app.console.flag_detail import (
+    flag_url,
     history_items,
     operator_choices,
     rollout_inputs,
@@ -25,7 +26,7 @@ from app.console.flag_detail import (
     switch_state,
     variation_choices,
 )
-from app.console.pages import flash
+from app.console.pages import flash, security_headers
 from app.console.sentences import describe_flag
 from app.console.signed_in import ConsoleUser, Editor, Form, Reader, ServicesDep
 from app.services.container import Services
@@ -47,10 +48,6 @@ _SAVED = {
 }
 
 
-def flag_url(ref: FlagRef) -> str:
-    return f"/console/projects/{ref.project}/environments/{ref.environment}/flags/{ref.flag}"
-
-
 @router.get(
     "/environments/{env}/flags/{flag}", summary="A flag in one environment: targeting, history, audit"
 )
@@ -64,6 +61,15 @@ def flag_in_environment(
     history_before: int | None = Query(None, ge=1, description="older history: versions before this one"),
 ) -> Response:
     return _page(request, services, user, FlagRef(project, env, flag), history_before=history_before)
+
+
+@router.get(
+    "/environments/{env}/flags/{flag}/version.json", summary="The flag's version, for the page's script"
+)
+def flag_version(services: ServicesDep, user: Reader, project: str, env: str, flag: str) -> Response:
+    state = services.flag_configs.get(FlagRef(project, env, flag))
+    body = {"version": state.flag["version"], "revision": state.revision}
+    return JSONResponse(body, headers=security_headers())
 
 
 @router.post("/environments/{env}/flags/{flag}/edit/{form_name}", summary="Edit the flag's targeting")

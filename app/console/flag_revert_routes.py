@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.console.console_route import ConsoleRoute, pages
-from app.console.flag_detail import revert_changes
+from app.console.flag_detail import flag_url, revert_changes
 from app.console.pages import flash
 from app.console.signed_in import ConsoleUser, Editor, Form, ServicesDep
 from app.services.container import Services
@@ -19,10 +19,6 @@ from app.services.flag_config_service import FlagRef
 router = APIRouter(prefix="/console/projects/{project}", route_class=ConsoleRoute, include_in_schema=False)
 
 MAX_REASON_LENGTH = 2000  # as the REST API's revert body
-
-
-def _flag_url(ref: FlagRef) -> str:
-    return f"/console/projects/{ref.project}/environments/{ref.environment}/flags/{ref.flag}"
 
 
 @router.get("/environments/{env}/flags/{flag}/revert", summary="Confirm: revert a flag to an earlier version")
@@ -63,7 +59,7 @@ def revert(
         state = services.flag_configs.revert(user.actor, ref, int(version), int(if_match), reason or None)
     except VersionMismatch:
         return _confirm_page(request, services, user, ref, int(version), reason, conflict=True)
-    response = RedirectResponse(f"{_flag_url(ref)}#history", 303)
+    response = RedirectResponse(f"{flag_url(ref)}#history", 303)
     message = (
         f"Reverted {flag} in {env} to version {version}: now version {state.flag['version']}."
         if state.changed
@@ -93,7 +89,7 @@ def _confirm_page(
         target = found[0]
     context = {
         "ref": ref,
-        "flag_url": _flag_url(ref),
+        "flag_url": flag_url(ref),
         "current": current,
         "target": target,
         "changes": revert_changes(current, target.flag) if target and target.flag else (),
