@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 SERVE_ARGS ?=
 
 .PHONY: serve test test-sdk-alone lint migrate bench bench-engine bench-server bench-propagation bench-fleet \
-	bench-openfeature clean
+	bench-openfeature bench-metrics clean
 
 # Installs are recorded by stamp files inside the virtualenv, so a second run skips pip entirely unless a
 # pyproject.toml changed. The SDK is installed in the same pip command, so pip resolves `flagstaff` locally.
@@ -54,7 +54,7 @@ test-sdk-alone: | $(SDK_VENV)/bin/python
 	cd sdk && ../$(SDK_VENV)/bin/python -m pytest -q -p no:cacheprovider
 
 # Benchmarks are readings, not tests: each prints a markdown table, recorded in bench/README.md.
-bench: bench-engine bench-server bench-propagation bench-fleet bench-openfeature
+bench: bench-engine bench-server bench-propagation bench-fleet bench-openfeature bench-metrics
 
 bench-server: $(VENV)/.installed-dev
 	$(BIN)/python bench/server_bench.py
@@ -65,6 +65,11 @@ bench-propagation: $(VENV)/.installed-dev
 # An OpenFeature flag check through the Flagstaff provider beside the SDK's own calls (offline, a few seconds).
 bench-openfeature: $(VENV)/.installed-dev
 	$(BIN)/python bench/openfeature_bench.py
+
+# SDK metrics: track() per call, is_enabled beside the SDK before metrics (taken from git), memory at 10,000
+# flags (offline, about a minute).
+bench-metrics: $(VENV)/.installed-dev
+	$(BIN)/python bench/metrics_bench.py
 
 # 10,000 streams over two replicas behind nginx (needs nginx and redis-server installed).
 bench-fleet: $(VENV)/.installed-dev

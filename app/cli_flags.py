@@ -1,4 +1,5 @@
-"""`flagstaff flags list|kill|on|off`: the flags of an environment and their state, and the operator switches.
+"""`flagstaff flags list|kill|on|off|stale`: the flags of an environment and their state, the operator
+switches, and the stale-flag report (`app.cli_stale_flags`).
 
 The same calls as the HTTP API (`GET .../flags`, `POST .../flags/{flag}/kill?wait=`), printed for a person;
 nothing here decides anything the server does not.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from app import cli_stale_flags
 from app.cli_audit import when
 from app.cli_http import SERVER_HELP, TIMEOUT_SECONDS, ServerClient
 
@@ -23,13 +25,13 @@ _AUDIT_PAGE = 100
 
 
 def add_parser(commands: Any) -> None:
-    """Registers `flags list|kill|on|off` on the CLI's sub-command parser."""
+    """Registers `flags list|kill|on|off|stale` on the CLI's sub-command parser."""
     flags = commands.add_parser(
         "flags",
-        help="list flags and switch them (kill, on, off) on a running server",
+        help="list flags, switch them (kill, on, off) and find stale ones on a running server",
         description=SERVER_HELP,
     )
-    actions = flags.add_subparsers(dest="flags_command", required=True, metavar="{list,kill,on,off}")
+    actions = flags.add_subparsers(dest="flags_command", required=True, metavar="{list,kill,on,off,stale}")
     listing = actions.add_parser(
         "list",
         help="every flag of an environment: key, state (on, off or killed) and version",
@@ -61,12 +63,15 @@ def add_parser(commands: Any) -> None:
             help="wait up to this many seconds (at most 10) for the connected SDKs to confirm the change, "
             "then print how many did (the `propagation` report)",
         )
+    cli_stale_flags.add_parser(actions, _PROJECT_HELP)
 
 
 def run(args: argparse.Namespace) -> int:
     with ServerClient.from_environment() as client:
         if args.flags_command == "list":
             return _list(client, args)
+        if args.flags_command == "stale":
+            return cli_stale_flags.run(client, args)
         return _switch(client, args)
 
 

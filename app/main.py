@@ -25,9 +25,11 @@ from app.api import (
     health_routes,
     import_routes,
     key_routes,
+    metrics_routes,
     ofrep_routes,
     projects_routes,
     propagation_routes,
+    sdk_metrics_routes,
     sdk_routes,
     sdk_stream_routes,
     segment_routes,
@@ -127,6 +129,7 @@ def create_app(
     for module in (
         sdk_routes,
         sdk_stream_routes,
+        sdk_metrics_routes,
         ofrep_routes,
         projects_routes,
         flag_definition_routes,
@@ -136,6 +139,7 @@ def create_app(
         audit_routes,
         key_routes,
         propagation_routes,
+        metrics_routes,
         import_routes,
         health_routes,
     ):

@@ -173,6 +173,27 @@ class Settings(BaseSettings):
         description="The console's flag list shows at most this many flags at once; a search narrows it.",
     )
 
+    # -- SDK metrics (POST /sdk/v1/metrics) ------
+    max_metric_cells: int = Field(
+        20_000,
+        ge=1,
+        description="A metrics report with more counts (cells) than this is refused with 422.",
+    )
+    metrics_bucket_seconds: int = Field(
+        60,
+        ge=1,
+        le=86_400,
+        description="SDK counts are summed into buckets of this many seconds of the server's receive time.",
+    )
+    metrics_retention_days: float = Field(
+        30.0,
+        gt=0,
+        description="SDK metric buckets older than this are deleted; `last evaluated` reaches back this far.",
+    )
+    metrics_prune_interval_seconds: float = Field(
+        3600.0, gt=0, description="How often each process deletes SDK metric buckets past their retention."
+    )
+
     @field_validator("admin_token", mode="before")
     @classmethod
     def _empty_token_is_unset(cls, value: Any) -> Any:

@@ -77,10 +77,7 @@ def error_response(status: int, code: str, message: str, field: str | None = Non
 
 def _field(loc: tuple[Any, ...]) -> str | None:
     parts = list(loc[1:]) if loc and loc[0] in ("body", "query", "path", "header") else list(loc)
-    text = ""
-    for part in parts:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or (str(loc[0]) if loc else None)
+    return errors.field_path(parts) or (str(loc[0]) if loc else None)
 
 
 async def _on_api_error(_: Request, exc: Exception) -> JSONResponse:

@@ -18,6 +18,7 @@ from app.services.evaluation_service import EvaluationLimits, EvaluationService
 from app.services.flag_config_service import FlagConfigService
 from app.services.flag_definition_service import FlagDefinitionService
 from app.services.key_service import KeyService
+from app.services.metrics_service import MetricCounters, MetricLimits, MetricsService
 from app.services.ofrep_service import OfrepService
 from app.services.periodic import PeriodicJob
 from app.services.project_service import ProjectService
@@ -56,6 +57,9 @@ class Services:
     retention: ChangeLogRetention
     sdk_streams: SdkStreamService
     console_sessions: ConsoleSessionService
+    sdk_metrics: MetricsService
+    """Flag checks and outcomes reported by SDKs (`POST /sdk/v1/metrics`); `metrics` is the Prometheus
+    registry."""
     jobs: tuple[PeriodicJob, ...] = ()
     """Background work the app's lifespan runs on a timer in every process (`app.services.periodic`)."""
 
@@ -86,6 +90,7 @@ def build_services(
     flag_definitions = FlagDefinitionService(database, writer)
     flag_configs = FlagConfigService(database, writer, propagation)
     console_sessions = ConsoleSessionService(database, writer, SessionLimits.of(settings))
+    sdk_metrics = MetricsService(database, snapshots, MetricLimits.of(settings), MetricCounters(metrics))
     return Services(
         settings=settings,
         database=database,
@@ -107,5 +112,9 @@ def build_services(
         retention=ChangeLogRetention(database, timedelta(hours=hours) if hours > 0 else None),
         sdk_streams=SdkStreamService(snapshots, streaming),
         console_sessions=console_sessions,
-        jobs=(PeriodicJob("console-session-prune", 3600.0, console_sessions.prune),),
+        sdk_metrics=sdk_metrics,
+        jobs=(
+            PeriodicJob("console-session-prune", 3600.0, console_sessions.prune),
+            sdk_metrics.retention_job(settings.metrics_prune_interval_seconds),
+        ),
     )

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from pydantic import ValidationError
+
 from flagstaff import Problem
 
 
@@ -45,6 +47,18 @@ class InvalidInput(ServiceError):
     code = "invalid"
 
     @classmethod
+    def from_validation(cls, error: ValidationError) -> InvalidInput:
+        """A model's validation errors, the first five in the message and the first one's path as the field,
+        written as requests name fields (`counts[3].count`)."""
+        found = error.errors()
+        paths = [field_path(problem["loc"]) for problem in found]
+        message = "; ".join(
+            f"{path}: {problem['msg']}" if path else problem["msg"]
+            for path, problem in zip(paths, found[:5], strict=False)
+        )
+        return cls(message or "invalid", paths[0] if paths and paths[0] else None)
+
+    @classmethod
     def from_problems(cls, problems: Sequence[Problem], prefix: str = "") -> InvalidInput:
         """Reports every problem in the message and the first one's path as the field."""
         paths = [_strip(p.path, prefix) for p in problems]
@@ -71,6 +85,14 @@ def check_version(what: str, current: int | None, if_match: int | None) -> None:
         return
     found = "does not exist" if current is None else f"is at version {current}"
     raise VersionMismatch(f"{what} {found}, not at version {if_match}", "If-Match")
+
+
+def field_path(location: Sequence[str | int]) -> str:
+    """`counts[3].count` from the parts of a location (`("counts", 3, "count")`)."""
+    text = ""
+    for part in location:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
 
 
 def _strip(path: str, prefix: str) -> str:

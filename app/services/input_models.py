@@ -11,6 +11,16 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from app.streaming.ack_registry import INSTANCE_ID
+from flagstaff.keys import KEY_PATTERN
+from flagstaff.limits import MAX_VARIATIONS
+
+MAX_METRIC_COUNT = 10**12
+"""One count of a metrics report; far above what an SDK counts between two reports, and far enough below the
+64-bit column that a bucket adding millions of reports cannot overflow it."""
+MAX_METRIC_SUM = 1e18
+"""The magnitude of one `sum` of a metrics report, so that no bucket's sum can overflow to infinity."""
+
 
 def _no_nul(value: str) -> str:
     if "\x00" in value:
@@ -46,3 +56,51 @@ class FlagDefinitionPatch(Strict):
     description: Text | None = Field(None, max_length=10_000)
     tags: list[Text] | None = Field(None, max_length=50, description="replaces the whole list of tags")
     temporary: bool | None = Field(None, description=_TEMPORARY)
+
+
+def _flag_key(value: str) -> str:
+    if not KEY_PATTERN.fullmatch(value):
+        raise ValueError("must be a flag key: 1-200 letters, digits, '_', '-', '.' or ':'")
+    return value
+
+
+# One count of an SDK's metrics report: flag checks (`$evaluation`) or `client.track` outcomes.
+class MetricCountIn(BaseModel):
+    # Unknown fields are ignored: an SDK newer than the server may report more about a count.
+    flag: Annotated[str, AfterValidator(_flag_key)] | None = Field(
+        None,
+        description="the flag checked, or the one the outcome is attributed to; null for neither",
+    )
+    variation: int | None = Field(
+        None,
+        strict=True,
+        ge=0,
+        lt=MAX_VARIATIONS,
+        description="the variation served; null when the caller's default was (flag off, error)",
+    )
+    event: Text = Field(
+        min_length=1,
+        max_length=200,
+        description="`$evaluation` for flag checks, else the name given to `client.track`",
+    )
+    count: int = Field(strict=True, ge=0, le=MAX_METRIC_COUNT, description="how many since the last report")
+    sum: float = Field(
+        0.0,
+        allow_inf_nan=False,
+        ge=-MAX_METRIC_SUM,
+        le=MAX_METRIC_SUM,
+        description="the sum of the values tracked with the event (0 for flag checks)",
+    )
+
+
+# What an SDK instance counted between two reports (`POST /sdk/v1/metrics`).
+class MetricsReportIn(BaseModel):
+    instance: str = Field(
+        pattern=f"^{INSTANCE_ID.pattern}$", description="the reporting SDK instance's id (as it polls with)"
+    )
+    start: float = Field(allow_inf_nan=False, ge=0, description="when counting began (Unix seconds)")
+    end: float = Field(allow_inf_nan=False, ge=0, description="when counting ended (Unix seconds)")
+    counts: list[MetricCountIn]
+    dropped: int = Field(
+        0, strict=True, ge=0, le=MAX_METRIC_COUNT, description="counts the SDK could not keep (its bound)"
+    )

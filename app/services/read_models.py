@@ -175,3 +175,71 @@ class UnmappedItem(BaseModel):
 class ImportOut(BaseModel):
     flags: list[ImportedFlag]
     unmapped: list[UnmappedItem]
+
+
+# -- SDK metrics ------
+class MetricsAcceptedOut(BaseModel):
+    accepted: int = Field(description="the counts (cells) of the report, all added to the current bucket")
+
+
+class EventTotalOut(BaseModel):
+    event: str = Field(description="the name given to `client.track`")
+    count: int
+    sum: float = Field(description="the sum of the values tracked with the event")
+
+
+# One variation's counts over the window; `variation` null is the caller's default (flag off, error).
+class VariationMetricsOut(BaseModel):
+    variation: int | None = Field(
+        description="the variation's index; null when the caller's default was served"
+    )
+    value: Any = Field(
+        description="the variation's value; null for the default, or an index the flag lacks now"
+    )
+    evaluations: int = Field(description="flag checks that served it")
+    events: list[EventTotalOut] = Field(description="outcomes tracked by the callers it was served to")
+
+
+# What SDKs reported about one flag in one environment over a window of hours.
+class FlagMetricsOut(BaseModel):
+    flag: str
+    since: datetime = Field(description="the window's start: buckets starting at or after it are counted")
+    until: datetime = Field(description="when the answer was made")
+    bucket_seconds: int = Field(description="the width of a bucket: counts are summed by the server's clock")
+    last_evaluated: datetime | None = Field(
+        description="the start of the newest bucket with evaluations (within retention), or null"
+    )
+    variations: list[VariationMetricsOut] = Field(
+        description="every variation of the flag in order, then the default (null) when it was served"
+    )
+
+
+class VariationCountOut(BaseModel):
+    variation: int | None = Field(
+        description="the variation's index; null when the caller's default was served"
+    )
+    value: Any = Field(
+        description="the variation's value; null for the default, or an index the flag lacks now"
+    )
+    evaluations: int
+
+
+# A flag the stale report lists, and why.
+class StaleFlagOut(BaseModel):
+    key: str
+    reason: Literal["not_evaluated", "never_evaluated", "single_variation"] = Field(
+        description="not_evaluated: none for `days`; never_evaluated: none within retention, and the flag is "
+        "older than `days`; single_variation: only one variation was served in the last 24 hours"
+    )
+    last_evaluated: datetime | None
+    created_at: datetime = Field(description="when the flag came to this environment")
+    temporary: bool = Field(description="false for a permanent flag, which may rightly serve one value")
+    variations: list[VariationCountOut] = Field(description="evaluations in the last 24 hours, by variation")
+
+
+class StaleFlagsOut(BaseModel):
+    days: int
+    not_evaluated_since: datetime = Field(description="flags not evaluated since this moment are listed")
+    single_variation_since: datetime = Field(description="the 24 hours the single-variation check reads")
+    flags_checked: int = Field(description="the environment's flags the report looked at")
+    items: list[StaleFlagOut] = Field(description="in key order")

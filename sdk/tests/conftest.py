@@ -21,6 +21,7 @@ from flagstaff import Client, LiveOptions
 STREAM = "/sdk/v1/stream"
 POLL = "/sdk/v1/flags"
 ACKS = "/sdk/v1/acks"
+METRICS = "/sdk/v1/metrics"
 FAST = LiveOptions(
     read_timeout=30.0, connect_timeout=2.0, initial_backoff=0.05, max_backoff=0.2, poll_interval=0.05,
     auth_retry_interval=0.1, ack_interval=0.05, cache_interval=0.05,
@@ -37,7 +38,11 @@ class ScriptedServer:
         self.disconnects = 0
         self._generation = 0  # streams held open end when it moves on (drop_streams)
         self._lock = threading.Lock()
-        self._scripts: dict[str, list[Answer]] = {ACKS: [self.respond(202, b"")]}
+        # Acknowledgements and metrics are accepted, as a current server does, unless a test scripts them.
+        self._scripts: dict[str, list[Answer]] = {
+            ACKS: [self.respond(202, b"")],
+            METRICS: [self.respond(202, b'{"accepted": true}')],
+        }
         self._requests: list[tuple[str, dict[str, str], bytes]] = []
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._httpd.daemon_threads = True

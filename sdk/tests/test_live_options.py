@@ -26,8 +26,25 @@ def test_the_defaults_bound_lines_and_events_and_cap_waits() -> None:
         {"max_line_bytes": 1.5},
         {"max_event_bytes": 0},
         {"initial_backoff": 10.0, "max_backoff": 5.0},
+        {"metrics_interval": -1},
+        {"metrics_interval": False},
+        {"metrics_interval": math.nan},
+        {"metrics_interval": "5"},
+        {"max_metric_cells": 0},
+        {"max_metric_cells": 10.5},
+        {"max_metric_cells": None},
     ],
 )
 def test_a_setting_that_is_not_a_positive_number_is_refused(setting: dict[str, object]) -> None:
     with pytest.raises(ValueError, match=next(iter(setting))):
         LiveOptions(**setting)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("interval", [0, 0.0, None])
+def test_metrics_interval_zero_or_none_turns_metrics_off(interval: float | None) -> None:
+    assert LiveOptions(metrics_interval=interval).metrics_interval == interval
+
+
+def test_metrics_are_sent_every_five_seconds_within_ten_thousand_cells_by_default() -> None:
+    options = LiveOptions()
+    assert (options.metrics_interval, options.max_metric_cells) == (5.0, 10_000)

@@ -22,10 +22,13 @@ def _defined_public_names() -> set[str]:
     }
 
 
-def _documented_names() -> set[str]:
+def _api_rows() -> list[str]:
     section = README.read_text(encoding="utf-8").split("## The public API", 1)[1].split("\n## ", 1)[0]
-    rows = [line for line in section.splitlines() if line.startswith("| `")]
-    return {name for row in rows for name in re.findall(r"`(\w+)`", row.split(" | ", 1)[0])}
+    return [line for line in section.splitlines() if line.startswith("| `")]
+
+
+def _documented_names() -> set[str]:
+    return {name for row in _api_rows() for name in re.findall(r"`(\w+)`", row.split(" | ", 1)[0])}
 
 
 def test_every_public_name_the_package_defines_is_exported() -> None:
@@ -40,6 +43,13 @@ def test_every_exported_name_exists_once() -> None:
 
 def test_every_exported_name_is_documented_and_nothing_else_is() -> None:
     assert _documented_names() == set(flagstaff.__all__)
+
+
+def test_every_public_method_of_the_client_is_named_in_its_row() -> None:
+    row = next(row for row in _api_rows() if row.startswith("| `Client` |"))
+    public = {name for name in vars(flagstaff.Client) if not name.startswith("_")}
+    assert public >= {"track", "metrics"}
+    assert set(re.findall(r"`(\w+)`", row.split(" | ", 1)[1])) == public
 
 
 def test_reason_and_error_code_names_follow_openfeature() -> None:

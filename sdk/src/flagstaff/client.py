@@ -1,7 +1,8 @@
 """The application-facing client: flag checks that never raise and never touch the network.
 
 Evaluation reads the store's current snapshot without locking. Data arrives through a data source (a file, a
-dict, the test source, or the server's stream) that writes into the store on its own thread.
+dict, the test source, or the server's stream) that writes into the store on its own thread. Each flag check
+counts itself in the compiled flag's cells; ``track`` and the gathering of counts are ``flagstaff.metrics``'.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any, Protocol
 from flagstaff.evaluation import ErrorCode, Evaluation, Reason, error
 from flagstaff.flags import Flag, is_kind
 from flagstaff.live_options import LiveOptions
+from flagstaff.metrics import Metrics
 from flagstaff.snapshot import Snapshot, evaluate
 from flagstaff.store import ChangeListener, FlagStore, State, Status, StatusListener
 
@@ -39,8 +41,9 @@ class Client:
 
     ``Client(sdk_key=..., base_url=...)`` streams from a Flagstaff server; ``Client.from_file`` and
     ``Client.from_dict`` work offline; ``Client(data_source=...)`` takes any other source (see
-    ``flagstaff.testing``). ``options`` (``LiveOptions``) tunes the server connection's timings and bounds.
-    Construction never blocks and never raises for network problems.
+    ``flagstaff.testing``). ``options`` (``LiveOptions``) tunes the server connection's timings and bounds,
+    and the metrics' (``metrics_interval``, ``max_metric_cells``), which every client counts and only a client
+    of the server sends. Construction never blocks and never raises for network problems.
     """
 
     def __init__(
@@ -57,6 +60,8 @@ class Client:
         self._unknown: set[str] = set()
         """Keys reported as not found, so an unknown flag checked in a hot loop costs one lookup more."""
         self._warned_lock = threading.Lock()
+        options = options or LiveOptions()
+        self._metrics = Metrics(self._store, options.max_metric_cells) if options.metrics_interval else None
         if data_source is None:
             if sdk_key is None or base_url is None:
                 raise ValueError("pass sdk_key and base_url, or a data_source (see Client.from_file)")
@@ -64,7 +69,9 @@ class Client:
                 LiveDataSource,
             )  # imported here: offline users never load the HTTP stack
 
-            data_source = LiveDataSource(sdk_key, base_url, cache_path=cache_path, options=options)
+            data_source = LiveDataSource(
+                sdk_key, base_url, cache_path=cache_path, options=options, metrics=self._metrics
+            )
         self._source = data_source
         data_source.start(self._store)
 
@@ -85,14 +92,20 @@ class Client:
     # Both checks make one decision: the flag's ``decide`` (or its ``static`` result, when it depends on no
     # context), which never raises; what a result without a variation means is ``_missed``'s alone. They
     # differ only in which flags they settle on the spot: is_enabled a boolean flag, variation a flag of
-    # the default's kind. Everything else takes the checked path, with its full report.
+    # the default's kind. Everything else takes the checked path, with its full report. Every check of a
+    # flag that exists is counted, by one increment of the compiled flag's cell for the variation served (the
+    # index comes from the flag's own variations, so the cell exists); the last cell counts defaults.
     def is_enabled(self, key: str, context: Mapping[str, Any] | None = None, default: bool = False) -> bool:
         snap = self._store.snapshot
         flag = snap.table.get(key)
         if flag is not None and flag.is_boolean:
             ctx = _EMPTY if context is None else context
             result = flag.static or flag.decide(ctx, snap, time.time() if flag.uses_now else None)
-            return result.value if result.variation_index is not None else self._missed(key, result, default)  # type: ignore[no-any-return]
+            index = result.variation_index
+            if index is not None:
+                flag.counts[index] += 1.0
+                return result.value  # type: ignore[no-any-return]
+            return self._missed(flag, key, result, default)  # type: ignore[no-any-return]
         if flag is None and key in self._unknown:
             return default  # already reported; unknown flags are checked in hot loops too
         value = self._checked(key, snap, context, default).value
@@ -107,13 +120,18 @@ class Client:
         if flag is not None and type(default) in flag.default_types:
             ctx = _EMPTY if context is None else context
             result = flag.static or flag.decide(ctx, snap, time.time() if flag.uses_now else None)
-            return result.value if result.variation_index is not None else self._missed(key, result, default)
+            index = result.variation_index
+            if index is not None:
+                flag.counts[index] += 1.0
+                return result.value
+            return self._missed(flag, key, result, default)
         if flag is None and key in self._unknown:
             return default
         return self._checked(key, snap, context, default).value
 
-    def _missed(self, key: str, result: Evaluation, default: Any) -> Any:
+    def _missed(self, flag: Flag, key: str, result: Evaluation, default: Any) -> Any:
         """The caller's default, for a result that serves no variation; an error is reported once."""
+        flag.counts[-1] += 1.0
         if result.reason is Reason.ERROR:
             self._warn(key, result)
         return default
@@ -136,6 +154,8 @@ class Client:
         return result, flag
 
     def all_flags(self, context: Mapping[str, Any] | None = None) -> dict[str, Evaluation]:
+        """Every flag's evaluation for ``context``. Not counted as flag checks: it says what each flag would
+        serve (to hand on to a browser, say), not which value the application used."""
         return self._store.snapshot.evaluate_all(context, time.time())
 
     def _checked(
@@ -157,6 +177,9 @@ class Client:
                 )
             else:
                 result = evaluate(flag, context, snap, time.time()).with_default(default)
+            if flag is not None:
+                index = result.variation_index
+                flag.counts[-1 if index is None else index] += 1.0
             if result.reason is Reason.ERROR:
                 self._warn(key, result)
             return result
@@ -175,6 +198,32 @@ class Client:
             if result.error_code is ErrorCode.FLAG_NOT_FOUND:
                 self._unknown.add(key)
         log.warning("flag %r: %s (%s); serving the default", key, result.error_message, result.error_code)
+
+    # -- metrics ------
+    def track(self, event: str, context: Mapping[str, Any] | None = None, value: float | None = None) -> None:
+        """Count an application outcome (``"checkout-error"``, ``"latency-ms"`` with ``value=...``) for
+        ``context``: in the event's total and, for every flag whose data sets ``track_events``, under the
+        variation that flag serves ``context`` now (evaluated here, not counted as a flag check). A client of
+        the server sends the counts in batches (``LiveOptions.metrics_interval``).
+
+        Never raises and never blocks. ``event``: 1 to 200 characters, not starting with ``$``; ``value``: a
+        finite number or ``None``. An invalid call is ignored (and logged once)."""
+        metrics = self._metrics
+        if metrics is None:
+            return
+        try:
+            metrics.track(event, context, value)
+        except Exception:  # an outcome is never worth an exception in application code; a count is lost
+            return
+
+    def metrics(self) -> dict[str, Any]:
+        """The counts not sent yet, as a plain dict shaped like the batch a client of the server sends
+        (``start``, ``end``, ``counts``, ``dropped``; no ``instance``), for tests and debugging. It changes
+        nothing: an offline client keeps counting into the same cells (within ``max_metric_cells``)."""
+        if self._metrics is None:
+            now = time.time()
+            return {"start": now, "end": now, "counts": [], "dropped": 0}
+        return self._metrics.peek().to_json()
 
     # -- lifecycle ------
     def wait_until_ready(self, timeout: float = 5.0) -> bool:

@@ -87,6 +87,12 @@ class Flag:
     decide: Decide = field(init=False)
     """The narrowest function that gives this flag's result: a flag that is only a rollout skips the checks
     for prerequisites, targets and rules that it does not have. ``static`` flags need no call at all."""
+    counts: list[float] = field(init=False, repr=False)
+    """A client's checks of this compiled flag, by variation index served; the last cell (index -1) counts
+    the checks that served the caller's default. The one mutable part of a flag: a client adds one to a cell
+    per check and its metrics gather them (``flagstaff.metrics``); the engine never reads or writes it.
+    Floats, exact to 2**53: adding 1.0 to a float takes its result from CPython's float free list, where
+    adding 1 to an int above 256 allocates (a third of the cost of a count, measured in bench/README.md)."""
 
     def __post_init__(self) -> None:
         # Derived once, here, so the hot path reads one attribute instead of working each out per call.
@@ -98,6 +104,7 @@ class Flag:
             "is_boolean": self.kind == "boolean",
             "default_types": DEFAULT_TYPES.get(self.kind, frozenset()),
             "decide": fallthrough.decide if only_rollout else self.evaluate,  # type: ignore[union-attr]
+            "counts": [0.0] * (len(self.variations) + 1),
         }
         for name, value in derived.items():
             object.__setattr__(self, name, value)

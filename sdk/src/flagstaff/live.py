@@ -21,6 +21,7 @@ import httpx
 from flagstaff.backoff import Backoff
 from flagstaff.cache import SnapshotDocument, read_cache
 from flagstaff.live_options import LiveOptions
+from flagstaff.metrics import Metrics
 from flagstaff.open_sockets import OpenSockets
 from flagstaff.problems import FormatError
 from flagstaff.reporter import Reporter
@@ -73,6 +74,7 @@ class LiveDataSource:
         *,
         cache_path: str | Path | None = None,
         options: LiveOptions | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._sdk_key = sdk_key
         self._base_url = base_url.rstrip("/")
@@ -87,6 +89,7 @@ class LiveDataSource:
         self._served_cache = False
         self._logged: set[str] = set()  # reasons already logged since data last flowed
         self._key_warned = False
+        self._metrics = metrics
         self._init_runtime()
         _sources.add(self)
 
@@ -113,6 +116,9 @@ class LiveDataSource:
             cache_interval=self._options.cache_interval,
             document=self._cache_document,
             extensions=self._sockets.extensions,
+            metrics=self._metrics,  # the client's counts, sent every metrics_interval
+            metrics_url=f"{self._base_url}/sdk/v1/metrics",
+            metrics_interval=self._options.metrics_interval,
         )
         self._thread = threading.Thread(target=self._run, name="flagstaff-stream", daemon=True)
 
@@ -137,6 +143,8 @@ class LiveDataSource:
             return
         self._document_lock = threading.Lock()
         self._store.reset_after_fork()
+        if self._metrics is not None:
+            self._metrics.reset_after_fork()
         self._init_runtime()
         self.start(self._store)
 

@@ -1,4 +1,5 @@
-"""The server data source's settings: timings, retries and the bounds on what it accepts from the server.
+"""The server data source's settings: timings, retries, the bounds on what it accepts from the server, and
+the SDK metrics' interval and bound.
 
 Only values, checked when built; kept apart from ``flagstaff.live`` so that naming them loads no HTTP stack.
 """
@@ -11,8 +12,9 @@ from dataclasses import dataclass, fields
 
 @dataclass(frozen=True, slots=True)
 class LiveOptions:
-    """Every field must be a positive number; the defaults suit production (the server's heartbeat is every
-    15 s). Durations are in seconds."""
+    """Every field must be a positive number, except ``metrics_interval``, which may also be 0 or ``None``
+    (no metrics); the defaults suit production (the server's heartbeat is every 15 s). Durations are in
+    seconds."""
 
     read_timeout: float = 40.0  # longer than two heartbeats: a silent connection is a dead one
     connect_timeout: float = 5.0  # also the longest close() waits for a connection attempt in progress
@@ -26,14 +28,21 @@ class LiveOptions:
     # A snapshot travels as one line, so both bounds must exceed the largest snapshot the server may send.
     max_line_bytes: int = 64 << 20  # a longer line of the event stream drops the connection
     max_event_bytes: int = 64 << 20  # so does an event whose data lines add up to more
+    # A batch of flag-check counts and track() outcomes is sent this often; 0 or None: none counted or sent.
+    metrics_interval: float | None = 5.0
+    max_metric_cells: int = 10_000  # distinct cells a batch holds beyond the current flags' check counts
 
     def __post_init__(self) -> None:
         for field in fields(self):
             value = getattr(self, field.name)
-            integral = field.name.startswith("max_") and field.name.endswith("_bytes")
+            optional = field.name == "metrics_interval"
+            if optional and not isinstance(value, bool) and value in (None, 0):
+                continue
+            integral = field.name.startswith("max_") and not field.name.endswith("_backoff")
             kinds = int if integral else int | float
             if isinstance(value, bool) or not isinstance(value, kinds) or not 0 < value < math.inf:
                 kind = "integer" if integral else "number"
-                raise ValueError(f"LiveOptions.{field.name} must be a positive {kind}, not {value!r}")
+                other = ", 0 or None" if optional else ""
+                raise ValueError(f"LiveOptions.{field.name} must be a positive {kind}{other}, not {value!r}")
         if self.initial_backoff > self.max_backoff:
             raise ValueError("LiveOptions.initial_backoff must not exceed max_backoff")

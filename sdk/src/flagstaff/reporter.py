@@ -1,4 +1,5 @@
-"""The live data source's second thread: reports the applied revision to the server and saves the cache file.
+"""The live data source's second thread: reports the applied revision to the server, saves the cache file and
+sends the SDK metrics (``flagstaff.metrics_sender``), with a last batch at close.
 
 Kept off the stream thread so that neither a slow acknowledgement nor a slow disk delays applying changes.
 Like the stream thread, it never ends before close(): a failed round is logged and the next one goes on.
@@ -16,12 +17,15 @@ from typing import Any
 import httpx
 
 from flagstaff.cache import remove_leftovers, write_cache
+from flagstaff.metrics import Metrics
+from flagstaff.metrics_sender import MetricsSender
 
 log = logging.getLogger("flagstaff")
 
 
 class Reporter:
-    """Sends ``POST /sdk/v1/acks`` at most once per ``ack_interval`` and only when the revision moved on."""
+    """Sends ``POST /sdk/v1/acks`` at most once per ``ack_interval`` and only when the revision moved on, and
+    ``metrics``' batches to ``metrics_url`` every ``metrics_interval`` (none when it is 0 or ``None``)."""
 
     def __init__(
         self,
@@ -34,6 +38,9 @@ class Reporter:
         cache_interval: float,
         document: Callable[[], dict[str, Any]],
         extensions: dict[str, Any] | None = None,
+        metrics: Metrics | None = None,
+        metrics_url: str = "",
+        metrics_interval: float | None = None,
     ) -> None:
         self._acks_url = acks_url
         self._headers = headers
@@ -43,6 +50,15 @@ class Reporter:
         self._cache_interval = cache_interval
         self._document = document
         self._extensions = extensions or {}
+        self._metrics = None
+        if metrics is not None and metrics_interval:
+            self._metrics = MetricsSender(
+                url=metrics_url,
+                headers=headers,
+                instance_id=instance_id,
+                interval=metrics_interval,
+                metrics=metrics,
+            )
         self._wake = threading.Event()
         self._stopped = threading.Event()
         self._applied = 0
@@ -73,7 +89,7 @@ class Reporter:
         failing = False
         with httpx.Client(headers=self._headers, timeout=httpx.Timeout(5.0)) as http:
             while not self._stopped.is_set():
-                self._wake.wait(timeout=self._cache_interval)
+                self._wake.wait(timeout=self._pause())
                 self._wake.clear()
                 if self._stopped.is_set():
                     break
@@ -88,11 +104,20 @@ class Reporter:
                 self._stopped.wait(self._ack_interval)
         if self._cache_dirty and self._cache_path is not None:
             write_cache(self._cache_path, self._document())
+        if self._metrics is not None:
+            self._metrics.flush()
+
+    def _pause(self) -> float:
+        if self._metrics is None:
+            return self._cache_interval
+        return min(self._cache_interval, self._metrics.pause())
 
     def _round(self, http: httpx.Client) -> None:
         revision = self._applied
         if revision > self._acked:
             self._send_ack(http, revision)
+        if self._metrics is not None:
+            self._metrics.send_if_due()
         if self._cache_dirty and time.monotonic() - self._last_cache_write >= self._cache_interval:
             self._cache_dirty = False
             self._last_cache_write = time.monotonic()
