@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 SERVE_ARGS ?=
 
 .PHONY: serve test test-sdk-alone lint migrate bench bench-engine bench-server bench-propagation bench-fleet \
-	bench-openfeature bench-metrics clean
+	bench-openfeature bench-metrics bench-release bench-schedules clean
 
 # Installs are recorded by stamp files inside the virtualenv, so a second run skips pip entirely unless a
 # pyproject.toml changed. The SDK is installed in the same pip command, so pip resolves `flagstaff` locally.
@@ -54,7 +54,8 @@ test-sdk-alone: | $(SDK_VENV)/bin/python
 	cd sdk && ../$(SDK_VENV)/bin/python -m pytest -q -p no:cacheprovider
 
 # Benchmarks are readings, not tests: each prints a markdown table, recorded in bench/README.md.
-bench: bench-engine bench-server bench-propagation bench-fleet bench-openfeature bench-metrics
+bench: bench-engine bench-server bench-propagation bench-fleet bench-openfeature bench-metrics bench-release \
+	bench-schedules
 
 bench-server: $(VENV)/.installed-dev
 	$(BIN)/python bench/server_bench.py
@@ -70,6 +71,13 @@ bench-openfeature: $(VENV)/.installed-dev
 # flags (offline, about a minute).
 bench-metrics: $(VENV)/.installed-dev
 	$(BIN)/python bench/metrics_bench.py
+
+# The rollout guard in a seeded simulation: false rollbacks and time to roll back (offline, a few minutes).
+bench-release: $(VENV)/.installed-dev
+	$(BIN)/python bench/release_bench.py
+
+bench-schedules: $(VENV)/.installed-dev
+	$(BIN)/python bench/schedule_bench.py
 
 # 10,000 streams over two replicas behind nginx (needs nginx and redis-server installed).
 bench-fleet: $(VENV)/.installed-dev

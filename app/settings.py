@@ -194,6 +194,44 @@ class Settings(BaseSettings):
         3600.0, gt=0, description="How often each process deletes SDK metric buckets past their retention."
     )
 
+    # -- scheduled changes (docs/releases.md) ------
+    schedule_poll_seconds: float = Field(
+        0.25,
+        gt=0,
+        le=60,
+        description="How often each process looks for scheduled changes that are due; a change runs at most "
+        "about this long after its time.",
+    )
+    schedule_max_days_ahead: int = Field(
+        366, ge=1, le=36_600, description="A change may be scheduled at most this many days ahead."
+    )
+
+    # -- rollout plans (docs/releases-rollouts.md) ------
+    rollout_check_seconds: float = Field(
+        1.0,
+        gt=0,
+        description="How often each process looks for rollout plans whose next step or guard check is due.",
+    )
+    rollout_guard_interval_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="A running plan's guard is checked, and its flag compared with what the plan last wrote, "
+        "at least this often.",
+    )
+    rollout_max_steps: int = Field(20, ge=1, le=1000, description="Steps per rollout plan (422 beyond).")
+    rollout_max_dwell_seconds: float = Field(
+        2_592_000.0, gt=0, description="The longest dwell time of one rollout step (422 beyond): 30 days."
+    )
+
+    # -- rollout guards (docs/releases-guards.md) ------
+    guard_query_timeout_seconds: float = Field(
+        2.0,
+        gt=0,
+        le=60,
+        description="A rollout guard's Prometheus source gives up on one check's queries (all four together) "
+        "after this long; the guard then waits and says why.",
+    )
+
     @field_validator("admin_token", mode="before")
     @classmethod
     def _empty_token_is_unset(cls, value: Any) -> Any:

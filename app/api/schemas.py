@@ -19,6 +19,8 @@ from app.services.read_models import (
     FlagDefinitionOut,
     HistoryEntry,
     ProjectOut,
+    RolloutOut,
+    ScheduleOut,
     SdkKeyOut,
     SegmentOut,
 )
@@ -124,3 +126,13 @@ class SdkKeyIn(Strict):
 
 class SdkKeyList(BaseModel):
     items: list[SdkKeyOut]
+
+
+class SchedulePage(BaseModel):
+    items: list[ScheduleOut]
+    next: int | None = Field(description="pass as `after` for the next page; null on the last")
+
+
+class RolloutPage(BaseModel):
+    items: list[RolloutOut]
+    next: int | None = Field(description="pass as `before` for the next page; null on the last")

@@ -24,6 +24,8 @@ from app.services.periodic import PeriodicJob
 from app.services.project_service import ProjectService
 from app.services.propagation import PropagationService
 from app.services.readiness import ReadinessProbe
+from app.services.rollout_service import RolloutService
+from app.services.schedule_service import ScheduleService
 from app.services.sdk_stream_service import SdkStreamService
 from app.services.segment_service import SegmentService
 from app.services.snapshot_service import SnapshotService
@@ -60,6 +62,8 @@ class Services:
     sdk_metrics: MetricsService
     """Flag checks and outcomes reported by SDKs (`POST /sdk/v1/metrics`); `metrics` is the Prometheus
     registry."""
+    schedules: ScheduleService
+    rollouts: RolloutService
     jobs: tuple[PeriodicJob, ...] = ()
     """Background work the app's lifespan runs on a timer in every process (`app.services.periodic`)."""
 
@@ -91,6 +95,10 @@ def build_services(
     flag_configs = FlagConfigService(database, writer, propagation)
     console_sessions = ConsoleSessionService(database, writer, SessionLimits.of(settings))
     sdk_metrics = MetricsService(database, snapshots, MetricLimits.of(settings), MetricCounters(metrics))
+    schedules = ScheduleService(
+        database, writer, flag_configs, max_days_ahead=settings.schedule_max_days_ahead
+    )
+    rollouts = RolloutService(database, writer, flag_configs, propagation, settings)
     return Services(
         settings=settings,
         database=database,
@@ -116,5 +124,9 @@ def build_services(
         jobs=(
             PeriodicJob("console-session-prune", 3600.0, console_sessions.prune),
             sdk_metrics.retention_job(settings.metrics_prune_interval_seconds),
+            PeriodicJob("schedules", settings.schedule_poll_seconds, schedules.run_due),
+            PeriodicJob("rollouts", settings.rollout_check_seconds, rollouts.runner.run_once),
         ),
+        schedules=schedules,
+        rollouts=rollouts,
     )

@@ -28,6 +28,8 @@ from app.storage.models import Environment, FlagConfig, FlagDefinition, utcnow
 _REFERENCING_FIELDS = frozenset({"rules", "prerequisites"})
 # Given the locked, current config, returns the fields to change; `FlagConfigService.write_in` takes one.
 ChangesFor = Callable[[Session, FlagConfig], dict[str, Any]]
+# The switches: each writes `enabled` alone, audited under its own name.
+SWITCHES: dict[str, bool] = {"flag.on": True, "flag.off": False, "flag.kill": False}
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +39,31 @@ class FlagRef:
     project: str
     environment: str
     flag: str
+
+
+@dataclass(frozen=True, slots=True)
+class FlagWrite:
+    """A write asked for by name, as the audit log names it: `flag.update` (a PATCH body's targeting fields),
+    `flag.on`, `flag.off` or `flag.kill`. Whoever asks (the routes, a scheduled change) builds it here, so the
+    same request is checked the same way however it arrives."""
+
+    action: str
+    changes: dict[str, Any]
+
+    @classmethod
+    def update(cls, body: dict[str, Any], field_prefix: str = "") -> FlagWrite:
+        """A PATCH body without its `reason`: only the targeting fields, any other name refused."""
+        unknown = sorted(set(body) - set(wire_format.CONFIG_FIELDS))
+        if unknown:
+            raise InvalidInput(
+                f"unknown field; a flag's targeting has only {', '.join(wire_format.CONFIG_FIELDS)}",
+                field_prefix + unknown[0],
+            )
+        return cls("flag.update", dict(body))
+
+    @classmethod
+    def switch(cls, action: str) -> FlagWrite:
+        return cls(action, {"enabled": SWITCHES[action]})
 
 
 class FlagConfigService:
@@ -74,28 +101,31 @@ class FlagConfigService:
         *,
         wait: float | None = None,
     ) -> EnvironmentFlag:
-        unknown = sorted(set(changes) - set(wire_format.CONFIG_FIELDS))
-        if unknown:
-            raise InvalidInput(
-                f"unknown field; a flag's targeting has only {', '.join(wire_format.CONFIG_FIELDS)}",
-                unknown[0],
-            )
-        state = self._write(actor, ref, "flag.update", if_match, reason, lambda _session, _config: changes)
-        return self._confirmed(ref, state, wait)
+        return self._requested(actor, ref, FlagWrite.update(changes), if_match, reason, wait)
 
     def kill(self, actor: Actor, ref: FlagRef, reason: str, *, wait: float | None = None) -> EnvironmentFlag:
         """The kill switch: turns the flag off, audited as `flag.kill` with its (required) reason."""
-        return self._switch(actor, ref, False, "flag.kill", reason, wait)
+        return self._switch(actor, ref, "flag.kill", reason, wait)
 
     def turn_on(
         self, actor: Actor, ref: FlagRef, reason: str | None = None, *, wait: float | None = None
     ) -> EnvironmentFlag:
-        return self._switch(actor, ref, True, "flag.on", reason, wait)
+        return self._switch(actor, ref, "flag.on", reason, wait)
 
     def turn_off(
         self, actor: Actor, ref: FlagRef, reason: str | None = None, *, wait: float | None = None
     ) -> EnvironmentFlag:
-        return self._switch(actor, ref, False, "flag.off", reason, wait)
+        return self._switch(actor, ref, "flag.off", reason, wait)
+
+    def check(self, session: Session, ref: FlagRef, write: FlagWrite) -> FlagConfig:
+        """Checks, writing nothing and taking no lock, that `write` would leave a valid flag as things stand,
+        as the write itself would check it; returns the flag's current config. A scheduled change is checked
+        so when it is created, and again (by the write) when it runs."""
+        project, environment = lookups.environment(session, ref.project, ref.environment)
+        definition = lookups.flag(session, project, ref.flag)
+        config = _config(session, definition, environment)
+        _next_state(session, environment, config, wire_format.wire_flag(definition, config), write.changes)
+        return config
 
     def history(self, ref: FlagRef, *, before: int | None, limit: int) -> Sequence[HistoryEntry]:
         with self.database.transaction() as session:
@@ -130,11 +160,22 @@ class FlagConfigService:
         return self._write(actor, ref, "flag.revert", if_match, reason, restore)
 
     def _switch(
-        self, actor: Actor, ref: FlagRef, enabled: bool, action: str, reason: str | None, wait: float | None
+        self, actor: Actor, ref: FlagRef, action: str, reason: str | None, wait: float | None
     ) -> EnvironmentFlag:
         """on, off and kill are one idempotent write: a repeat changes nothing and returns the current
         revision. Only `enabled` and the audit action tell them apart."""
-        state = self._write(actor, ref, action, None, reason, lambda _session, _config: {"enabled": enabled})
+        return self._requested(actor, ref, FlagWrite.switch(action), None, reason, wait)
+
+    def _requested(
+        self,
+        actor: Actor,
+        ref: FlagRef,
+        write: FlagWrite,
+        if_match: int | None,
+        reason: str | None,
+        wait: float | None,
+    ) -> EnvironmentFlag:
+        state = self._write(actor, ref, write.action, if_match, reason, lambda _s, _c: write.changes)
         return self._confirmed(ref, state, wait)
 
     def _confirmed(self, ref: FlagRef, state: EnvironmentFlag, wait: float | None) -> EnvironmentFlag:
@@ -180,26 +221,12 @@ class FlagConfigService:
         check_version(f"flag {ref.flag!r}", config.version, if_match)
         changes = changes_for(change.session, config)
         before = wire_format.wire_flag(definition, config)
-        values = {**wire_format.config_values(config), **changes}
-        if values == wire_format.config_values(config):
+        after = _next_state(change.session, environment, config, before, changes)
+        if after is None:
             revision = change.revision_before(environment)
             change.unbump(environment)
             return EnvironmentFlag(flag=before, revision=revision, changed=False)
-        after = {**before, **values, "version": config.version + 1}
-        if not after["track_events"]:
-            del after["track_events"]  # as wire_flag writes it: only when set
-        if set(changes) == {"enabled"}:
-            # Switching changes no targeting: a flag stored before a newer limit stays switchable.
-            if changes["enabled"]:
-                flag_checks.check_evaluable(after)
-        else:
-            flag_checks.check_flag(after)
-        # Reading the whole environment costs O(flags); only a flag naming others can break a reference.
-        if _REFERENCING_FIELDS & set(changes) and flagstaff.has_references(after):
-            flag_checks.check_references(
-                environment_snapshot.build(change.session, environment, flags={ref.flag: after}), ref.flag
-            )
-        wire_format.apply_config(config, values)
+        wire_format.apply_config(config, {**wire_format.config_values(config), **changes})
         _record(change, definition, environment, config, after)
         change.audit(
             action,
@@ -211,6 +238,36 @@ class FlagConfigService:
             reason=reason,
         )
         return EnvironmentFlag(flag=after, revision=environment.revision)
+
+
+def _next_state(
+    session: Session,
+    environment: Environment,
+    config: FlagConfig,
+    before: dict[str, Any],
+    changes: dict[str, Any],
+) -> dict[str, Any] | None:
+    """The flag (`before`, in wire format) after `changes`, checked as every write checks it; None if nothing
+    changes."""
+    key = before["key"]
+    values = {**wire_format.config_values(config), **changes}
+    if values == wire_format.config_values(config):
+        return None
+    after = {**before, **values, "version": config.version + 1}
+    if not after["track_events"]:
+        del after["track_events"]  # as wire_flag writes it: only when set
+    if set(changes) == {"enabled"}:
+        # Switching changes no targeting: a flag stored before a newer limit stays switchable.
+        if changes["enabled"]:
+            flag_checks.check_evaluable(after)
+    else:
+        flag_checks.check_flag(after)
+    # Reading the whole environment costs O(flags); only a flag naming others can break a reference.
+    if _REFERENCING_FIELDS & set(changes) and flagstaff.has_references(after):
+        flag_checks.check_references(
+            environment_snapshot.build(session, environment, flags={key: after}), key
+        )
+    return after
 
 
 def _config(session: Session, definition: FlagDefinition, environment: Environment) -> FlagConfig:

@@ -2,10 +2,11 @@
 worse than everyone else on the flag (the control).
 
 The question asked is "is the treatment's failure rate above `ratio` times the control's?", as a one-sided
-test of the null hypothesis p_t <= ratio * p_c: the guard trips only when the data make that null implausible
-at the configured confidence, and only once both sides have `min_sample` observations. A healthy treatment
-(p_t = p_c) sits far inside the null, so noise alone almost never trips it; a treatment at 3x trips as soon as
-the samples are large enough to show it. The figures measured for this are in docs/releases.md.
+likelihood-ratio test of the null hypothesis p_t <= ratio * p_c: the guard trips only when the data make that
+null implausible at the configured confidence, and only once both sides have `min_sample` observations. A
+healthy treatment (p_t = p_c) sits far inside the null, so noise alone rarely trips it, even judged every
+second; a treatment at 3x trips as soon as the samples are large enough to show it. The figures measured for
+this (bench/release_bench.py) are in docs/releases-guards.md.
 """
 
 from __future__ import annotations
@@ -90,23 +91,61 @@ def judge(policy: GuardPolicy, treatment: Sample, control: Sample) -> Verdict:
     """The decision for the counts seen so far (cumulative since the rollout started)."""
     threshold = NormalDist().inv_cdf(policy.confidence)
     # Failures can only be counted up to the observations they belong to (batches may arrive apart).
-    treatment = Sample(min(treatment.failures, treatment.total), treatment.total)
-    control = Sample(min(control.failures, control.total), control.total)
+    treatment = _clamped(treatment)
+    control = _clamped(control)
     observed = None
     if treatment.rate is not None and control.rate:
         observed = treatment.rate / control.rate
     if treatment.total < policy.min_sample or control.total < policy.min_sample:
         return Verdict(False, False, treatment, control, observed, None, threshold)
-    # Half a failure on each side keeps the variance above zero when a side has seen none (Agresti-style);
-    # it moves each rate by at most 0.5 / n.
-    p_t = (treatment.failures + 0.5) / (treatment.total + 1)
-    p_c = (control.failures + 0.5) / (control.total + 1)
-    difference = p_t - policy.ratio * p_c
-    variance = p_t * (1 - p_t) / (treatment.total + 1) + policy.ratio**2 * p_c * (1 - p_c) / (
-        control.total + 1
-    )
-    z = difference / math.sqrt(variance)
+    z = signed_root_z(treatment, control, policy.ratio)
     return Verdict(z > threshold, True, treatment, control, observed, z, threshold)
+
+
+def signed_root_z(treatment: Sample, control: Sample, ratio: float) -> float:
+    """The signed root of the likelihood-ratio statistic for p_t = ratio * p_c: about standard normal on that
+    edge of the null, positive when the treatment looks worse than `ratio` times the control.
+
+    Not a Wald or score z: with few failures on a small treatment (the first steps of a rollout) both take
+    skewed counts as normal. A score z then trips up to 20 times as often as the confidence says; a Wald z,
+    whose variance grows with the very failures that signal trouble, far less often, so a bad treatment is
+    rolled back late. The likelihood ratio stays close to its nominal rate (docs/releases-guards.md has the
+    figures). Both sides need `total` > 0.
+    """
+    n_t, n_c = treatment.total, control.total
+    x_t, x_c = treatment.failures, control.failures
+    if x_t + x_c == 0:
+        return 0.0  # no failure anywhere: no evidence either way
+    # The rates most likely under p_t = ratio * p_c: p_c is the smaller root of a p^2 + b p + c (the
+    # likelihood's derivative set to zero), which lies in (0, min(1, 1 / ratio)].
+    a = (n_t + n_c) * ratio
+    b = -(n_t * ratio + x_t + n_c + x_c * ratio)
+    c = x_t + x_c
+    # 2c / (-b + root) is (-b - root) / 2a without its cancellation when failures are rare.
+    p_c = 2 * c / (-b + math.sqrt(max(b * b - 4 * a * c, 0.0)))
+    p_t = min(ratio * p_c, 1.0)
+    deviance = 2 * (_log_likelihood_ratio(x_t, n_t, p_t) + _log_likelihood_ratio(x_c, n_c, p_c))
+    worse = x_t * n_c > ratio * x_c * n_t
+    return math.copysign(math.sqrt(max(deviance, 0.0)), 1.0 if worse else -1.0)
+
+
+def _log_likelihood_ratio(failures: int, total: int, rate: float) -> float:
+    """log L(observed rate) - log L(`rate`) for one side, term by term: the difference of the two
+    log-likelihoods themselves would lose its digits to their size when the counts are large."""
+    observed = failures / total
+    if rate >= 1.0:  # only where every observation failed, or the likelihood at `rate` is zero
+        return 0.0 if failures == total else math.inf
+    result = 0.0
+    if failures:
+        result += failures * math.log(observed / rate)
+    if failures < total:
+        result += (total - failures) * (math.log1p(-observed) - math.log1p(-rate))
+    return result
+
+
+def _clamped(sample: Sample) -> Sample:
+    total = max(sample.total, 0)
+    return Sample(min(max(sample.failures, 0), total), total)
 
 
 def parse(data: object, field: str = "guard") -> GuardPolicy:

@@ -7,9 +7,11 @@ Comments, not docstrings, describe the classes: a docstring would become a descr
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from app.streaming.ack_registry import INSTANCE_ID
 from flagstaff.keys import KEY_PATTERN
@@ -29,6 +31,27 @@ def _no_nul(value: str) -> str:
 
 
 Text = Annotated[str, AfterValidator(_no_nul)]
+# RFC 3339's date-time: the zone is required (a time without one would mean whatever the server's zone is).
+_RFC3339 = re.compile(r"(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?)([Zz]|[+-]\d{2}:\d{2})")
+_RFC3339_HELP = "must be an RFC 3339 time with a zone, like 2026-12-01T09:00:00Z or 2026-12-01T10:00:00+01:00"
+
+
+def rfc3339(value: object) -> datetime:
+    """An RFC 3339 time as UTC; anything else (no zone, a number, another ISO 8601 form) is refused. Code may
+    pass an aware datetime."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(UTC)
+    match = _RFC3339.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
+        raise ValueError(_RFC3339_HELP)
+    date, time, zone = match.groups()
+    try:
+        return datetime.fromisoformat(f"{date}T{time}{zone.upper()}").astimezone(UTC)
+    except (ValueError, OverflowError):  # 2026-02-30, or a zone that takes year 1 out of range
+        raise ValueError(_RFC3339_HELP + "; this one is no such time") from None
+
+
+Rfc3339 = Annotated[datetime, BeforeValidator(rfc3339)]
 _TEMPORARY = "true for a release flag meant to be removed once rolled out; false for a permanent one"
 
 
@@ -104,3 +127,53 @@ class MetricsReportIn(BaseModel):
     dropped: int = Field(
         0, strict=True, ge=0, le=MAX_METRIC_COUNT, description="counts the SDK could not keep (its bound)"
     )
+
+
+class ScheduleIn(Strict):
+    flag: Text = Field(min_length=1, max_length=200, description="the flag's key")
+    at: Rfc3339 = Field(description="when: an RFC 3339 time with a zone, e.g. 2026-12-01T09:00:00Z")
+    action: Literal["patch", "on", "off", "kill"] = Field(
+        description="patch (with `changes`), or one of the switches on, off and kill"
+    )
+    changes: dict[str, Any] | None = Field(
+        None,
+        description="patch only: what a PATCH of the flag's targeting would send, without its reason",
+    )
+    reason: Text | None = Field(
+        None, max_length=2000, description="recorded in the audit log; required for kill"
+    )
+    apply_if_changed: bool = Field(
+        False,
+        description="false: refuse the change if the flag was written since `if_version`; true: apply anyway",
+    )
+    if_version: int | None = Field(
+        None, ge=1, le=2**53, description="the flag version the change expects; default: the current one"
+    )
+
+
+# One step of a rollout plan: the share of the flag's fallthrough served the released variation, held at least
+# `dwell_seconds` before the next step (or, after the last, before the plan completes).
+class RolloutStepIn(Strict):
+    percent: float = Field(
+        gt=0, le=100, allow_inf_nan=False, description="0 < percent <= 100, at most 3 decimals (0.001% steps)"
+    )
+    dwell_seconds: float = Field(ge=0, allow_inf_nan=False, description="the least time spent at this step")
+
+
+# A rollout plan to start: `variation` (the treatment) released to the fallthrough step by step, against
+# `control`, with an optional guard that rolls it back when the treatment fails more than the control.
+class RolloutIn(Strict):
+    flag: Text = Field(min_length=1, max_length=200, description="the flag's key")
+    variation: int = Field(ge=0, strict=True, description="the variation released, by index")
+    control: int | None = Field(
+        None,
+        ge=0,
+        strict=True,
+        description="the variation everyone else keeps, by index; default: the one the fallthrough serves",
+    )
+    steps: list[RolloutStepIn] = Field(min_length=1, description="strictly increasing percents")
+    guard: dict[str, Any] | None = Field(
+        None,
+        description="source, ratio, min_sample, confidence, failure_event, total_event, on_trip, prometheus",
+    )
+    reason: Text | None = Field(None, max_length=2000, description="why, for the audit log")

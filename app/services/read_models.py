@@ -243,3 +243,68 @@ class StaleFlagsOut(BaseModel):
     single_variation_since: datetime = Field(description="the 24 hours the single-variation check reads")
     flags_checked: int = Field(description="the environment's flags the report looked at")
     items: list[StaleFlagOut] = Field(description="in key order")
+
+
+# A change scheduled for one flag in one environment, and, once it ran, how it ended.
+class ScheduleOut(BaseModel):
+    id: int
+    project: str
+    environment: str
+    flag: str
+    action: Literal["patch", "on", "off", "kill"]
+    changes: dict[str, Any] | None = Field(description="patch only: the targeting fields it writes")
+    reason: str | None
+    at: datetime = Field(description="when it is due")
+    expected_version: int | None = Field(description="the flag version it expects to find")
+    apply_if_changed: bool
+    status: Literal["pending", "applied", "refused", "failed", "cancelled"]
+    outcome: str | None = Field(description="how it ended, for people; null while pending")
+    applied_version: int | None = Field(description="the flag's version after it was applied")
+    created_by: str
+    created_at: datetime
+    ran_at: datetime | None = Field(description="when it ran; null while pending, and if cancelled")
+
+
+class RolloutStepOut(BaseModel):
+    percent: float
+    dwell_seconds: float
+
+
+# A rollout plan and where it stands. `current_step` is an index into `steps` (-1 before the first is
+# written); `percent` is the share of the fallthrough the released variation has now.
+class RolloutOut(BaseModel):
+    id: int
+    project: str
+    environment: str
+    flag: str
+    variation: int = Field(description="the variation released (the treatment), by index")
+    control: int = Field(description="the variation the rest of the fallthrough keeps, by index")
+    status: Literal["running", "paused", "completed", "rolled_back", "aborted"]
+    status_reason: str | None = Field(description="why the plan is paused, waiting, or ended as it did")
+    steps: list[RolloutStepOut]
+    current_step: int
+    percent: float
+    next_percent: float | None = Field(description="the next step's percent; null at the last step")
+    step_started_at: datetime | None
+    next_step_at: datetime | None = Field(
+        description="when the next step (or completion) is due; with a guard, not before it judged healthy"
+    )
+    started_at: datetime | None
+    finished_at: datetime | None
+    guard: dict[str, Any] | None = Field(description="the guard policy, defaults filled in; null: none")
+    last_check: dict[str, Any] | None = Field(
+        description="the guard's latest check: `at`, `outcome` (waiting, healthy, tripped or error), "
+        "`message`, `figures`"
+    )
+    trip: dict[str, Any] | None = Field(description="the figures that rolled the plan back")
+    before: dict[str, Any] | None = Field(
+        description="the flag's enabled, fallthrough and track_events before the plan: what abort restores"
+    )
+    flag_version: int | None = Field(description="the flag version the plan last wrote")
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    version: int
+    propagation: PropagationOut | None = Field(
+        None, description="only on a single plan: connected SDKs' confirmations of the revision last written"
+    )

@@ -299,6 +299,8 @@ class RolloutPlan(Base):
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     flag_version: Mapped[int | None] = mapped_column(BigInteger)
     trip: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The guard's latest check: its outcome (waiting, healthy, tripped, error), message and figures.
+    last_check: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -81,6 +81,7 @@ def upgrade() -> None:
         sa.Column("before", sa.JSON(), nullable=True),
         sa.Column("flag_version", sa.BigInteger(), nullable=True),
         sa.Column("trip", sa.JSON(), nullable=True),
+        sa.Column("last_check", sa.JSON(), nullable=True),
         sa.Column("created_by", sa.String(length=200), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("updated_at", sa.DateTime(), nullable=False),
