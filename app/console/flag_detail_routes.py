@@ -9,6 +9,7 @@ back to the page with its message at the field it names, a version conflict with
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
@@ -32,11 +33,20 @@ from app.console.signed_in import ConsoleUser, Editor, Form, Reader, ServicesDep
 from app.services.container import Services
 from app.services.errors import InvalidInput, NotFound, VersionMismatch
 from app.services.flag_config_service import FlagRef
-from app.services.read_models import SegmentOut
+from app.services.read_models import RolloutOut, ScheduleOut, SegmentOut
+from app.services.rollout_service import EnvironmentRef
+
+
+@dataclass(frozen=True, slots=True)
+class Releases:
+    plans: list[RolloutOut]
+    pending: list[ScheduleOut]
+
 
 router = APIRouter(prefix="/console/projects/{project}", route_class=ConsoleRoute, include_in_schema=False)
 
 HISTORY_PER_PAGE = 20
+RELEASES_SHOWN = 5  # rollout plans (newest first) and pending scheduled changes (soonest first)
 AUDIT_ENTRIES = 20
 MAX_REASON_LENGTH = 2000  # as the REST API's bodies
 _SAVED = {
@@ -200,10 +210,7 @@ def _page(
         "errors": {},
         "submitted": submitted,
         "conflict": None,
-        # RELEASES: the rollout plan and schedules of this flag, once services `rollouts` and `schedules` are
-        # on main. The merger sets this to what those services return and fills the `releases` block of
-        # flag_detail.html; None shows nothing.
-        "releases": None,
+        "releases": _releases(services, ref),
         **(extra or {}),
     }
     return pages(request).render(request, "flag_detail.html", context, status=status)
@@ -231,3 +238,13 @@ def _segments(services: Services, ref: FlagRef, keys: tuple[str, ...]) -> dict[s
         except NotFound:
             found[key] = None
     return found
+
+
+def _releases(services: Services, ref: FlagRef) -> Releases | None:
+    """The flag's latest rollout plans and its pending scheduled changes here; None when it has neither."""
+    where = EnvironmentRef(ref.project, ref.environment)
+    plans = services.rollouts.list(where, flag=ref.flag, status=None, before=None, limit=RELEASES_SHOWN)
+    pending = services.schedules.list(
+        ref.project, ref.environment, flag=ref.flag, status="pending", after=None, limit=RELEASES_SHOWN
+    )
+    return Releases(plans, pending) if plans or pending else None

@@ -5,6 +5,7 @@ version conflict said plainly; and every edit a normal audited version with the 
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from html import unescape
 from typing import Any
 
@@ -337,3 +338,47 @@ async def test_history_pages_through_older_versions(
     assert len(first_versions) == 20 and first_versions[0] == "23"
     assert second_versions == ["3", "2", "1"]
     assert "Flag created" in _text(second.text)
+
+
+async def test_the_flags_rollout_plan_and_scheduled_changes_are_shown(
+    app: FastAPI, client: httpx.AsyncClient, project: str
+) -> None:
+    await create_flag(client, project, "checkout")
+    await client.post(env_flag_url(project, "production", "checkout", "on"))
+    base = f"/api/v1/projects/{project}/environments/production"
+    plan = {
+        "flag": "checkout",
+        "variation": 0,
+        "control": 1,
+        "steps": [{"percent": 5, "dwell_seconds": 3600}, {"percent": 50, "dwell_seconds": 3600}],
+    }
+    started = await client.post(f"{base}/rollouts", json=plan)
+    assert started.status_code == 201, started.text
+    due = (datetime.now(UTC) + timedelta(days=30)).replace(microsecond=0)
+    later = {
+        "flag": "checkout",
+        "at": due.isoformat(),
+        "action": "kill",
+        "reason": "end of the campaign",
+    }
+    scheduled = await client.post(f"{base}/schedules", json=later)
+    assert scheduled.status_code == 201, scheduled.text
+
+    async with signed_in(app, client, "reader") as reader:
+        page = await reader.http.get(_page(project))
+
+    text = _text(page.text)
+    assert f"Rollout plan {started.json()['id']} running releasing true to 5%, next 50%" in text
+    assert "Steps: 5% → 50%" in text
+    assert f"{due:%Y-%m-%d %H:%M:%S} UTC: kill" in text and "end of the campaign" in text
+
+
+async def test_a_flag_without_releases_shows_no_releases_panel(
+    app: FastAPI, client: httpx.AsyncClient, project: str
+) -> None:
+    await _targeted_flag(client, project)
+
+    async with signed_in(app, client, "reader") as reader:
+        page = await reader.http.get(_page(project))
+
+    assert 'id="releases"' not in page.text
