@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from app.services.read_models import ScheduleAction
 from app.streaming.ack_registry import INSTANCE_ID
 from flagstaff.keys import KEY_PATTERN
 from flagstaff.limits import MAX_VARIATIONS
@@ -132,7 +133,7 @@ class MetricsReportIn(BaseModel):
 class ScheduleIn(Strict):
     flag: Text = Field(min_length=1, max_length=200, description="the flag's key")
     at: Rfc3339 = Field(description="when: an RFC 3339 time with a zone, e.g. 2026-12-01T09:00:00Z")
-    action: Literal["patch", "on", "off", "kill"] = Field(
+    action: ScheduleAction = Field(
         description="patch (with `changes`), or one of the switches on, off and kill"
     )
     changes: dict[str, Any] | None = Field(
@@ -155,9 +156,15 @@ class ScheduleIn(Strict):
 # `dwell_seconds` before the next step (or, after the last, before the plan completes).
 class RolloutStepIn(Strict):
     percent: float = Field(
-        gt=0, le=100, allow_inf_nan=False, description="0 < percent <= 100, at most 3 decimals (0.001% steps)"
+        gt=0,
+        le=100,
+        strict=True,
+        allow_inf_nan=False,
+        description="0 < percent <= 100, at most 3 decimals (0.001% steps)",
     )
-    dwell_seconds: float = Field(ge=0, allow_inf_nan=False, description="the least time spent at this step")
+    dwell_seconds: float = Field(
+        ge=0, strict=True, allow_inf_nan=False, description="the least time spent at this step"
+    )
 
 
 # A rollout plan to start: `variation` (the treatment) released to the fallthrough step by step, against

@@ -245,19 +245,23 @@ class StaleFlagsOut(BaseModel):
     items: list[StaleFlagOut] = Field(description="in key order")
 
 
+ScheduleAction = Literal["patch", "on", "off", "kill"]
+ScheduleStatus = Literal["pending", "applied", "refused", "failed", "cancelled"]
+
+
 # A change scheduled for one flag in one environment, and, once it ran, how it ended.
 class ScheduleOut(BaseModel):
     id: int
     project: str
     environment: str
     flag: str
-    action: Literal["patch", "on", "off", "kill"]
+    action: ScheduleAction
     changes: dict[str, Any] | None = Field(description="patch only: the targeting fields it writes")
     reason: str | None
     at: datetime = Field(description="when it is due")
     expected_version: int | None = Field(description="the flag version it expects to find")
     apply_if_changed: bool
-    status: Literal["pending", "applied", "refused", "failed", "cancelled"]
+    status: ScheduleStatus
     outcome: str | None = Field(description="how it ended, for people; null while pending")
     applied_version: int | None = Field(description="the flag's version after it was applied")
     created_by: str
