@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 SERVE_ARGS ?=
 
 .PHONY: serve test test-sdk-alone lint migrate bench bench-engine bench-server bench-propagation bench-fleet \
-	bench-openfeature bench-metrics bench-release bench-schedules clean
+	bench-openfeature bench-metrics bench-release bench-schedules bench-webhooks clean
 
 # Installs are recorded by stamp files inside the virtualenv, so a second run skips pip entirely unless a
 # pyproject.toml changed. The SDK is installed in the same pip command, so pip resolves `flagstaff` locally.
@@ -55,7 +55,7 @@ test-sdk-alone: | $(SDK_VENV)/bin/python
 
 # Benchmarks are readings, not tests: each prints a markdown table, recorded in bench/README.md.
 bench: bench-engine bench-server bench-propagation bench-fleet bench-openfeature bench-metrics bench-release \
-	bench-schedules
+	bench-schedules bench-webhooks
 
 bench-server: $(VENV)/.installed-dev
 	$(BIN)/python bench/server_bench.py
@@ -78,6 +78,10 @@ bench-release: $(VENV)/.installed-dev
 
 bench-schedules: $(VENV)/.installed-dev
 	$(BIN)/python bench/schedule_bench.py
+
+# Trigger fires, kills beside a hanging webhook receiver, and write-to-event delay (SQLite; a minute or two).
+bench-webhooks: $(VENV)/.installed-dev
+	$(BIN)/python bench/webhook_bench.py
 
 # 10,000 streams over two replicas behind nginx (needs nginx and redis-server installed).
 bench-fleet: $(VENV)/.installed-dev

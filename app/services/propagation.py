@@ -75,9 +75,15 @@ class PropagationService:
 
     def current(self, project_key: str, environment_key: str) -> PropagationOut:
         """The report for the environment's current revision, timed from when that revision was committed."""
+        return self.of_revision(project_key, environment_key, None)
+
+    def of_revision(self, project_key: str, environment_key: str, revision: int | None) -> PropagationOut:
+        """The report for `revision` (None: the current one), timed from when it was committed. A revision
+        past the current one (none can be confirmed yet) is reported as the current one."""
         with self.database.transaction() as session:
             _, environment = lookups.environment(session, project_key, environment_key)
-            environment_id, revision = environment.id, environment.revision
+            environment_id = environment.id
+            revision = environment.revision if revision is None else min(revision, environment.revision)
             committed = change_log.committed_at(session, environment_id, revision)
         return self.report(environment_id, revision, committed.timestamp() if committed else time.time())
 

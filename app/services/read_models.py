@@ -312,3 +312,76 @@ class RolloutOut(BaseModel):
     propagation: PropagationOut | None = Field(
         None, description="only on a single plan: connected SDKs' confirmations of the revision last written"
     )
+
+
+# A monitoring trigger without its secret: `fingerprint` tells which URL it is.
+class TriggerOut(BaseModel):
+    id: int
+    name: str
+    flag: str
+    action: str = Field(description="kill, on or off")
+    fire_on_resolved: bool
+    fingerprint: str = Field(
+        description="the first 8 hex digits of the SHA-256 of the trigger's secret: hash a URL's secret to "
+        "tell which trigger it is"
+    )
+    created_by: str
+    created_at: datetime
+    revoked_at: datetime | None
+    last_fired_at: datetime | None
+    fire_count: int = Field(description="fires that performed the action (or found it done already)")
+
+
+class TriggerCreated(TriggerOut):
+    secret: str = Field(description="the secret part of the URL; shown only in this response")
+    url: str = Field(
+        "",
+        description="POST here to fire, with no other credential: the server's own address as this request "
+        "reached it, then /api/v1/triggers/<secret>",
+    )
+
+
+# What one call of a trigger's URL did.
+class TriggerFired(BaseModel):
+    trigger: str = Field(description="the trigger's name")
+    action: str
+    flag: str
+    changed: bool = Field(description="false when the flag was already in that state, or nothing was done")
+    revision: int | None = Field(description="the environment's revision after the fire; null when ignored")
+    ignored: Literal["resolved"] | None = Field(
+        None, description="`resolved`: the alert resolved and the trigger acts on firing only"
+    )
+
+
+# An outbound webhook without its secret.
+class WebhookOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    url: str
+    events: list[str] | None = Field(description="the audit actions sent (patterns like `flag.*`); null: all")
+    created_by: str
+    created_at: datetime
+    revoked_at: datetime | None = Field(description="when it was deleted; it sends nothing since")
+
+
+class WebhookCreated(WebhookOut):
+    secret: str = Field(description="the key that signs every delivery; shown only in this response")
+
+
+# One event sent, or being retried, to a webhook.
+class WebhookDeliveryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int = Field(description="sent as X-Flagstaff-Delivery")
+    audit_id: int
+    event: str
+    status: str = Field(description="pending, delivered or failed")
+    attempts: int
+    next_attempt_at: datetime | None = Field(description="when a pending delivery is tried next")
+    last_status: int | None = Field(description="the HTTP status of the last answer; null when none came")
+    last_error: str | None
+    created_at: datetime
+    delivered_at: datetime | None
+    payload: dict[str, Any]

@@ -6,7 +6,7 @@ Rows only: the flag shape is the SDK's; validation, audit and revisions are the 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -129,6 +129,47 @@ def client_side_keys(session: Session, environment_id: int) -> frozenset[str]:
         )
     )
     return frozenset(rows)
+
+
+def last_changes(
+    session: Session, project_id: int, environment_id: int, keys: Collection[str] | None = None
+) -> dict[str, tuple[str, datetime]]:
+    """Who wrote each flag's current version in the environment, and when: flag key -> (actor, at)."""
+    query = (
+        select(FlagConfigVersion.flag_key, FlagConfigVersion.actor, FlagConfigVersion.created_at)
+        .join(
+            FlagDefinition,
+            (FlagDefinition.project_id == project_id) & (FlagDefinition.key == FlagConfigVersion.flag_key),
+        )
+        .join(
+            FlagConfig,
+            (FlagConfig.flag_id == FlagDefinition.id)
+            & (FlagConfig.environment_id == FlagConfigVersion.environment_id)
+            & (FlagConfig.version == FlagConfigVersion.version),
+        )
+        .where(FlagConfigVersion.environment_id == environment_id)
+    )
+    if keys is not None:
+        query = query.where(FlagConfigVersion.flag_key.in_(list(keys)))
+    return {key: (actor, at) for key, actor, at in session.execute(query)}
+
+
+def live_flags_named(
+    session: Session, project_id: int, environment_id: int, keys: Collection[str]
+) -> Sequence[tuple[FlagDefinition, FlagConfig]]:
+    """The live flags among `keys`, with their config in the environment, by key."""
+    rows = session.execute(
+        select(FlagDefinition, FlagConfig)
+        .join(FlagConfig, FlagConfig.flag_id == FlagDefinition.id)
+        .where(
+            FlagDefinition.project_id == project_id,
+            FlagDefinition.deleted.is_(False),
+            FlagDefinition.key.in_(list(keys)),
+            FlagConfig.environment_id == environment_id,
+        )
+        .order_by(FlagDefinition.key)
+    ).all()
+    return [(definition, config) for definition, config in rows]
 
 
 @dataclass(frozen=True, slots=True)

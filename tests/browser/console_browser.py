@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright, sync_playwright
 
 from tests.streaming.processes import require
 
@@ -68,6 +68,17 @@ class ConsolePage:
         self.errors: list[str] = []
         self.page: Page = self.context.new_page()
         self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+        # Also what the browser reports on its console as an error: a script or style the content security
+        # policy refused, or a failed request (unless the test provokes refusals: `refusals_expected`).
+        self.refusals_expected = False
+        self.page.on("console", self._console_message)
+
+    def _console_message(self, message: ConsoleMessage) -> None:
+        if message.type != "error":
+            return
+        if self.refusals_expected and "the server responded with a status of 4" in message.text:
+            return
+        self.errors.append(message.text)
 
     def sign_in(self, key: str) -> Page:
         page = self.page
