@@ -9,6 +9,7 @@ from fastapi.responses import Response
 
 from app.console.audit_view import ACTIONS, audit_rows, read_query
 from app.console.console_route import ConsoleRoute, pages
+from app.console.place import navigation
 from app.console.signed_in import Reader, Refused, ServicesDep
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
@@ -46,7 +47,8 @@ def audit_page(
     context = {
         "query": query,
         "project": project,
-        "projects": services.projects.list_projects(user.project),
+        **navigation(services, user, project or ""),
+        "audit_page": True,
         "actions": ACTIONS,
         "audit_rows": audit_rows(shown),
         "next": shown[-1].id if len(entries) > ENTRIES_PER_PAGE else None,

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from app.console.console_route import ConsoleRoute, pages
+from app.console.place import navigation
 from app.console.signed_in import Reader, ServicesDep
 
 router = APIRouter(prefix="/console/projects/{project}", route_class=ConsoleRoute, include_in_schema=False)
@@ -19,6 +20,8 @@ def environment_page(
 ) -> Response:
     found = services.propagation.instances(project, env)
     context = {
+        **navigation(services, user, project, env),
+        "sdk_page": True,
         "project": services.projects.get_project(project),
         "environment": services.projects.get_environment(project, env),
         "found": found,

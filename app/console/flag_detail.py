@@ -51,6 +51,8 @@ class EnvironmentTargeting:
     environment: str
     version: int
     text: TargetingText
+    url: str
+    """The flag's page in this environment."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +103,11 @@ def targeting_everywhere(services: Services, project: str, flag: str) -> list[En
     """The flag's targeting as sentences in each environment of its project, in their order."""
     found = []
     for environment in services.projects.get_project(project).environments:
-        wire = services.flag_configs.get(FlagRef(project, environment.key, flag)).flag
-        found.append(EnvironmentTargeting(environment.key, wire["version"], describe_flag(wire)))
+        ref = FlagRef(project, environment.key, flag)
+        wire = services.flag_configs.get(ref).flag
+        found.append(
+            EnvironmentTargeting(environment.key, wire["version"], describe_flag(wire), flag_url(ref))
+        )
     return found
 
 

@@ -24,6 +24,7 @@ from app.console.flag_detail import (
     switch_state,
     variation_choices,
 )
+from app.console.place import navigation
 from app.console.sentences import describe_flag
 from app.console.signed_in import ConsoleUser
 from app.services.container import Services
@@ -66,6 +67,7 @@ def render_flag_page(
         project=ref.project, environment=ref.environment, flag=ref.flag, limit=AUDIT_ENTRIES
     )
     context = {
+        **navigation(services, user, ref.project, ref.environment),
         "ref": ref,
         "flag_url": flag_url(ref),
         "definition": services.flag_definitions.get(ref.project, ref.flag),

@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from app.console.console_route import ConsoleRoute, pages
 from app.console.flag_detail import flag_url, revert_changes
 from app.console.pages import flash
+from app.console.place import navigation
 from app.console.signed_in import ConsoleUser, Editor, Form, ServicesDep
 from app.services.container import Services
 from app.services.errors import NotFound, VersionMismatch
@@ -88,6 +89,7 @@ def _confirm_page(
             raise NotFound(f"flag {ref.flag!r} has no version {version} in {ref.environment!r}", "version")
         target = found[0]
     context = {
+        **navigation(services, user, ref.project, ref.environment),
         "ref": ref,
         "flag_url": flag_url(ref),
         "current": current,

@@ -19,8 +19,8 @@ from app.console import (
 )
 from app.console.pages import STATIC, STATIC_PATH, Pages
 
-# The list routes come before the switch routes: `.../flags/rows` is a page, not a flag named `rows`; and every
-# route with a fixed segment after a flag's key (`/kill`, `/revert`) comes before the flag page itself.
+# The list routes come before the switch routes: `.../flags/rows` is a page, not a flag named `rows`; and
+# every route with a fixed segment after a flag's key (`/kill`, `/revert`) comes before the flag page itself.
 ROUTERS = (
     sign_in_routes.router,
     flag_list_routes.router,

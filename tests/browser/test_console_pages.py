@@ -126,6 +126,7 @@ def test_an_editor_changes_a_rollout_reads_the_diff_reverts_it_and_finds_it_in_t
     console.screenshot("flag-page.png", full_page=True)
 
     # Percentages that do not add up: the server's refusal appears at the field, nothing is saved.
+    console.refusals_expected = True  # the 422 answer below is the point of this step
     rollout = page.locator("#rollout")
     rollout.get_by_label("true").fill("50")
     rollout.get_by_label("false").fill("40")
@@ -133,6 +134,7 @@ def test_an_editor_changes_a_rollout_reads_the_diff_reverts_it_and_finds_it_in_t
     expect(page.locator("#rollout-weights-error")).to_contain_text("weights must sum to 100000 (100%)")
     expect(page.locator("#rollout").get_by_label("false")).to_have_value("40")
     assert _weights(admin) == [10000, 90000]
+    console.refusals_expected = False
 
     rollout = page.locator("#rollout")
     rollout.get_by_label("true").fill("25")
@@ -188,4 +190,26 @@ def test_an_editor_changes_a_rollout_reads_the_diff_reverts_it_and_finds_it_in_t
     expect(first.locator("ul.diff")).to_contain_text("Everyone else: rollout true 25% → 10%")
     console.screenshot("audit.png", full_page=True)
 
+    assert console.other_hosts() == []
+
+
+def test_a_flag_changed_elsewhere_is_announced_on_its_page_without_a_reload(
+    console: ConsolePage, admin: Admin
+) -> None:
+    _flag_with_targeting(admin)
+    reader = admin.http.post(
+        "/api/v1/admin-keys", json={"name": "watcher-dan", "role": "reader", "project": admin.project}
+    ).json()["secret"]
+    page = console.sign_in(reader)
+    page.goto(f"/console/projects/{admin.project}/environments/{ENV}/flags/new-checkout")
+    notice = page.locator("#flag-changed")
+    expect(notice).to_be_hidden()
+    page.evaluate("window.__notReloaded = true")
+
+    url = f"/api/v1/projects/{admin.project}/environments/{ENV}/flags/new-checkout"
+    assert admin.http.patch(url, json={"targets": []}).status_code == 200  # as the CLI or a rollout would
+
+    expect(notice).to_be_visible()
+    expect(notice).to_contain_text("This flag was changed meanwhile (now version 3)")
+    assert page.evaluate("window.__notReloaded === true")
     assert console.other_hosts() == []

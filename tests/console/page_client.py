@@ -1,9 +1,8 @@
-"""Signed-in console clients for the page tests that need no browser: each with its own cookies and client
-address, an admin key of one role, and the session's CSRF token as the pages carry it."""
+"""A signed-in console client for the page tests (built on `tests.console.helpers`): an admin key of one role,
+its name (the audit log's actor), and form posts carrying the session's CSRF token as the pages do."""
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,9 +11,9 @@ from dataclasses import dataclass
 import httpx
 from fastapi import FastAPI
 
-_CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
+from tests.console.helpers import admin_key, browser, sign_in
+
 _FORM = re.compile(r"<form\b[^>]*>.*?</form>", re.S)
-_numbers = itertools.count(1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,20 +30,11 @@ class Console:
 @asynccontextmanager
 async def signed_in(app: FastAPI, admin: httpx.AsyncClient, role: str) -> AsyncIterator[Console]:
     """A browser-like client signed in with a new admin key of `role` (made by the bootstrap admin)."""
-    number = next(_numbers)
-    name = f"{role}-{number}"
-    created = await admin.post("/api/v1/admin-keys", json={"name": name, "role": role})
-    assert created.status_code == 201, created.text
-    transport = httpx.ASGITransport(app=app, client=(f"10.9.{number // 250}.{number % 250 + 1}", 40000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://flagstaff.test") as http:
-        answer = await http.post(
-            "/console/sign-in", data={"key": created.json()["secret"], "next": "/console/audit"}
-        )
-        assert answer.status_code == 303, answer.text
-        page = await http.get("/console/audit")
-        found = _CSRF.search(page.text)
-        assert found is not None, page.text
-        yield Console(http, found.group(1), name)
+    secret, key_id = await admin_key(admin, role)
+    keys = (await admin.get("/api/v1/admin-keys")).json()["items"]
+    name = next(key["name"] for key in keys if key["key_id"] == key_id)
+    async with browser(app) as http:
+        yield Console(http, await sign_in(http, secret), name)
 
 
 def post_forms(html: str) -> list[str]:

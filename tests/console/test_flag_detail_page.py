@@ -382,3 +382,32 @@ async def test_a_flag_without_releases_shows_no_releases_panel(
         page = await reader.http.get(_page(project))
 
     assert 'id="releases"' not in page.text
+
+
+async def test_the_flags_page_shows_its_targeting_in_each_environment_with_a_way_to_each(
+    app: FastAPI, client: httpx.AsyncClient, project: str
+) -> None:
+    await _targeted_flag(client, project)
+
+    async with signed_in(app, client, "reader") as reader:
+        page = await reader.http.get(f"/console/projects/{project}/flags/checkout")
+
+    assert page.status_code == 200
+    production = re.search(r'<section class="panel" id="targeting-production".*?</section>', page.text, re.S)
+    staging = re.search(r'<section class="panel" id="targeting-staging".*?</section>', page.text, re.S)
+    assert production is not None and staging is not None
+    assert "If country is one of NL, BE, serve true" in _text(production.group(0))
+    assert "The flag is off: everyone gets false." in _text(staging.group(0))
+    assert f'href="{_page(project)}"' in production.group(0)
+
+
+async def test_every_page_of_a_project_leads_to_the_audit_log_and_the_environments_sdk_instances(
+    app: FastAPI, client: httpx.AsyncClient, project: str
+) -> None:
+    await _targeted_flag(client, project)
+
+    async with signed_in(app, client, "reader") as reader:
+        page = await reader.http.get(_page(project))
+
+    assert f'href="/console/audit?project={project}"' in page.text
+    assert f'href="/console/projects/{project}/environments/production">SDK instances' in page.text
