@@ -215,7 +215,7 @@ class Settings(BaseSettings):
         366, ge=1, le=36_600, description="A change may be scheduled at most this many days ahead."
     )
 
-    # -- rollout plans (docs/releases-rollouts.md) ------
+    # -- rollout plans (docs/releases.md) ------
     rollout_check_seconds: float = Field(
         1.0,
         gt=0,
@@ -232,7 +232,7 @@ class Settings(BaseSettings):
         2_592_000.0, gt=0, description="The longest dwell time of one rollout step (422 beyond): 30 days."
     )
 
-    # -- rollout guards (docs/releases-guards.md) ------
+    # -- rollout guards (docs/releases.md) ------
     guard_query_timeout_seconds: float = Field(
         2.0,
         gt=0,
