@@ -41,6 +41,7 @@ class Answer(enum.Enum):
     REFUSED = "refused"
     """Refused as invalid: dropped, as they would be refused again."""
     TOO_BIG = "too big"
+    """Refused as too large for one request (413, or 422 on ``counts``): sent again in halves."""
     GONE = "gone"
     """The server has no metrics route."""
 
