@@ -6,7 +6,15 @@ from __future__ import annotations
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
-from app.console import flag_list_routes, flag_page_routes, live_routes, sign_in_routes, switch_routes
+from app.console import (
+    flag_list_routes,
+    flag_page_routes,
+    live_routes,
+    release_change_routes,
+    release_routes,
+    sign_in_routes,
+    switch_routes,
+)
 from app.console.pages import STATIC, STATIC_PATH, Pages
 
 # The list routes come before the switch routes: `.../flags/rows` is a page, not a flag named `rows`.
@@ -16,6 +24,8 @@ ROUTERS = (
     flag_page_routes.router,
     switch_routes.router,
     live_routes.router,
+    release_routes.router,
+    release_change_routes.router,
 )
 
 
