@@ -9,6 +9,7 @@ from starlette.staticfiles import StaticFiles
 from app.console import (
     flag_list_routes,
     flag_page_routes,
+    flag_settings_routes,
     live_routes,
     release_change_routes,
     release_routes,
@@ -17,10 +18,12 @@ from app.console import (
 )
 from app.console.pages import STATIC, STATIC_PATH, Pages
 
-# The list routes come before the switch routes: `.../flags/rows` is a page, not a flag named `rows`.
+# The list routes come before the switch routes: `.../flags/rows` is a page, not a flag named `rows`; and the
+# new-flag form before the flag page: `/flags/new` is the form, not a flag named `new`.
 ROUTERS = (
     sign_in_routes.router,
     flag_list_routes.router,
+    flag_settings_routes.router,
     flag_page_routes.router,
     switch_routes.router,
     live_routes.router,
