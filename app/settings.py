@@ -172,6 +172,13 @@ class Settings(BaseSettings):
         ge=1,
         description="The console's flag list shows at most this many flags at once; a search narrows it.",
     )
+    console_max_release_rows: int = Field(
+        50,
+        ge=1,
+        le=1000,
+        description="The console's releases page lists at most this many rollout plans, scheduled changes, "
+        "triggers and webhooks of each kind (the active and pending ones first).",
+    )
 
     # -- SDK metrics (POST /sdk/v1/metrics) ------
     max_metric_cells: int = Field(

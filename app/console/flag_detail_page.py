@@ -6,7 +6,6 @@ what an edit form sent back (its values, the refusal at its field, a version con
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request
@@ -25,23 +24,16 @@ from app.console.flag_detail import (
     variation_choices,
 )
 from app.console.place import navigation
+from app.console.release_pages import flag_releases
 from app.console.sentences import describe_flag
 from app.console.signed_in import ConsoleUser
 from app.services.container import Services
 from app.services.errors import NotFound
 from app.services.flag_config_service import FlagRef
-from app.services.read_models import RolloutOut, ScheduleOut, SegmentOut
-from app.services.rollout_service import EnvironmentRef
+from app.services.read_models import SegmentOut
 
 HISTORY_PER_PAGE = 20
-RELEASES_SHOWN = 5  # rollout plans (newest first) and pending scheduled changes (soonest first)
 AUDIT_ENTRIES = 20
-
-
-@dataclass(frozen=True, slots=True)
-class Releases:
-    plans: list[RolloutOut]
-    pending: list[ScheduleOut]
 
 
 def render_flag_page(
@@ -88,7 +80,8 @@ def render_flag_page(
         "errors": {},
         "submitted": submitted,
         "conflict": None,
-        "releases": _releases(services, ref),
+        # The flag's plans, schedules and triggers here, with their forms (app/console/release_pages.py).
+        "releases": flag_releases(services, ref),
         **(extra or {}),
     }
     return pages(request).render(request, "flag_detail.html", context, status=status)
@@ -116,13 +109,3 @@ def _segments(services: Services, ref: FlagRef, keys: tuple[str, ...]) -> dict[s
         except NotFound:
             found[key] = None
     return found
-
-
-def _releases(services: Services, ref: FlagRef) -> Releases | None:
-    """The flag's latest rollout plans and its pending scheduled changes here; None when it has neither."""
-    where = EnvironmentRef(ref.project, ref.environment)
-    plans = services.rollouts.list(where, flag=ref.flag, status=None, before=None, limit=RELEASES_SHOWN)
-    pending = services.schedules.list(
-        ref.project, ref.environment, flag=ref.flag, status="pending", after=None, limit=RELEASES_SHOWN
-    )
-    return Releases(plans, pending) if plans or pending else None

@@ -13,17 +13,21 @@ from app.console import (
     flag_list_routes,
     flag_page_routes,
     flag_revert_routes,
+    flag_settings_routes,
     live_routes,
+    release_change_routes,
+    release_routes,
     sign_in_routes,
     switch_routes,
 )
 from app.console.pages import STATIC, STATIC_PATH, Pages
 
-# The list routes come before the switch routes: `.../flags/rows` is a page, not a flag named `rows`; and
-# every route with a fixed segment after a flag's key (`/kill`, `/revert`) comes before the flag page itself.
+# The list routes come before the switch routes: `.../flags/rows` is a page, not a flag named `rows`; and the
+# new-flag form before the flag page: `/flags/new` is the form, not a flag named `new`.
 ROUTERS = (
     sign_in_routes.router,
     flag_list_routes.router,
+    flag_settings_routes.router,
     flag_page_routes.router,
     switch_routes.router,
     live_routes.router,
@@ -31,6 +35,8 @@ ROUTERS = (
     flag_detail_routes.router,
     environment_routes.router,
     audit_page_routes.router,
+    release_routes.router,
+    release_change_routes.router,
 )
 
 

@@ -16,12 +16,13 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from app.console.console_route import ConsoleRoute, pages, wants_json
+from app.console.counters import Counter
 from app.console.pages import flash, security_headers
 from app.console.place import navigation
 from app.console.signed_in import ConsoleUser, Form, Reader, Refused, ServicesDep, Toggler
 from app.services.container import Services
 from app.services.flag_config_service import FlagRef
-from app.services.read_models import EnvironmentFlag, PropagationOut
+from app.services.read_models import EnvironmentFlag
 
 router = APIRouter(prefix="/console/projects/{project}", route_class=ConsoleRoute, include_in_schema=False)
 
@@ -53,38 +54,6 @@ def _switch(services: Services, user: ConsoleUser, ref: FlagRef, action: str, re
     if action == "on":
         return services.flag_configs.turn_on(user.actor, ref, reason or None)
     return services.flag_configs.turn_off(user.actor, ref, reason or None)
-
-
-@dataclass(frozen=True, slots=True)
-class Counter:
-    """A propagation report as the console shows it: a sentence, and whether every SDK confirmed."""
-
-    text: str
-    done: str
-    """"true" (every connected instance confirmed), "none" (no instance connected) or "false"."""
-    note: str | None
-    confirmed: int
-    total: int
-    revision: int
-
-    @classmethod
-    def of(cls, report: PropagationOut) -> Counter:
-        total = report.confirmed + report.unconfirmed
-        complete = report.presence == "complete"
-        if not report.available:
-            text, done = "Confirmations cannot be read right now.", "false"
-        elif total == 0:
-            text = (
-                "No SDK instance is connected to this environment."
-                if complete
-                else "No SDK has reported yet."
-            )
-            done = "none" if complete else "false"
-        else:
-            noun = "instance" if total == 1 else "instances"
-            text = f"{report.confirmed} of {total} SDK {noun} confirmed revision {report.revision}"
-            done = "true" if report.unconfirmed == 0 and complete else "false"
-        return cls(text, done, report.note, report.confirmed, total, report.revision)
 
 
 def _counter_url(project: str, env: str, revision: int) -> str:

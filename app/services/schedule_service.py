@@ -122,6 +122,15 @@ class ScheduleService:
             )
             return [_out(row, project, environment) for row in rows]
 
+    def recent(
+        self, project: str, environment: str, *, flag: str | None, limit: int
+    ) -> Sequence[ScheduleOut]:
+        """The changes that ran or were cancelled, the latest due first: what happened lately."""
+        with self.database.transaction() as session:
+            _, found = lookups.environment(session, project, environment)
+            rows = schedule_repository.settled_in_environment(session, found.id, flag=flag, limit=limit)
+            return [_out(row, project, environment) for row in rows]
+
     def get(self, project: str, environment: str, schedule_id: int) -> ScheduleOut:
         with self.database.transaction() as session:
             _, found = lookups.environment(session, project, environment)
