@@ -6,16 +6,31 @@ from __future__ import annotations
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
-from app.console import flag_list_routes, flag_page_routes, live_routes, sign_in_routes, switch_routes
+from app.console import (
+    audit_page_routes,
+    environment_routes,
+    flag_detail_routes,
+    flag_list_routes,
+    flag_page_routes,
+    flag_revert_routes,
+    live_routes,
+    sign_in_routes,
+    switch_routes,
+)
 from app.console.pages import STATIC, STATIC_PATH, Pages
 
-# The list routes come before the switch routes: `.../flags/rows` is a page, not a flag named `rows`.
+# The list routes come before the switch routes: `.../flags/rows` is a page, not a flag named `rows`; and
+# every route with a fixed segment after a flag's key (`/kill`, `/revert`) comes before the flag page itself.
 ROUTERS = (
     sign_in_routes.router,
     flag_list_routes.router,
     flag_page_routes.router,
     switch_routes.router,
     live_routes.router,
+    flag_revert_routes.router,
+    flag_detail_routes.router,
+    environment_routes.router,
+    audit_page_routes.router,
 )
 
 

@@ -31,7 +31,9 @@ from app.services.schedule_service import ScheduleService
 from app.services.sdk_stream_service import SdkStreamService
 from app.services.segment_service import SegmentService
 from app.services.snapshot_service import SnapshotService
+from app.services.trigger_service import TriggerService
 from app.services.unleash_import import UnleashImportService
+from app.services.webhook_service import WebhookService
 from app.settings import Settings
 from app.storage.database import Database
 from app.streaming.runtime import Streaming
@@ -69,6 +71,8 @@ class Services:
     registry."""
     schedules: ScheduleService
     rollouts: RolloutService
+    triggers: TriggerService
+    webhooks: WebhookService
     jobs: tuple[PeriodicJob, ...] = ()
     """Background work the app's lifespan runs on a timer in every process (`app.services.periodic`)."""
 
@@ -104,6 +108,7 @@ def build_services(
         database, writer, flag_configs, max_days_ahead=settings.schedule_max_days_ahead
     )
     rollouts = RolloutService(database, writer, flag_configs, propagation, settings)
+    webhooks = WebhookService(database, writer, settings)
     return Services(
         settings=settings,
         database=database,
@@ -133,7 +138,10 @@ def build_services(
             sdk_metrics.retention_job(settings.metrics_prune_interval_seconds),
             PeriodicJob("schedules", settings.schedule_poll_seconds, schedules.run_due),
             PeriodicJob("rollouts", settings.rollout_check_seconds, rollouts.runner.run_once),
+            *webhooks.jobs(),
         ),
         schedules=schedules,
         rollouts=rollouts,
+        triggers=TriggerService(database, writer, flag_configs, settings.trigger_rate_limit_per_minute),
+        webhooks=webhooks,
     )

@@ -17,8 +17,8 @@ from app.services.change_transaction import Actor, ChangeTransaction, ChangeWrit
 from app.services.errors import ServiceError, VersionMismatch
 from app.services.flag_config_service import FlagRef
 from app.services.guards import GuardPolicy, Sample
-from app.services.rollout_moves import PlanAt, PlanMoves
-from app.storage import rollout_repository
+from app.services.rollout_moves import PlanAt, PlanMoves, touch
+from app.storage import metric_repository, rollout_repository
 from app.storage.database import Database
 from app.storage.models import RolloutPlan
 
@@ -33,12 +33,20 @@ def plan_actor(plan_id: int) -> Actor:
 
 class RolloutRunner:
     def __init__(
-        self, database: Database, writer: ChangeWriter, moves: PlanMoves, guard_timeout: float, clock: Clock
+        self,
+        database: Database,
+        writer: ChangeWriter,
+        moves: PlanMoves,
+        guard_timeout: float,
+        clock: Clock,
+        *,
+        metrics_bucket_seconds: int = 60,
     ) -> None:
         self.database = database
         self.writer = writer
         self.moves = moves
         self.guard_timeout = guard_timeout
+        self.metrics_bucket_seconds = metrics_bucket_seconds
         self.clock = clock
 
     def run_once(self) -> int:
@@ -108,8 +116,7 @@ class RolloutRunner:
             return
         self.moves.schedule(plan, now)
         if plan.guard is not None:
-            plan.version += 1  # its last check changed
-            plan.updated_at = now
+            touch(plan, now)  # its last check changed
 
     def _samples(
         self, change: ChangeTransaction, plan: RolloutPlan, policy: GuardPolicy
@@ -121,8 +128,11 @@ class RolloutRunner:
             return guard_sources.prometheus_samples(
                 policy, variations, plan.variation, plan.control, self.guard_timeout
             )
+        # From the bucket the plan started in: a later one would leave the guard without counts for up to a
+        # bucket's width. What that bucket holds from before the start is control data (no treatment yet).
+        since = metric_repository.bucket_start(plan.started_at, self.metrics_bucket_seconds)
         return guard_sources.sdk_samples(
-            change.session, plan.environment_id, plan.flag_key, plan.variation, policy, plan.started_at
+            change.session, plan.environment_id, plan.flag_key, plan.variation, policy, since
         )
 
     def _hold(self, plan_id: int, reason: str) -> None:

@@ -28,8 +28,6 @@ from app.storage import flag_repository, rollout_repository
 from app.storage.database import Database
 from app.storage.models import RolloutPlan, utcnow
 
-STATUSES = ("running", "paused", "completed", "rolled_back", "aborted")
-
 
 @dataclass(frozen=True, slots=True)
 class EnvironmentRef:
@@ -65,7 +63,14 @@ class RolloutService:
         self.limits = RolloutLimits.of(settings)
         self.clock = clock
         self.moves = PlanMoves(flag_configs, settings.rollout_guard_interval_seconds)
-        self.runner = RolloutRunner(database, writer, self.moves, settings.guard_query_timeout_seconds, clock)
+        self.runner = RolloutRunner(
+            database,
+            writer,
+            self.moves,
+            settings.guard_query_timeout_seconds,
+            clock,
+            metrics_bucket_seconds=settings.metrics_bucket_seconds,
+        )
 
     def start(self, actor: Actor, where: EnvironmentRef, request: RolloutIn) -> RolloutOut:
         """Creates the plan and writes its first step; 409 if the flag already has an active plan here."""

@@ -127,3 +127,16 @@ def test_a_guard_whose_source_cannot_answer_holds_the_plan_and_reports_the_error
     assert (held.status, held.current_step) == ("running", 0)
     assert held.last_check is not None and held.last_check["outcome"] == "error"
     assert held.status_reason is not None and held.status_reason.startswith("guard source error")
+
+
+def test_counts_in_the_bucket_the_plan_started_in_are_judged(w: World) -> None:
+    """Regression: the guard read only buckets starting after the plan's start, so a plan started in the
+    middle of a minute saw none of that minute's counts and waited for up to a minute with a bad treatment
+    out."""
+    w.clock.advance(30)  # the plan starts half-way through a bucket
+    plan = w.start(STEPS, guard=GUARD)
+    _traffic(w, new=(1000, 90), old=(9000, 270))  # reported within that same bucket
+
+    w.run(10)
+
+    assert w.plan(plan.id).status == "rolled_back"

@@ -132,7 +132,8 @@ class ServerProcess:
         return self
 
     def wait_ready(self) -> ServerProcess:
-        wait_until(self._ready, 30, f"the server on port {self.port}")
+        # Generous: on a loaded machine, importing the server alone has taken 15 s.
+        wait_until(self._ready, 90, f"the server on port {self.port}")
         return self
 
     def terminate(self) -> int | None:
