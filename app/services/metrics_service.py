@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from prometheus_client import CollectorRegistry, Counter
@@ -154,10 +154,7 @@ class MetricsService:
         return cells
 
     def bucket_of(self, moment: datetime) -> datetime:
-        """The start of the bucket `moment` falls in: whole multiples of the bucket width since the epoch."""
-        width = self.limits.bucket_seconds
-        seconds = int(moment.timestamp()) // width * width
-        return datetime.fromtimestamp(seconds, UTC)
+        return metric_repository.bucket_start(moment, self.limits.bucket_seconds)
 
     # -- reads ------
     def totals(self, environment_id: int, flag_key: str, since: datetime) -> list[Total]:

@@ -33,12 +33,19 @@ def plan_actor(plan_id: int) -> Actor:
 
 class RolloutRunner:
     def __init__(
-        self, database: Database, writer: ChangeWriter, moves: PlanMoves, guard_timeout: float, clock: Clock
+        self,
+        database: Database,
+        writer: ChangeWriter,
+        moves: PlanMoves,
+        guard_timeout: float,
+        metrics_bucket_seconds: int,
+        clock: Clock,
     ) -> None:
         self.database = database
         self.writer = writer
         self.moves = moves
         self.guard_timeout = guard_timeout
+        self.metrics_bucket_seconds = metrics_bucket_seconds
         self.clock = clock
 
     def run_once(self) -> int:
@@ -122,7 +129,13 @@ class RolloutRunner:
                 policy, variations, plan.variation, plan.control, self.guard_timeout
             )
         return guard_sources.sdk_samples(
-            change.session, plan.environment_id, plan.flag_key, plan.variation, policy, plan.started_at
+            change.session,
+            plan.environment_id,
+            plan.flag_key,
+            plan.variation,
+            policy,
+            plan.started_at,
+            self.metrics_bucket_seconds,
         )
 
     def _hold(self, plan_id: int, reason: str) -> None:

@@ -65,7 +65,14 @@ class RolloutService:
         self.limits = RolloutLimits.of(settings)
         self.clock = clock
         self.moves = PlanMoves(flag_configs, settings.rollout_guard_interval_seconds)
-        self.runner = RolloutRunner(database, writer, self.moves, settings.guard_query_timeout_seconds, clock)
+        self.runner = RolloutRunner(
+            database,
+            writer,
+            self.moves,
+            settings.guard_query_timeout_seconds,
+            settings.metrics_bucket_seconds,
+            clock,
+        )
 
     def start(self, actor: Actor, where: EnvironmentRef, request: RolloutIn) -> RolloutOut:
         """Creates the plan and writes its first step; 409 if the flag already has an active plan here."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TypeVar, cast
 
 from sqlalchemy import (
@@ -42,6 +42,12 @@ _CELL = ["environment_id", "flag_key", "variation", "event", "bucket_start"]
 _COLUMNS = [*_CELL, "count", "value_sum"]
 _Upsert = TypeVar("_Upsert", postgresql.Insert, sqlite.Insert)
 _TABLE = cast(Table, FlagMetricCount.__table__)
+
+
+def bucket_start(moment: datetime, width_seconds: int) -> datetime:
+    """The start of the bucket `moment` falls in: whole multiples of the bucket width since the epoch."""
+    seconds = int(moment.timestamp()) // width_seconds * width_seconds
+    return datetime.fromtimestamp(seconds, UTC)
 
 
 @dataclass(frozen=True, slots=True)

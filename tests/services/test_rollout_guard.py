@@ -127,3 +127,18 @@ def test_a_guard_whose_source_cannot_answer_holds_the_plan_and_reports_the_error
     assert (held.status, held.current_step) == ("running", 0)
     assert held.last_check is not None and held.last_check["outcome"] == "error"
     assert held.status_reason is not None and held.status_reason.startswith("guard source error")
+
+
+def test_counts_reported_in_the_minute_the_plan_started_are_judged(w: World) -> None:
+    # SDK counts land in buckets by the server's clock (60 s wide): a plan started half-way through a minute
+    # must count what SDKs report in the rest of that minute, or its guard is blind for up to a minute.
+    w.clock.advance(30)
+    plan = w.start(STEPS, guard=GUARD)
+    w.clock.advance(20)  # still the minute the plan started in
+    _traffic(w, new=(1000, 90), old=(9000, 270))
+
+    w.run(5)
+
+    tripped = w.plan(plan.id)
+    assert tripped.status == "rolled_back", tripped.last_check
+    assert tripped.trip is not None and tripped.trip["treatment"]["total"] == 1000
