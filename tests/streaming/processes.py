@@ -131,8 +131,8 @@ class ServerProcess:
             self.process = subprocess.Popen(command, cwd=REPO, env=self.env, stdout=sink, stderr=sink)
         return self
 
-    def wait_ready(self) -> ServerProcess:
-        wait_until(self._ready, 30, f"the server on port {self.port}")
+    def wait_ready(self, timeout: float = 30.0) -> ServerProcess:
+        wait_until(self._ready, timeout, f"the server on port {self.port}")
         return self
 
     def terminate(self) -> int | None:
