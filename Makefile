@@ -6,10 +6,12 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 # Extra arguments for `flagstaff serve`, e.g. `make serve SERVE_ARGS="--port 9000"`.
 SERVE_ARGS ?=
+# Extra arguments for a benchmark that takes them, e.g. `make bench-release-e2e BENCH_ARGS="--sqlite"`.
+BENCH_ARGS ?=
 
 .PHONY: serve test test-sdk-alone lint migrate bench bench-engine bench-server bench-propagation bench-fleet \
-	bench-openfeature bench-metrics bench-metrics-ingest bench-release bench-schedules bench-webhooks bench-console \
-	clean
+	bench-openfeature bench-metrics bench-metrics-ingest bench-release bench-release-e2e bench-schedules bench-webhooks \
+	bench-console clean
 
 # Installs are recorded by stamp files inside the virtualenv, so a second run skips pip entirely unless a
 # pyproject.toml changed. The SDK is installed in the same pip command, so pip resolves `flagstaff` locally.
@@ -56,7 +58,7 @@ test-sdk-alone: | $(SDK_VENV)/bin/python
 
 # Benchmarks are readings, not tests: each prints a markdown table, recorded in bench/README.md.
 bench: bench-engine bench-server bench-propagation bench-fleet bench-openfeature bench-metrics bench-release \
-	bench-schedules bench-webhooks bench-console bench-metrics-ingest
+	bench-schedules bench-webhooks bench-console bench-metrics-ingest bench-release-e2e
 
 bench-server: $(VENV)/.installed-dev
 	$(BIN)/python bench/server_bench.py
@@ -81,6 +83,11 @@ bench-metrics-ingest: $(VENV)/.installed-dev
 # The rollout guard in a seeded simulation: false rollbacks and time to roll back (offline, a few minutes).
 bench-release: $(VENV)/.installed-dev
 	$(BIN)/python bench/release_bench.py
+
+# Guarded rollouts on a real server and SDKs: time to roll back a 3x treatment on every SDK, and healthy plans
+# completing, at 200, 1,000 and 3,000 requests/s (needs PostgreSQL; --sqlite for a file; about 20 minutes).
+bench-release-e2e: $(VENV)/.installed-dev
+	$(BIN)/python bench/release_e2e_bench.py $(BENCH_ARGS)
 
 bench-schedules: $(VENV)/.installed-dev
 	$(BIN)/python bench/schedule_bench.py
