@@ -6,9 +6,12 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 # Extra arguments for `flagstaff serve`, e.g. `make serve SERVE_ARGS="--port 9000"`.
 SERVE_ARGS ?=
+# Extra arguments for a benchmark that takes them, e.g. `make bench-release-e2e BENCH_ARGS="--sqlite"`.
+BENCH_ARGS ?=
 
 .PHONY: serve test test-sdk-alone lint migrate bench bench-engine bench-server bench-propagation bench-fleet \
-	bench-openfeature bench-metrics bench-release bench-schedules bench-webhooks clean
+	bench-openfeature bench-metrics bench-metrics-ingest bench-release bench-release-e2e bench-schedules bench-webhooks \
+	bench-console clean
 
 # Installs are recorded by stamp files inside the virtualenv, so a second run skips pip entirely unless a
 # pyproject.toml changed. The SDK is installed in the same pip command, so pip resolves `flagstaff` locally.
@@ -55,7 +58,7 @@ test-sdk-alone: | $(SDK_VENV)/bin/python
 
 # Benchmarks are readings, not tests: each prints a markdown table, recorded in bench/README.md.
 bench: bench-engine bench-server bench-propagation bench-fleet bench-openfeature bench-metrics bench-release \
-	bench-schedules bench-webhooks
+	bench-schedules bench-webhooks bench-console bench-metrics-ingest bench-release-e2e
 
 bench-server: $(VENV)/.installed-dev
 	$(BIN)/python bench/server_bench.py
@@ -63,18 +66,28 @@ bench-server: $(VENV)/.installed-dev
 bench-propagation: $(VENV)/.installed-dev
 	$(BIN)/python bench/propagation_bench.py
 
-# An OpenFeature flag check through the Flagstaff provider beside the SDK's own calls (offline, a few seconds).
-bench-openfeature: $(VENV)/.installed-dev
-	$(BIN)/python bench/openfeature_bench.py
-
 # SDK metrics: track() per call, is_enabled beside the SDK before metrics (taken from git), memory at 10,000
 # flags (offline, about a minute).
 bench-metrics: $(VENV)/.installed-dev
 	$(BIN)/python bench/metrics_bench.py
 
+# An OpenFeature flag check through the Flagstaff provider beside the SDK's own calls (offline, a few seconds).
+bench-openfeature: $(VENV)/.installed-dev
+	$(BIN)/python bench/openfeature_bench.py
+
+# Server side of SDK metrics: ingest by report size and with concurrent reporters, and the stale-flag report
+# at 10,000 flags (a real server on a throwaway PostgreSQL database, about 3 minutes).
+bench-metrics-ingest: $(VENV)/.installed-dev
+	$(BIN)/python bench/metrics_ingest_bench.py
+
 # The rollout guard in a seeded simulation: false rollbacks and time to roll back (offline, a few minutes).
 bench-release: $(VENV)/.installed-dev
 	$(BIN)/python bench/release_bench.py
+
+# Guarded rollouts on a real server and SDKs: time to roll back a 3x treatment on every SDK, and healthy plans
+# completing, at 200, 1,000 and 3,000 requests/s (needs PostgreSQL; --sqlite for a file; about 20 minutes).
+bench-release-e2e: $(VENV)/.installed-dev
+	$(BIN)/python bench/release_e2e_bench.py $(BENCH_ARGS)
 
 bench-schedules: $(VENV)/.installed-dev
 	$(BIN)/python bench/schedule_bench.py
@@ -82,6 +95,10 @@ bench-schedules: $(VENV)/.installed-dev
 # Trigger fires, kills beside a hanging webhook receiver, and write-to-event delay (SQLite; a minute or two).
 bench-webhooks: $(VENV)/.installed-dev
 	$(BIN)/python bench/webhook_bench.py
+
+# The web console's flag list of 1,000 flags, rendered in process on SQLite and PostgreSQL.
+bench-console: $(VENV)/.installed-dev
+	$(BIN)/python bench/console_bench.py --postgres
 
 # 10,000 streams over two replicas behind nginx (needs nginx and redis-server installed).
 bench-fleet: $(VENV)/.installed-dev

@@ -192,6 +192,15 @@ class Settings(BaseSettings):
         le=86_400,
         description="SDK counts are summed into buckets of this many seconds of the server's receive time.",
     )
+    metrics_hourly_after_hours: float = Field(
+        2.0,
+        gt=0,
+        description="SDK metric buckets older than this are merged into one per hour, so that long windows "
+        "read few rows.",
+    )
+    metrics_daily_after_days: float = Field(
+        2.0, gt=0, description="SDK metric buckets older than this are merged into one per day (UTC)."
+    )
     metrics_retention_days: float = Field(
         30.0,
         gt=0,
@@ -213,7 +222,7 @@ class Settings(BaseSettings):
         366, ge=1, le=36_600, description="A change may be scheduled at most this many days ahead."
     )
 
-    # -- rollout plans (docs/releases-rollouts.md) ------
+    # -- rollout plans (docs/releases.md) ------
     rollout_check_seconds: float = Field(
         1.0,
         gt=0,
@@ -230,7 +239,7 @@ class Settings(BaseSettings):
         2_592_000.0, gt=0, description="The longest dwell time of one rollout step (422 beyond): 30 days."
     )
 
-    # -- rollout guards (docs/releases-guards.md) ------
+    # -- rollout guards (docs/releases.md) ------
     guard_query_timeout_seconds: float = Field(
         2.0,
         gt=0,

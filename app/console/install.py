@@ -7,8 +7,12 @@ from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
 from app.console import (
+    audit_page_routes,
+    environment_routes,
+    flag_detail_routes,
     flag_list_routes,
     flag_page_routes,
+    flag_revert_routes,
     flag_settings_routes,
     live_routes,
     release_change_routes,
@@ -27,6 +31,10 @@ ROUTERS = (
     flag_page_routes.router,
     switch_routes.router,
     live_routes.router,
+    flag_revert_routes.router,
+    flag_detail_routes.router,
+    environment_routes.router,
+    audit_page_routes.router,
     release_routes.router,
     release_change_routes.router,
 )

@@ -122,7 +122,9 @@ def _switch_routes(action: str) -> None:
             return _confirm_page(request, services, user, ref, action, reason, error)
         state = _switch(services, user, ref, action, reason)
         message = (
-            f"{DONE[action]} {flag} in {env}." if state.changed else f"{flag} was already {action} in {env}."
+            f"{DONE[action]} {flag} in {env}."
+            if state.changed
+            else f"{flag} was already {'on' if action == 'on' else 'off'} in {env}."
         )
         target = _confirmations_url(project, [(env, state.revision)], [flag], action)
         counter = _counter_url(project, env, state.revision)

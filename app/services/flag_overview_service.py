@@ -20,7 +20,8 @@ from app.services.errors import InvalidInput, NotFound
 from app.storage import audit_repository, change_log, flag_repository, project_repository
 from app.storage.audit_repository import FlagAction
 from app.storage.database import Database
-from app.storage.models import Environment, FlagConfig, FlagDefinition, Project
+from app.storage.flag_repository import FlagGlance
+from app.storage.models import Environment, Project
 
 SWITCH_ACTIONS = ("flag.kill", "flag.off", "flag.on")
 _FULL_WEIGHT = 100_000
@@ -141,16 +142,16 @@ class FlagEverywhere:
     environments: Sequence[tuple[str, FlagRow]] = field(default_factory=tuple)
 
 
-def _serves(definition: FlagDefinition, config: FlagConfig) -> tuple[Served, ...]:
-    variations = definition.variations
+def _serves(flag: FlagGlance) -> tuple[Served, ...]:
+    variations = flag.variations
 
     def value(index: int) -> Any:
         return variations[index] if 0 <= index < len(variations) else None
 
-    if not config.enabled:
-        off = config.off_variation
+    if not flag.enabled:
+        off = flag.off_variation
         return () if off is None else (Served(off, value(off), 100.0),)
-    fallthrough = config.fallthrough or {}
+    fallthrough = flag.fallthrough or {}
     rollout = fallthrough.get("rollout")
     if isinstance(rollout, dict):
         return tuple(
@@ -163,28 +164,25 @@ def _serves(definition: FlagDefinition, config: FlagConfig) -> tuple[Served, ...
 
 
 def _row(
-    definition: FlagDefinition,
-    config: FlagConfig,
-    changes: dict[str, tuple[str, datetime]],
-    switches: dict[str, FlagAction],
+    flag: FlagGlance, changes: dict[str, tuple[str, datetime]], switches: dict[str, FlagAction]
 ) -> FlagRow:
-    entry = switches.get(definition.key)
+    entry = switches.get(flag.key)
     switch = None if entry is None else Switch(entry.action, entry.actor, entry.at, entry.reason)
-    if config.enabled:
+    if flag.enabled:
         state = FlagState.ON
     else:
         state = FlagState.KILLED if switch is not None and switch.action == "flag.kill" else FlagState.OFF
-    change = changes.get(definition.key)
+    change = changes.get(flag.key)
     return FlagRow(
-        key=definition.key,
-        name=definition.name,
-        kind=definition.kind,
-        tags=tuple(str(tag) for tag in definition.tags),
+        key=flag.key,
+        name=flag.name,
+        kind=flag.kind,
+        tags=tuple(str(tag) for tag in flag.tags),
         state=state,
-        version=config.version,
-        serves=_serves(definition, config),
-        rules=len(config.rules),
-        targets=sum(len(target.get("values", [])) for target in config.targets),
+        version=flag.version,
+        serves=_serves(flag),
+        rules=len(flag.rules),
+        targets=sum(len(target.get("values", [])) for target in flag.targets),
         last_change=None if change is None else LastChange(*change),
         last_switch=switch,
     )
@@ -193,13 +191,10 @@ def _row(
 def _rows(
     session: Session, project: Project, environment: Environment, keys: Collection[str] | None = None
 ) -> list[FlagRow]:
-    if keys is None:
-        pairs = flag_repository.live_flags_in_environment(session, project.id, environment.id)
-    else:
-        pairs = flag_repository.live_flags_named(session, project.id, environment.id, keys)
+    flags = flag_repository.flags_at_a_glance(session, project.id, environment.id, keys)
     changes = flag_repository.last_changes(session, project.id, environment.id, keys)
     switches = audit_repository.last_flag_actions(session, project.key, environment.key, SWITCH_ACTIONS, keys)
-    return [_row(definition, config, changes, switches) for definition, config in pairs]
+    return [_row(flag, changes, switches) for flag in flags]
 
 
 class FlagOverviewService:

@@ -1,9 +1,11 @@
 """Where a rollout guard's counts come from, and the outcome of one check of them.
 
 The `sdk` source reads the metrics SDKs reported to this server (`app.storage.metric_repository`) since the
-plan started: the treatment is what contexts served the released variation reported, the control what contexts
-served any other variation reported (checks that served the caller's default belong to neither). The
-`prometheus` source is `app.services.prometheus_source`. The decision itself is `guards.judge`'s.
+plan started, from the start of the bucket it started in (buckets are cut by the server's clock, so a plan
+started mid-bucket would otherwise not see its first minute's counts): the treatment is what contexts served
+the released variation reported, the control what contexts served any other variation reported (checks that
+served the caller's default belong to neither). The `prometheus` source is `app.services.prometheus_source`.
+The decision itself is `guards.judge`'s.
 """
 
 from __future__ import annotations
@@ -48,12 +50,16 @@ def sdk_samples(
     flag_key: str,
     treatment: int,
     policy: GuardPolicy,
-    since: datetime,
+    started: datetime,
+    bucket_seconds: int,
 ) -> tuple[Sample, Sample]:
     """(treatment, control): `failure_event` counts and `total_event` counts (the flag's evaluations when
-    `total_event` is None) of each side since `since`."""
+    `total_event` is None) of each side in the buckets from the one holding `started` on. The part of that
+    bucket before `started` counts too: before a plan the flag served the control (and, with `track_events`
+    off, attributed no outcomes), so it adds observations of the control only."""
     total_event = policy.total_event or EVALUATION
     counts = {True: [0, 0], False: [0, 0]}  # is treatment -> [failures, total]
+    since = metric_repository.bucket_start(started, bucket_seconds)
     for row in metric_repository.totals(session, environment_id, flag_key, since=since):
         if row.variation == NO_VARIATION:
             continue

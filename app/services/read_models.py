@@ -34,6 +34,26 @@ class PropagationOut(BaseModel):
     note: str | None = Field(None, description="why presence is unknown, for people; null when complete")
 
 
+# One SDK instance receiving an environment's flags (streaming, or polling with an instance id).
+class SdkInstanceOut(BaseModel):
+    key_id: str = Field(description="the SDK key it connects with")
+    key_name: str | None = Field(description="that key's name; null if the key was deleted")
+    instance_id: str = Field(description="the id the instance gave itself")
+    applied_revision: int | None = Field(description="the latest revision it confirmed; null if none yet")
+    confirmed_at: datetime | None = Field(description="when that confirmation arrived")
+    last_seen: datetime | None = Field(description="its stream's latest presence refresh, or its latest poll")
+    stale: bool = Field(description="it has not confirmed the environment's current revision")
+
+
+# The SDK instances connected to one environment, with the same presence caveats as a propagation report.
+class SdkInstancesOut(BaseModel):
+    revision: int = Field(description="the environment's current revision")
+    instances: list[SdkInstanceOut]
+    available: bool = Field(description="false when presence could not be read (Redis down)")
+    presence: Literal["complete", "unknown"]
+    note: str | None
+
+
 class EnvironmentOut(BaseModel):
     key: str
     name: str

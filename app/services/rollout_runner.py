@@ -18,7 +18,7 @@ from app.services.errors import ServiceError, VersionMismatch
 from app.services.flag_config_service import FlagRef
 from app.services.guards import GuardPolicy, Sample
 from app.services.rollout_moves import PlanAt, PlanMoves, touch
-from app.storage import metric_repository, rollout_repository
+from app.storage import rollout_repository
 from app.storage.database import Database
 from app.storage.models import RolloutPlan
 
@@ -128,11 +128,14 @@ class RolloutRunner:
             return guard_sources.prometheus_samples(
                 policy, variations, plan.variation, plan.control, self.guard_timeout
             )
-        # From the bucket the plan started in: a later one would leave the guard without counts for up to a
-        # bucket's width. What that bucket holds from before the start is control data (no treatment yet).
-        since = metric_repository.bucket_start(plan.started_at, self.metrics_bucket_seconds)
         return guard_sources.sdk_samples(
-            change.session, plan.environment_id, plan.flag_key, plan.variation, policy, since
+            change.session,
+            plan.environment_id,
+            plan.flag_key,
+            plan.variation,
+            policy,
+            plan.started_at,
+            self.metrics_bucket_seconds,
         )
 
     def _hold(self, plan_id: int, reason: str) -> None:

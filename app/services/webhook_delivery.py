@@ -10,7 +10,7 @@ attempt counts in `attempts`, which also fences the result: an answer that comes
 taken over is not recorded. Delivery is therefore at least once; receivers drop repeats by
 `X-Flagstaff-Delivery`.
 
-What is signed (docs/releases-triggers-webhooks.md): `X-Flagstaff-Signature: sha256=<hex>`, the HMAC-SHA256
+What is signed (docs/releases.md): `X-Flagstaff-Signature: sha256=<hex>`, the HMAC-SHA256
 with the webhook's secret of `<X-Flagstaff-Timestamp>.<raw body>`.
 """
 

@@ -19,6 +19,7 @@ class AuditFilter:
     environment: str | None = None
     flag: str | None = None
     actor: str | None = None
+    action: str | None = None
     since: datetime | None = None
     until: datetime | None = None
 
@@ -38,6 +39,8 @@ def query(session: Session, where: AuditFilter, *, before_id: int | None, limit:
         statement = statement.where(AuditEntry.target_kind == "flag", AuditEntry.target_key == where.flag)
     if where.actor is not None:
         statement = statement.where(AuditEntry.actor == where.actor)
+    if where.action is not None:
+        statement = statement.where(AuditEntry.action == where.action)
     if where.since is not None:
         statement = statement.where(AuditEntry.at >= where.since)
     if where.until is not None:

@@ -23,7 +23,7 @@ from tests.webhook_receiver import WebhookReceiver
 from tests.webhook_replica import BASE, CAP, Replica
 
 pytestmark = pytest.mark.anyio
-RELEASE_NOTES = Path(__file__).resolve().parents[2] / "docs" / "releases-triggers-webhooks.md"
+RELEASE_NOTES = Path(__file__).resolve().parents[2] / "docs" / "releases.md"
 
 
 @pytest.fixture
@@ -233,7 +233,8 @@ async def test_a_tampered_body_or_an_old_timestamp_fails_verification(
 def _documented_verify() -> Callable[..., bool]:
     """The receiver's check as the release notes print it."""
     text = RELEASE_NOTES.read_text(encoding="utf-8")
-    code = text.split("```python\n", 1)[1].split("```", 1)[0]
+    blocks = [block.split("```", 1)[0] for block in text.split("```python\n")[1:]]
+    code = next(block for block in blocks if "def verify" in block)
     namespace: dict[str, Any] = {}
     exec(code, namespace)
     verify: Callable[..., bool] = namespace["verify"]

@@ -219,3 +219,21 @@ async def test_behind_a_proxy_the_browsers_same_origin_word_is_enough(
         )
     assert response.status_code == 303
     assert not await _enabled(client, project, "checkout")
+
+
+async def test_switching_to_the_state_a_flag_has_changes_nothing_and_says_so(
+    app: FastAPI, client: httpx.AsyncClient, project: str
+) -> None:
+    await create_flag(client, project, "checkout")  # off everywhere
+    key, _ = await admin_key(client, "operator")
+    async with browser(app) as http:
+        csrf = await sign_in(http, key)
+        answer = await http.post(
+            env_path(project, "checkout", "kill"),
+            data={"reason": "make sure"},
+            headers={"X-CSRF-Token": csrf, "Accept": "application/json"},
+        )
+    assert answer.status_code == 200
+    assert answer.json()["changed"] is False
+    assert answer.json()["message"] == "checkout was already off in production."
+    assert await _audit_count(client, project, "checkout") == 1  # its creation only

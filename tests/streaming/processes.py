@@ -131,9 +131,9 @@ class ServerProcess:
             self.process = subprocess.Popen(command, cwd=REPO, env=self.env, stdout=sink, stderr=sink)
         return self
 
-    def wait_ready(self) -> ServerProcess:
+    def wait_ready(self, timeout: float = 90.0) -> ServerProcess:
         # Generous: on a loaded machine, importing the server alone has taken 15 s.
-        wait_until(self._ready, 90, f"the server on port {self.port}")
+        wait_until(self._ready, timeout, f"the server on port {self.port}")
         return self
 
     def terminate(self) -> int | None:
