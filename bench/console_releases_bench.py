@@ -1,6 +1,7 @@
 """Console releases benchmark: what the releases page costs with many active rollout plans, and the plans
 table's rows its script asks for every 2 s while a plan runs (each active plan is read with the SDK
-confirmations of its last revision); in process (the app over ASGI), so the figures are the server's own work.
+confirmations of its last revision); in process (the app over ASGI), so the CPU column is the server's own
+work.
 
 Run: `python bench/console_releases_bench.py [--plans 50] [--rounds 20]` (SQLite in a temporary directory;
 with `--postgres`, also PostgreSQL at FLAGSTAFF_TEST_POSTGRES). Prints a markdown table.
@@ -27,7 +28,10 @@ from app.settings import Settings
 TOKEN = "fs_admin_console-releases-bench"
 
 
-async def _measure(database_url: str, plans: int, rounds: int) -> list[tuple[str, list[float], int]]:
+Timings = tuple[list[float], list[float]]
+
+
+async def _measure(database_url: str, plans: int, rounds: int) -> list[tuple[str, Timings, int]]:
     settings = Settings(database_url=database_url, admin_token=TOKEN, access_log=False, log_level="warning")
     app = create_app(settings)
     prepare_database(settings, app.state.services)
@@ -76,16 +80,17 @@ def main() -> None:
             url, drop = _postgres_database()
             backends.append(("PostgreSQL", url, drop))
         print(f"Console releases, {args.plans} running rollout plans, {args.rounds} requests each (ms):\n")
-        print("| backend | request | median | p90 | max | page size |")
-        print("| --- | --- | ---: | ---: | ---: | ---: |")
+        print("| backend | request | median | p90 | max | CPU median | page size |")
+        print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
         for name, url, cleanup in backends:
             try:
-                for what, timings, size in asyncio.run(_measure(url, args.plans, args.rounds)):
+                for what, (timings, cpu), size in asyncio.run(_measure(url, args.plans, args.rounds)):
                     ordered = sorted(timings)
                     p90 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.9))]
                     shown = f"{size / 1024:.0f} KiB" if size else ""
-                    median = statistics.median(ordered)
-                    print(f"| {name} | {what} | {median:.1f} | {p90:.1f} | {ordered[-1]:.1f} | {shown} |")
+                    figures = (statistics.median(ordered), p90, ordered[-1], statistics.median(cpu))
+                    cells = [name, what, *(f"{ms:.1f}" for ms in figures)]
+                    print(f"| {' | '.join(cells)} | {shown} |")
             finally:
                 cleanup()
 
