@@ -11,7 +11,7 @@ BENCH_ARGS ?=
 
 .PHONY: serve test test-sdk-alone lint migrate bench bench-engine bench-server bench-propagation bench-fleet \
 	bench-openfeature bench-metrics bench-metrics-ingest bench-release bench-release-e2e bench-schedules bench-webhooks \
-	bench-console clean
+	bench-console bench-console-releases clean
 
 # Installs are recorded by stamp files inside the virtualenv, so a second run skips pip entirely unless a
 # pyproject.toml changed. The SDK is installed in the same pip command, so pip resolves `flagstaff` locally.
@@ -58,7 +58,7 @@ test-sdk-alone: | $(SDK_VENV)/bin/python
 
 # Benchmarks are readings, not tests: each prints a markdown table, recorded in bench/README.md.
 bench: bench-engine bench-server bench-propagation bench-fleet bench-openfeature bench-metrics bench-release \
-	bench-schedules bench-webhooks bench-console bench-metrics-ingest bench-release-e2e
+	bench-schedules bench-webhooks bench-console bench-console-releases bench-metrics-ingest bench-release-e2e
 
 bench-server: $(VENV)/.installed-dev
 	$(BIN)/python bench/server_bench.py
@@ -99,6 +99,9 @@ bench-webhooks: $(VENV)/.installed-dev
 # The web console's flag list of 1,000 flags, rendered in process on SQLite and PostgreSQL.
 bench-console: $(VENV)/.installed-dev
 	$(BIN)/python bench/console_bench.py --postgres
+
+bench-console-releases: $(VENV)/.installed-dev
+	$(BIN)/python bench/console_releases_bench.py --postgres
 
 # 10,000 streams over two replicas behind nginx (needs nginx and redis-server installed).
 bench-fleet: $(VENV)/.installed-dev

@@ -38,7 +38,7 @@ def from_now(text: str, now: datetime) -> datetime | None:
     match = _FROM_NOW.fullmatch(text.strip())
     if match is None:
         if text.strip().startswith("+"):
-            raise TextError("a time from now is + a whole number and s, m, h or d, like +10m", "at")
+            raise TextError("a relative time is +N followed by s, m, h or d, like +10m", "at")
         return None
     amount, unit = match.groups()
     return now + timedelta(**{_UNITS[unit]: int(amount)})

@@ -44,21 +44,14 @@ _STATUS = {InvalidInput: 422, Conflict: 409, NotFound: 422, VersionMismatch: 412
 
 def plan_views(services: Services, where: EnvironmentRef, plans: Sequence[RolloutOut]) -> list[PlanView]:
     """Each plan with its flag's variations and, while it is active, the SDK confirmations of the revision
-    it last wrote (read with the plan again, so both are as of now)."""
-    variations: dict[str, Sequence[Any] | None] = {}
-    views = []
-    for plan in plans:
-        if plan.flag not in variations:
-            try:
-                variations[plan.flag] = services.flag_definitions.get(where.project, plan.flag).variations
-            except NotFound:
-                variations[plan.flag] = None  # deleted since: its variations read as #index
-        counter = None
-        if plan.status in ACTIVE:
-            plan = services.rollouts.get(where, plan.id)
-            counter = None if plan.propagation is None else Counter.of(plan.propagation)
-        views.append(PlanView(plan, variations[plan.flag], counter))
-    return views
+    it last wrote."""
+    found = services.flag_definitions.get_many(where.project, {plan.flag for plan in plans})
+    # A flag deleted since has no variations to read: its plans name them as #index.
+    variations: dict[str, Sequence[Any] | None] = {key: found[key].variations for key in found}
+    active = [plan for plan in plans if plan.status in ACTIVE]
+    confirmed = services.rollouts.confirmations(where, active) if active else {}
+    counters = {plan_id: Counter.of(report) for plan_id, report in confirmed.items()}
+    return [PlanView(plan, variations.get(plan.flag), counters.get(plan.id)) for plan in plans]
 
 
 def environment_plans(services: Services, where: EnvironmentRef, flag: str | None) -> list[PlanView]:

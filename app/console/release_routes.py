@@ -87,7 +87,7 @@ def start_rollout(
         body = RolloutIn.model_validate(release_forms.rollout_body(form, variations))
         plan = services.rollouts.start(user.actor, where, body)
     except (FormError, ValidationError, ServiceError) as error:
-        return refused(request, services, user, where, "rollout", form, error, release_forms.ROLLOUT_FIELDS)
+        return refused(request, services, user, where, "start", form, error, release_forms.ROLLOUT_FIELDS)
     message = f"Started rollout plan {plan.id}: {flag} at {plan.percent:g}% in {env}"
     if plan.next_percent is not None:
         message += f", next {plan.next_percent:g}%"

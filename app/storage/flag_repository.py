@@ -43,6 +43,16 @@ def list_definitions(
     return session.scalars(query.order_by(FlagDefinition.key).limit(limit)).all()
 
 
+def definitions_named(session: Session, project_id: int, keys: Collection[str]) -> Sequence[FlagDefinition]:
+    """The live definitions among `keys`, in one query."""
+    query = select(FlagDefinition).where(
+        FlagDefinition.project_id == project_id,
+        FlagDefinition.deleted.is_(False),
+        FlagDefinition.key.in_(list(keys)),
+    )
+    return session.scalars(query.order_by(FlagDefinition.key)).all()
+
+
 def get_config(session: Session, flag_id: int, environment_id: int) -> FlagConfig | None:
     return session.scalar(
         select(FlagConfig).where(FlagConfig.flag_id == flag_id, FlagConfig.environment_id == environment_id)

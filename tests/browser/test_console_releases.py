@@ -2,8 +2,8 @@
 running), with a real SDK connected: an admin creates a boolean flag from the console, turns it on, starts a
 two-step rollout with a short first step and no guard, watches it step on the releases page without a reload,
 then kills the flag from the plans list with a reason and sees the SDK confirm, and the plan pause itself
-because the flag was changed outside it. The screenshots of the new-flag page and the releases pages in
-docs/console/ are taken here."""
+because the flag was changed outside it; then reverts the kill from the flag's history. The screenshots of the
+new-flag page and the releases pages in docs/console/ are taken here."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, Page, expect
 from flagstaff import Client
 from tests.browser.console_browser import ConsolePage
 from tests.streaming.admin import ENV, Admin
-from tests.streaming.processes import ServerProcess
+from tests.streaming.processes import ServerProcess, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -95,11 +95,11 @@ def test_an_admin_creates_a_flag_turns_it_on_rolls_it_out_live_and_kills_it_from
     page.wait_for_url(f"**/environments/{ENV}/releases")
     expect(page.locator("#live-status")).to_have_attribute("data-state", "live")
     page.get_by_text("Start a rollout plan").click()
-    page.locator("#rollout-flag").fill("new-checkout")
-    page.locator("#rollout-variation").fill("true")
-    page.locator("#rollout-control").fill("false")
-    page.locator("#rollout-steps").fill("50,100")
-    page.locator("#rollout-dwell").fill("3s,10m")
+    page.locator("#start-flag").fill("new-checkout")
+    page.locator("#start-variation").fill("true")
+    page.locator("#start-control").fill("false")
+    page.locator("#start-steps").fill("50,100")
+    page.locator("#start-dwell").fill("3s,10m")
     expect(page.get_by_label("Guard: roll back when the released variation fails more")).not_to_be_checked()
     page.get_by_role("button", name="Start rollout").click()
     expect(page.get_by_role("status")).to_contain_text("Started rollout plan")
@@ -140,5 +140,22 @@ def test_an_admin_creates_a_flag_turns_it_on_rolls_it_out_live_and_kills_it_from
     )
     expect(page.get_by_role("link", name="Resume")).to_be_visible()
     console.screenshot("flag-releases.png", full_page=True)
-    # Reverting from the flag's history is the flag page's (not on main yet): this test stops at the kill.
+
+    # The flag's page shows the same part, and its history reverts the kill: back to the plan's last step.
+    page.goto(f"/console/projects/{admin.project}/environments/{ENV}/flags/new-checkout")
+    expect(page.locator('#releases tr[data-flag="new-checkout"]')).to_have_attribute("data-status", "paused")
+    killed = page.locator("#history article.version").first
+    expect(killed).to_contain_text("release-admin")
+    page.locator("#history article.version").nth(1).get_by_role("link", name="Revert to version").click()
+    page.get_by_label("Reason").fill("the errors came from elsewhere")
+    page.get_by_role("button", name="Revert to version").click()
+    expect(page.locator(".flash-ok")).to_contain_text("Reverted new-checkout in production")
+    wait_until(lambda: client.is_enabled("new-checkout") is True, 15, "the SDK to apply the revert")
+    latest = admin.http.get("/api/v1/audit", params={"project": admin.project, "flag": "new-checkout"}).json()
+    revert = latest["items"][0]
+    assert (revert["action"], revert["actor"], revert["reason"]) == (
+        "flag.revert",
+        "release-admin",
+        "the errors came from elsewhere",
+    )
     assert console.other_hosts() == []

@@ -122,8 +122,8 @@ def test_a_precise_path_is_named_in_the_message() -> None:
 
 
 def test_each_form_on_a_page_shows_only_its_own_submission() -> None:
-    sent = Submitted("rollout", {"steps": "1,2", "guard": "on"}, {"steps": "bad"})
-    assert sent.of("rollout").value("steps") == "1,2" and sent.of("rollout").checked("guard", False)
+    sent = Submitted("start", {"steps": "1,2", "guard": "on"}, {"steps": "bad"})
+    assert sent.of("start").value("steps") == "1,2" and sent.of("start").checked("guard", False)
     other = sent.of("schedule")
     assert other.value("steps", "default") == "default" and other.errors == {}
     assert other.checked("guard", True) is True

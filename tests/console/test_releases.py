@@ -92,7 +92,7 @@ async def test_a_refused_plan_is_shown_at_its_field_with_what_was_typed_and_noth
     async with console(app, client, project, "editor") as c:
         page = await c.post(f"{c.base}/rollouts", {**START, **fields})
     assert page.status_code == 422, page.text
-    error = field_error(page.text, "rollout", field)
+    error = field_error(page.text, "start", field)
     assert error is not None and says in error, error
     assert '<details class="panel" open>' in page.text  # the form is open, with what was typed
     typed = fields.get("steps", START["steps"])
@@ -108,7 +108,7 @@ async def test_a_second_plan_on_the_same_flag_is_refused_at_the_flag_field(
         assert (await c.post(f"{c.base}/rollouts", START)).status_code == 303
         again = await c.post(f"{c.base}/rollouts", START)
     assert again.status_code == 409
-    error = field_error(again.text, "rollout", "flag")
+    error = field_error(again.text, "start", "flag")
     assert error is not None and "already has a running rollout plan" in error
     assert len(await plans(client, project)) == 1
 
@@ -299,7 +299,7 @@ async def test_the_flags_releases_page_offers_the_partials_forms_and_takes_refus
         )
         assert refused.status_code == 422
         assert '<code>checkout</code> <span class="muted">releases in production' in refused.text
-        assert "must be above" in (field_error(refused.text, "rollout", "steps") or "")
+        assert "must be above" in (field_error(refused.text, "start", "steps") or "")
         assert f'name="next" value="{flag_page}"' in refused.text  # still leads back where it came from
         started = await c.post(
             f"{c.base}/rollouts",
@@ -329,3 +329,19 @@ async def test_an_unknown_environment_is_the_consoles_not_found_page_not_a_form_
         started = await c.post(f"{elsewhere}/rollouts", START)
     for answer in (page, started):
         assert answer.status_code == 404 and "environment &#39;nowhere&#39; does not exist" in answer.text
+
+
+@pytest.mark.parametrize(
+    "path", ["/environments/production/flags/checkout", "/environments/production/releases"]
+)
+async def test_a_page_with_the_release_forms_names_each_element_once(
+    app: FastAPI, client: httpx.AsyncClient, project: str, path: str
+) -> None:
+    """Labels find their input by id: the flag page's own forms and the releases part must not share one."""
+    await flag_on(client, project)
+    async with console(app, client, project, "admin") as c:
+        page = await c.http.get(f"/console/projects/{project}{path}")
+    assert page.status_code == 200
+    ids = re.findall(r'\sid="([^"]+)"', page.text)
+    assert "start-rollout" in ids
+    assert sorted({name for name in ids if ids.count(name) > 1}) == []
