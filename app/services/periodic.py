@@ -33,7 +33,7 @@ async def run_job(job: PeriodicJob) -> None:
     while True:
         round_done = asyncio.ensure_future(asyncio.to_thread(job.run))
         try:
-            await asyncio.shield(round_done)
+            await asyncio.wait([round_done])  # unlike awaiting it, never raises the round's own failure
         except asyncio.CancelledError:
             await asyncio.wait([round_done])
             if not round_done.cancelled():
