@@ -10,7 +10,8 @@ SERVE_ARGS ?=
 BENCH_ARGS ?=
 
 .PHONY: serve test test-sdk-alone lint migrate bench bench-engine bench-server bench-propagation bench-fleet \
-	bench-openfeature bench-metrics bench-release bench-release-e2e bench-schedules clean
+	bench-openfeature bench-metrics bench-metrics-ingest bench-release bench-release-e2e bench-schedules bench-webhooks \
+	bench-console bench-console-releases clean
 
 # Installs are recorded by stamp files inside the virtualenv, so a second run skips pip entirely unless a
 # pyproject.toml changed. The SDK is installed in the same pip command, so pip resolves `flagstaff` locally.
@@ -57,7 +58,7 @@ test-sdk-alone: | $(SDK_VENV)/bin/python
 
 # Benchmarks are readings, not tests: each prints a markdown table, recorded in bench/README.md.
 bench: bench-engine bench-server bench-propagation bench-fleet bench-openfeature bench-metrics bench-release \
-	bench-release-e2e bench-schedules
+	bench-schedules bench-webhooks bench-console bench-console-releases bench-metrics-ingest bench-release-e2e
 
 bench-server: $(VENV)/.installed-dev
 	$(BIN)/python bench/server_bench.py
@@ -65,14 +66,19 @@ bench-server: $(VENV)/.installed-dev
 bench-propagation: $(VENV)/.installed-dev
 	$(BIN)/python bench/propagation_bench.py
 
-# An OpenFeature flag check through the Flagstaff provider beside the SDK's own calls (offline, a few seconds).
-bench-openfeature: $(VENV)/.installed-dev
-	$(BIN)/python bench/openfeature_bench.py
-
 # SDK metrics: track() per call, is_enabled beside the SDK before metrics (taken from git), memory at 10,000
 # flags (offline, about a minute).
 bench-metrics: $(VENV)/.installed-dev
 	$(BIN)/python bench/metrics_bench.py
+
+# An OpenFeature flag check through the Flagstaff provider beside the SDK's own calls (offline, a few seconds).
+bench-openfeature: $(VENV)/.installed-dev
+	$(BIN)/python bench/openfeature_bench.py
+
+# Server side of SDK metrics: ingest by report size and with concurrent reporters, and the stale-flag report
+# at 10,000 flags (a real server on a throwaway PostgreSQL database, about 3 minutes).
+bench-metrics-ingest: $(VENV)/.installed-dev
+	$(BIN)/python bench/metrics_ingest_bench.py
 
 # The rollout guard in a seeded simulation: false rollbacks and time to roll back (offline, a few minutes).
 bench-release: $(VENV)/.installed-dev
@@ -85,6 +91,17 @@ bench-release-e2e: $(VENV)/.installed-dev
 
 bench-schedules: $(VENV)/.installed-dev
 	$(BIN)/python bench/schedule_bench.py
+
+# Trigger fires, kills beside a hanging webhook receiver, and write-to-event delay (SQLite; a minute or two).
+bench-webhooks: $(VENV)/.installed-dev
+	$(BIN)/python bench/webhook_bench.py
+
+# The web console's flag list of 1,000 flags, rendered in process on SQLite and PostgreSQL.
+bench-console: $(VENV)/.installed-dev
+	$(BIN)/python bench/console_bench.py --postgres
+
+bench-console-releases: $(VENV)/.installed-dev
+	$(BIN)/python bench/console_releases_bench.py --postgres
 
 # 10,000 streams over two replicas behind nginx (needs nginx and redis-server installed).
 bench-fleet: $(VENV)/.installed-dev

@@ -1,8 +1,10 @@
 """The `flagstaff` command: serve, migrate, key management (directly in the database), and the commands that
-talk to a running server (flags, schedule, rollout, audit, import) with FLAGSTAFF_URL and FLAGSTAFF_API_KEY.
+talk to a running server (flags, schedule, rollout, triggers, webhooks, audit, import) with FLAGSTAFF_URL and
+FLAGSTAFF_API_KEY.
 
 This module assembles the parser and runs the database-side commands; each other command has a module of
-its own (`cli_migrate`, `cli_flags`, `cli_schedules`, `cli_rollouts`, `cli_audit`, `cli_import`).
+its own (`cli_migrate`, `cli_flags`, `cli_schedules`, `cli_rollouts`, `cli_triggers`, `cli_webhooks`,
+`cli_audit`, `cli_import`).
 """
 
 from __future__ import annotations
@@ -13,7 +15,16 @@ import sys
 from collections.abc import Sequence
 from importlib import metadata
 
-from app import cli_audit, cli_flags, cli_import, cli_migrate, cli_rollouts, cli_schedules
+from app import (
+    cli_audit,
+    cli_flags,
+    cli_import,
+    cli_migrate,
+    cli_rollouts,
+    cli_schedules,
+    cli_triggers,
+    cli_webhooks,
+)
 from app.auth.roles import Role
 from app.cli_errors import EXIT_REFUSED, CliError
 from app.cli_http import KEY_VARIABLE, URL_VARIABLE
@@ -25,7 +36,7 @@ CLI_ACTOR_NAME = "flagstaff-cli"
 _EPILOG = f"""environment variables:
   serve, migrate and keys work on the database: FLAGSTAFF_DATABASE_URL and the other FLAGSTAFF_* settings
   (`flagstaff serve --help` lists them all).
-  flags, schedule, rollout, audit and `import unleash --url` talk to a running server:
+  flags, schedule, rollout, triggers, webhooks, audit and `import unleash --url` talk to a running server:
   {URL_VARIABLE:<20} the server's address, e.g. http://127.0.0.1:8000
   {KEY_VARIABLE:<20} an admin key (fs_admin_...), printed by the server's first start or made by
                        `flagstaff keys create-admin`
@@ -100,6 +111,8 @@ def _parser() -> argparse.ArgumentParser:
     cli_rollouts.add_parser(commands)
     cli_audit.add_parser(commands)
     cli_import.add_parser(commands)
+    cli_triggers.add_parser(commands)
+    cli_webhooks.add_parser(commands)
     return parser
 
 
@@ -133,6 +146,10 @@ def _run(args: argparse.Namespace) -> int:
         return cli_schedules.run(args)
     if args.command == "rollout":
         return cli_rollouts.run(args)
+    if args.command == "triggers":
+        return cli_triggers.run(args)
+    if args.command == "webhooks":
+        return cli_webhooks.run(args)
     return cli_audit.run(args)
 
 
@@ -158,7 +175,16 @@ def _serve(args: argparse.Namespace) -> int:
         raise CliError(str(error)) from None
     finally:
         database.dispose()
+    print(
+        f"Web console: {_console_url(settings.host, settings.port)} (sign in with an admin key)", flush=True
+    )
     return serve.run(settings)
+
+
+def _console_url(host: str, port: int) -> str:
+    """Where a browser on this machine finds the console: a wildcard address is reached on loopback."""
+    shown = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    return f"http://{f'[{shown}]' if ':' in shown else shown}:{port}/console"
 
 
 def _keys(args: argparse.Namespace) -> int:

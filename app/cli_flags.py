@@ -128,7 +128,7 @@ def _list(client: ServerClient, args: argparse.Namespace) -> int:
         print(f"{args.project}/{environment}: {len(flags)} flags, revision {revision}")
         rows = [_row(client, args.project, environment, flag) for flag in flags]
         if rows:
-            _print_table(["KEY", "STATE", "VERSION", ""], rows)
+            print_table(["KEY", "STATE", "VERSION", ""], rows)
     return 0
 
 
@@ -187,7 +187,7 @@ def _on_off(flag: dict[str, Any]) -> str:
     return "on" if flag["enabled"] else "off"
 
 
-def _print_table(header: list[str], rows: list[list[str]]) -> None:
+def print_table(header: list[str], rows: list[list[str]]) -> None:
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
         print("  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())

@@ -7,16 +7,15 @@ every rule (steps, guard, roles) is the server's.
 from __future__ import annotations
 
 import argparse
-import re
 from datetime import UTC, datetime
 from typing import Any
 
 from app.cli_audit import when
 from app.cli_errors import CliError
 from app.cli_http import SERVER_HELP, ServerClient
+from app.release_text import TextError, rollout_steps
 
 _PROJECT_HELP = "the project's key (default: default)"
-_DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?")
 _CHANGES = {
     "pause": "pause a running plan: the flag stays at its current step (operators may)",
     "resume": "resume a paused plan: its current step again (written anew if the flag changed), then on",
@@ -111,19 +110,13 @@ def _where(parser: argparse.ArgumentParser) -> None:
 
 
 def _start_body(args: argparse.Namespace) -> dict[str, Any]:
-    percents = [_number(part, "--steps") for part in args.steps.split(",")]
-    dwells = [seconds(part) for part in args.dwell.split(",")]
-    if len(dwells) == 1:
-        dwells *= len(percents)
-    if len(dwells) != len(percents):
+    try:
+        steps = rollout_steps(args.steps, args.dwell)
+    except TextError as error:
         raise CliError(
-            f"--dwell gives {len(dwells)} times for {len(percents)} steps: give one, or one per step"
-        )
-    body: dict[str, Any] = {
-        "flag": args.flag,
-        "variation": args.variation,
-        "steps": [{"percent": p, "dwell_seconds": d} for p, d in zip(percents, dwells, strict=True)],
-    }
+            f"--steps: {error.message}" if error.part == "steps" else f"--dwell {error.message}"
+        ) from None
+    body: dict[str, Any] = {"flag": args.flag, "variation": args.variation, "steps": steps}
     for name in ("control", "reason"):
         if getattr(args, name) is not None:
             body[name] = getattr(args, name)
@@ -142,22 +135,6 @@ def _start_body(args: argparse.Namespace) -> dict[str, Any]:
     if guard or args.guard:
         body["guard"] = guard
     return body
-
-
-def seconds(text: str) -> float:
-    """`10m`, `1h30m`, `90s` or a bare number of seconds."""
-    match = _DURATION.fullmatch(text.strip())
-    if not text.strip() or match is None:
-        raise CliError(f"--dwell {text!r} is not a duration: say 10m, 1h30m, 90s or a number of seconds")
-    hours, minutes, secs = (float(part) if part else 0.0 for part in match.groups())
-    return hours * 3600 + minutes * 60 + secs
-
-
-def _number(text: str, option: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise CliError(f"{option}: {text!r} is not a number") from None
 
 
 def describe(plan: dict[str, Any]) -> list[str]:

@@ -9,19 +9,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from app.cli_audit import when
 from app.cli_errors import CliError
 from app.cli_http import SERVER_HELP, ServerClient
+from app.release_text import TextError, from_now
 
 _PROJECT_HELP = "the project's key (default: default)"
 _ACTIONS = ("patch", "on", "off", "kill")
 _STATUSES = ("pending", "applied", "refused", "failed", "cancelled")
-_RELATIVE = re.compile(r"\+(\d{1,9})([smhd])")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 _PAGE = 1000
 
 
@@ -116,13 +114,12 @@ def run(args: argparse.Namespace) -> int:
 
 def resolve_time(text: str, now: datetime | None = None) -> str:
     """`+10m` (from `now`) as RFC 3339 in UTC; any other text is passed on for the server to check."""
-    match = _RELATIVE.fullmatch(text.strip())
-    if match is None:
-        if text.strip().startswith("+"):
-            raise CliError(f"--at {text}: a relative time is +N followed by s, m, h or d, like +10m")
+    try:
+        moment = from_now(text, now or datetime.now(UTC))
+    except TextError as error:
+        raise CliError(f"--at {text}: {error.message}") from None
+    if moment is None:
         return text
-    amount, unit = match.groups()
-    moment = (now or datetime.now(UTC)) + timedelta(**{_UNITS[unit]: int(amount)})
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 

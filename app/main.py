@@ -35,6 +35,8 @@ from app.api import (
     sdk_routes,
     sdk_stream_routes,
     segment_routes,
+    trigger_routes,
+    webhook_routes,
     wire_schemas,
 )
 from app.api.body_guard import check_json_body
@@ -145,6 +147,8 @@ def create_app(
         metrics_routes,
         rollout_routes,
         import_routes,
+        trigger_routes,
+        webhook_routes,
         health_routes,
     ):
         app.include_router(module.router)

@@ -172,6 +172,13 @@ class Settings(BaseSettings):
         ge=1,
         description="The console's flag list shows at most this many flags at once; a search narrows it.",
     )
+    console_max_release_rows: int = Field(
+        50,
+        ge=1,
+        le=1000,
+        description="The console's releases page lists at most this many rollout plans, scheduled changes, "
+        "triggers and webhooks of each kind (the active and pending ones first).",
+    )
 
     # -- SDK metrics (POST /sdk/v1/metrics) ------
     max_metric_cells: int = Field(
@@ -184,6 +191,15 @@ class Settings(BaseSettings):
         ge=1,
         le=86_400,
         description="SDK counts are summed into buckets of this many seconds of the server's receive time.",
+    )
+    metrics_hourly_after_hours: float = Field(
+        2.0,
+        gt=0,
+        description="SDK metric buckets older than this are merged into one per hour, so that long windows "
+        "read few rows.",
+    )
+    metrics_daily_after_days: float = Field(
+        2.0, gt=0, description="SDK metric buckets older than this are merged into one per day (UTC)."
     )
     metrics_retention_days: float = Field(
         30.0,
@@ -206,7 +222,7 @@ class Settings(BaseSettings):
         366, ge=1, le=36_600, description="A change may be scheduled at most this many days ahead."
     )
 
-    # -- rollout plans (docs/releases-rollouts.md) ------
+    # -- rollout plans (docs/releases.md) ------
     rollout_check_seconds: float = Field(
         1.0,
         gt=0,
@@ -223,13 +239,52 @@ class Settings(BaseSettings):
         2_592_000.0, gt=0, description="The longest dwell time of one rollout step (422 beyond): 30 days."
     )
 
-    # -- rollout guards (docs/releases-guards.md) ------
+    # -- rollout guards (docs/releases.md) ------
     guard_query_timeout_seconds: float = Field(
         2.0,
         gt=0,
         le=60,
         description="A rollout guard's Prometheus source gives up on one check's queries (all four together) "
         "after this long; the guard then waits and says why.",
+    )
+
+    # -- monitoring triggers and outbound webhooks (docs/api.md, Triggers and Webhooks) ------
+    trigger_rate_limit_per_minute: float = Field(
+        60.0,
+        gt=0,
+        description="Fires accepted per trigger per minute by each server process, in bursts of up to a "
+        "minute's worth; more get 429 with Retry-After.",
+    )
+    webhook_timeout_seconds: float = Field(
+        5.0,
+        gt=0,
+        le=300,
+        description="Each step of one webhook delivery (connecting, sending, waiting for the answer) gives "
+        "up after this long, and the attempt counts as failed.",
+    )
+    webhook_max_attempts: int = Field(
+        8, ge=1, le=100, description="A delivery that failed this many times is marked failed, not retried."
+    )
+    webhook_backoff_base_seconds: float = Field(
+        10.0,
+        gt=0,
+        le=86_400,
+        description="The wait before a delivery's second attempt; it doubles after each failure.",
+    )
+    webhook_backoff_cap_seconds: float = Field(
+        3600.0, gt=0, le=604_800, description="The longest wait between two attempts of a delivery."
+    )
+    webhook_poll_interval_seconds: float = Field(
+        1.0,
+        gt=0,
+        description="How often each process turns new audit entries into deliveries and sends them.",
+    )
+    webhook_concurrency: int = Field(4, ge=1, le=64, description="Deliveries each process sends at once.")
+    webhook_commit_grace_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="An audit entry id missing from the log (a transaction still committing, or rolled back) "
+        "is waited for this long before webhooks move past it.",
     )
 
     @field_validator("admin_token", mode="before")

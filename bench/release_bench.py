@@ -3,7 +3,7 @@ going through a stepped rollout while the guard judges the cumulative counts eve
 
     .venv/bin/python bench/release_bench.py      # or: make bench-release
 
-Prints markdown tables, recorded in bench/README.md and docs/releases-guards.md: how often a healthy treatment
+Prints markdown tables, recorded in bench/README.md and docs/releases.md: how often a healthy treatment
 is rolled back (false rollbacks), how long a bad one (3x, 2x the control's error rate) takes to be rolled
 back, how often one near the guard's ratio (1.4x, 1.5x) is, and how often one look at the edge of the null
 trips against the nominal rate. A reading, not a test: nothing fails.

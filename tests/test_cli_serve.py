@@ -43,7 +43,7 @@ def _serve_like_uvicorn(server: uvicorn.Server, sockets: Any = None) -> None:
     server.started = True
 
 
-def test_serve_migrates_and_bootstraps_once_and_prints_the_admin_key_once(
+def test_serve_migrates_and_bootstraps_once_and_prints_the_admin_key_once_and_the_console(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     for variable in [name for name in os.environ if name.startswith("FLAGSTAFF_")]:
@@ -58,4 +58,6 @@ def test_serve_migrates_and_bootstraps_once_and_prints_the_admin_key_once(
     assert cli.main(["serve", "--port", "0"]) == 0
 
     assert calls == ["migrate", "bootstrap"]
-    assert len(re.findall(r"fs_admin_[0-9a-f]{12}_\S+", capsys.readouterr().out)) == 1
+    out = capsys.readouterr().out
+    assert len(re.findall(r"fs_admin_[0-9a-f]{12}_\S+", out)) == 1
+    assert "Web console: http://127.0.0.1:0/console" in out

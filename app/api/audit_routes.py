@@ -22,6 +22,9 @@ def list_audit(
     environment: str | None = Query(None, max_length=64, description="only this environment's entries"),
     flag: str | None = Query(None, max_length=200, description="only entries about this flag"),
     actor: str | None = Query(None, max_length=200, description="only changes by this key name"),
+    action: str | None = Query(
+        None, max_length=64, description="only entries of this action, e.g. flag.kill"
+    ),
     since: datetime | None = Query(None, description="inclusive, RFC 3339"),
     until: datetime | None = Query(None, description="exclusive, RFC 3339"),
     before: Before = None,
@@ -39,6 +42,7 @@ def list_audit(
         environment=environment,
         flag=flag,
         actor=actor,
+        action=action,
         since=_utc(since, "since"),
         until=_utc(until, "until"),
         before_id=before,

@@ -4,6 +4,7 @@ failure, including FastAPI's own validation errors, so that no input ever yields
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -47,6 +48,7 @@ _STATUS: dict[type[errors.ServiceError], int] = {
     errors.InvalidInput: 422,
     errors.PermissionDenied: 403,
     errors.Busy: 503,
+    errors.RateLimited: 429,
 }
 _DOCUMENTED = {
     401: "No key, or an unknown or revoked one",
@@ -90,6 +92,8 @@ async def _on_service_error(_: Request, exc: Exception) -> JSONResponse:
     response = error_response(_STATUS.get(type(exc), 400), exc.code, exc.message, exc.field)
     if isinstance(exc, errors.Busy):
         response.headers["Retry-After"] = "1"
+    elif isinstance(exc, errors.RateLimited):
+        response.headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
     return response
 
 

@@ -15,6 +15,8 @@ EnvironmentKey = Annotated[str, Path(description="the environment's key, e.g. `p
 FlagKey = Annotated[str, Path(description="the flag's key, e.g. `new-checkout`")]
 SegmentKey = Annotated[str, Path(description="the segment's key, e.g. `beta-testers`")]
 KeyId = Annotated[str, Path(description="the key's `key_id`, as listed (never its secret)")]
+TriggerId = Annotated[int, Path(ge=1, le=2**31 - 1, description="the trigger's `id`, as listed")]
+WebhookId = Annotated[int, Path(ge=1, le=2**31 - 1, description="the webhook's `id`, as listed")]
 Wait = Annotated[
     float | None,
     Query(

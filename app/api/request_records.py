@@ -20,6 +20,8 @@ from starlette.types import Scope
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 # SDK traffic, sampled: SDK polls, streams and acks, and OFREP, which applications call per flag check.
 _SDK_PREFIXES = ("/sdk/", "/ofrep/")
+# Paths that hold a credential (a trigger's secret URL): logged as their route template instead.
+_SECRET_PREFIXES = ("/api/v1/triggers/",)
 access_logger = logging.getLogger("flagstaff.access")
 
 
@@ -67,12 +69,13 @@ class RequestRecorder:
         found[1].observe(elapsed)
         if self._logged(scope["path"]):
             client = scope.get("client")
+            path = route if scope["path"].startswith(_SECRET_PREFIXES) else scope["path"]
             query = scope.get("query_string", b"")
             access_logger.info(
                 '%s - "%s %s HTTP/%s" %d %.1f ms request_id=%s',
                 f"{client[0]}:{client[1]}" if client else "-",
                 method,
-                f"{scope['path']}?{query.decode('latin-1')}" if query else scope["path"],
+                f"{path}?{query.decode('latin-1')}" if query else path,
                 scope.get("http_version", "1.1"),
                 status,
                 elapsed * 1000,

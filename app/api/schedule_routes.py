@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Query
 
@@ -14,7 +14,7 @@ from app.api.errors import WRITE_RESPONSES
 from app.api.parameters import EntriesPerPage, EnvironmentKey, ProjectKey
 from app.api.schemas import SchedulePage, ToggleIn
 from app.services.input_models import ScheduleIn
-from app.services.read_models import ScheduleOut
+from app.services.read_models import ScheduleOut, ScheduleStatus
 
 router = APIRouter(
     prefix="/api/v1/projects/{project}/environments/{env}/schedules",
@@ -24,7 +24,6 @@ router = APIRouter(
 # Ids are the table's 32-bit integer keys; a larger one could name none.
 MAX_ID = 2**31 - 1
 ScheduleId = Annotated[int, Path(alias="id", ge=1, le=MAX_ID, description="the scheduled change's `id`")]
-Status = Literal["pending", "applied", "refused", "failed", "cancelled"]
 _EXAMPLE = {
     "flag": "checkout",
     "at": "2026-12-01T09:00:00Z",
@@ -57,7 +56,7 @@ def list_schedules(
     env: EnvironmentKey,
     caller: Reader,
     flag: str | None = Query(None, max_length=200, description="only this flag's changes"),
-    status: Status | None = Query(None, description="only changes with this status"),
+    status: ScheduleStatus | None = Query(None, description="only changes with this status"),
     after: int | None = Query(None, ge=1, le=MAX_ID, description="the `next` of the previous page"),
     limit: EntriesPerPage = 100,
 ) -> SchedulePage:

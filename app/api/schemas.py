@@ -23,6 +23,9 @@ from app.services.read_models import (
     ScheduleOut,
     SdkKeyOut,
     SegmentOut,
+    TriggerOut,
+    WebhookDeliveryOut,
+    WebhookOut,
 )
 
 Name = Field("", max_length=200)
@@ -135,4 +138,17 @@ class SchedulePage(BaseModel):
 
 class RolloutPage(BaseModel):
     items: list[RolloutOut]
+    next: int | None = Field(description="pass as `before` for the next page; null on the last")
+
+
+class TriggerList(BaseModel):
+    items: list[TriggerOut]
+
+
+class WebhookList(BaseModel):
+    items: list[WebhookOut]
+
+
+class WebhookDeliveryPage(BaseModel):
+    items: list[WebhookDeliveryOut]
     next: int | None = Field(description="pass as `before` for the next page; null on the last")

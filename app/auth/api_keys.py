@@ -1,5 +1,5 @@
-"""The API key format: `fs_admin_<id>_<secret>`, `fs_sdk_<id>_<secret>` and `fs_client_<id>_<secret>`, hashed
-for storage.
+"""The API key format: `fs_admin_<id>_<secret>`, `fs_sdk_<id>_<secret>` and `fs_client_<id>_<secret>`, and
+monitoring triggers' URL secrets (`fs_trigger_<secret>`), hashed for storage.
 
 Generates, parses and verifies keys; never stores or logs a secret.
 """
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 ADMIN_PREFIX = "fs_admin_"
 SDK_PREFIX = "fs_sdk_"
 CLIENT_PREFIX = "fs_client_"  # public: embedded in browser and mobile code
+TRIGGER_PREFIX = "fs_trigger_"  # a trigger's URL: no id to look up, the row is found by the secret's hash
 _KEY_ID = re.compile(r"[0-9a-f]{12}")
 
 
@@ -33,6 +34,12 @@ def generate(prefix: str) -> NewKey:
     key_id = secrets.token_hex(6)
     token = f"{prefix}{key_id}_{secrets.token_urlsafe(32)}"
     return NewKey(key_id, token, hash_key(token))
+
+
+def generate_secret(prefix: str) -> NewKey:
+    """A secret found by its hash alone (`key_id` is empty): for credentials that travel in a URL."""
+    token = f"{prefix}{secrets.token_urlsafe(32)}"
+    return NewKey("", token, hash_key(token))
 
 
 def from_token(token: str) -> NewKey:

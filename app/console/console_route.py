@@ -39,8 +39,9 @@ def pages(request: Request) -> Pages:
 
 
 def wants_json(request: Request) -> bool:
-    """The console's own script asks for JSON; a browser navigating asks for HTML."""
-    return "application/json" in request.headers.get("accept", "")
+    """The console's script (fetch, EventSource) asks for JSON or events; a browser navigating, for HTML."""
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept or "text/event-stream" in accept
 
 
 def refusal_page(request: Request, status: int, title: str, message: str) -> Response:

@@ -6,6 +6,7 @@ message. Presentation only: templates format what services return and decide not
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,6 +53,17 @@ def _ago(moment: datetime | None, now: datetime | None = None) -> str:
     return "just now"
 
 
+def _value(value: Any) -> str:
+    """A variation's value as people read it: `true`, `blue`, `42`, or compact JSON cut at 60 characters."""
+    text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
+def _percent(share: float) -> str:
+    # Weights are thousandths of a percent, so three decimals say every share exactly.
+    return f"{share:.3f}".rstrip("0").rstrip(".") + "%"
+
+
 def _timestamp(moment: datetime | None) -> str:
     return "" if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
@@ -76,6 +88,8 @@ class Pages:
         self.environment.globals["static_url"] = self.static_url
         self.environment.filters["ago"] = _ago
         self.environment.filters["timestamp"] = _timestamp
+        self.environment.filters["value"] = _value
+        self.environment.filters["percent"] = _percent
         self.environment.filters["q"] = lambda value: quote(str(value), safe="")
 
     def static_url(self, name: str) -> str:
@@ -103,10 +117,9 @@ class Pages:
             response.delete_cookie(FLASH_COOKIE, path=COOKIE_PATH)
         return response
 
-    def fragment(self, template: str, context: Mapping[str, Any], headers: Mapping[str, str]) -> HTMLResponse:
-        """Part of a page (table rows), fetched by the console's own script and swapped in."""
-        body = self.environment.get_template(template).render(context)
-        return HTMLResponse(body, headers={**security_headers(), **headers})
+    def fragment(self, template: str, context: Mapping[str, Any]) -> str:
+        """Part of a page (table rows) as HTML, for the console's own script to swap in."""
+        return self.environment.get_template(template).render(context)
 
 
 def flash(response: Response, request: Request, message: str, kind: str = "ok") -> None:

@@ -118,7 +118,7 @@ def require(permission: Permission) -> Callable[..., ConsoleUser]:
             raise Refused(403, "Not allowed", f"The {user.role} role may not {permission.value}.")
         project = request.path_params.get("project")
         if project is not None and not user.covers(project):
-            raise Refused(403, "Not allowed", f"This key is limited to project {user.project!r}.")
+            raise Refused(403, "Not allowed", f"This key is limited to project {user.project}.")
         return user
 
     return dependency
@@ -131,11 +131,14 @@ Manager = Annotated[ConsoleUser, Depends(require(Permission.MANAGE))]
 
 
 def check_origin(request: Request) -> None:
-    """Refuses a request another site's page made: by `Sec-Fetch-Site` where the browser sends it, else by
+    """Refuses a request another site's page made: by `Sec-Fetch-Site` where the browser sends it (every
+    current browser; it needs no knowledge of the server's own address, which a proxy may hide), else by
     `Origin`. Neither header present (curl, an old browser) leaves the decision to the CSRF token."""
     site = request.headers.get("sec-fetch-site")
-    if site is not None and site not in ("same-origin", "none"):
-        raise Refused(403, "Refused", "This form was sent from another site; nothing was done.")
+    if site is not None:
+        if site not in ("same-origin", "none"):
+            raise Refused(403, "Refused", "This form was sent from another site; nothing was done.")
+        return
     origin = request.headers.get("origin")
     if origin is not None and origin != f"{request.url.scheme}://{request.url.netloc}":
         raise Refused(403, "Refused", "This form was sent from another origin; nothing was done.")

@@ -21,6 +21,7 @@ class AuditService:
         environment: str | None = None,
         flag: str | None = None,
         actor: str | None = None,
+        action: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
         before_id: int | None = None,
@@ -28,7 +29,13 @@ class AuditService:
     ) -> list[AuditEntryOut]:
         """Newest first, every filter given must match; `before_id` continues a previous page."""
         where = AuditFilter(
-            project=project, environment=environment, flag=flag, actor=actor, since=since, until=until
+            project=project,
+            environment=environment,
+            flag=flag,
+            actor=actor,
+            action=action,
+            since=since,
+            until=until,
         )
         with self.database.transaction() as session:
             rows = audit_repository.query(session, where, before_id=before_id, limit=limit)

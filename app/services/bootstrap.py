@@ -60,7 +60,7 @@ def bootstrap(database: Database, writer: ChangeWriter, admin_token: str | None,
             out.write(
                 "\nNo admin key existed, so one was created. It is shown only this once; store it now:\n\n"
                 f"    {new.secret}\n\n"
-                "Use it as `Authorization: Bearer <key>`. "
+                "Use it as `Authorization: Bearer <key>`, or sign in to the web console (/console) with it. "
                 "Set FLAGSTAFF_ADMIN_TOKEN to choose it yourself.\n\n"
             )
             out.flush()

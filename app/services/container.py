@@ -13,10 +13,12 @@ from app.services.change_log_retention import ChangeLogRetention
 from app.services.change_transaction import ChangeWriter
 from app.services.commit_listener import CommitListener
 from app.services.console_session_service import ConsoleSessionService, SessionLimits
+from app.services.console_stream_service import ConsoleStreamService
 from app.services.database_change_source import DatabaseChangeSource
 from app.services.evaluation_service import EvaluationLimits, EvaluationService
 from app.services.flag_config_service import FlagConfigService
 from app.services.flag_definition_service import FlagDefinitionService
+from app.services.flag_overview_service import FlagOverviewService
 from app.services.key_service import KeyService
 from app.services.metrics_service import MetricCounters, MetricLimits, MetricsService
 from app.services.ofrep_service import OfrepService
@@ -29,7 +31,9 @@ from app.services.schedule_service import ScheduleService
 from app.services.sdk_stream_service import SdkStreamService
 from app.services.segment_service import SegmentService
 from app.services.snapshot_service import SnapshotService
+from app.services.trigger_service import TriggerService
 from app.services.unleash_import import UnleashImportService
+from app.services.webhook_service import WebhookService
 from app.settings import Settings
 from app.storage.database import Database
 from app.streaming.runtime import Streaming
@@ -59,11 +63,16 @@ class Services:
     retention: ChangeLogRetention
     sdk_streams: SdkStreamService
     console_sessions: ConsoleSessionService
+    console_streams: ConsoleStreamService
+    flag_overview: FlagOverviewService
+    """Flags at a glance for people (the console's lists): state, what they serve, their last change."""
     sdk_metrics: MetricsService
     """Flag checks and outcomes reported by SDKs (`POST /sdk/v1/metrics`); `metrics` is the Prometheus
     registry."""
     schedules: ScheduleService
     rollouts: RolloutService
+    triggers: TriggerService
+    webhooks: WebhookService
     jobs: tuple[PeriodicJob, ...] = ()
     """Background work the app's lifespan runs on a timer in every process (`app.services.periodic`)."""
 
@@ -99,6 +108,7 @@ def build_services(
         database, writer, flag_configs, max_days_ahead=settings.schedule_max_days_ahead
     )
     rollouts = RolloutService(database, writer, flag_configs, propagation, settings)
+    webhooks = WebhookService(database, writer, settings)
     return Services(
         settings=settings,
         database=database,
@@ -120,13 +130,18 @@ def build_services(
         retention=ChangeLogRetention(database, timedelta(hours=hours) if hours > 0 else None),
         sdk_streams=SdkStreamService(snapshots, streaming),
         console_sessions=console_sessions,
+        console_streams=ConsoleStreamService(database, streaming),
+        flag_overview=FlagOverviewService(database),
         sdk_metrics=sdk_metrics,
         jobs=(
             PeriodicJob("console-session-prune", 3600.0, console_sessions.prune),
             sdk_metrics.retention_job(settings.metrics_prune_interval_seconds),
             PeriodicJob("schedules", settings.schedule_poll_seconds, schedules.run_due),
             PeriodicJob("rollouts", settings.rollout_check_seconds, rollouts.runner.run_once),
+            *webhooks.jobs(),
         ),
         schedules=schedules,
         rollouts=rollouts,
+        triggers=TriggerService(database, writer, flag_configs, settings.trigger_rate_limit_per_minute),
+        webhooks=webhooks,
     )

@@ -78,6 +78,16 @@ class Busy(ServiceError):
     code = "busy"
 
 
+class RateLimited(ServiceError):
+    """Too many requests of this kind from one caller; nothing was done. Retry after `retry_after` seconds."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: float, field: str | None = None) -> None:
+        super().__init__(message, field)
+        self.retry_after = retry_after
+
+
 def check_version(what: str, current: int | None, if_match: int | None) -> None:
     """`If-Match` names the version the caller last read; any other current version (or none, for something
     deleted or never created) means another change came first, and nothing may be written."""

@@ -8,6 +8,7 @@ moves no environment's revision.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from app.services import environment_snapshot, flag_checks, lookups, wire_format
@@ -41,6 +42,13 @@ class FlagDefinitionService:
     def get(self, project_key: str, flag_key: str) -> FlagDefinitionOut:
         with self.database.transaction() as session:
             return _view(lookups.flag(session, lookups.project(session, project_key), flag_key))
+
+    def get_many(self, project_key: str, keys: Collection[str]) -> dict[str, FlagDefinitionOut]:
+        """The live flags among `keys`, by key, in one query; keys naming none are left out."""
+        with self.database.transaction() as session:
+            project = lookups.project(session, project_key)
+            rows = flag_repository.definitions_named(session, project.id, keys) if keys else []
+            return {row.key: _view(row) for row in rows}
 
     def list(
         self, project_key: str, *, tag: str | None, after: str | None, limit: int

@@ -6,7 +6,7 @@ likelihood-ratio test of the null hypothesis p_t <= ratio * p_c: the guard trips
 null implausible at the configured confidence, and only once both sides have `min_sample` observations. A
 healthy treatment (p_t = p_c) sits far inside the null, so noise alone rarely trips it, even judged every
 second; a treatment at 3x trips as soon as the samples are large enough to show it. The figures measured for
-this (bench/release_bench.py) are in docs/releases-guards.md.
+this (bench/release_bench.py) are in docs/releases.md.
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ def signed_root_z(treatment: Sample, control: Sample, ratio: float) -> float:
     Not a Wald or score z: with few failures on a small treatment (the first steps of a rollout) both take
     skewed counts as normal. A score z then trips up to 20 times as often as the confidence says; a Wald z,
     whose variance grows with the very failures that signal trouble, far less often, so a bad treatment is
-    rolled back late. The likelihood ratio stays close to its nominal rate (docs/releases-guards.md has the
+    rolled back late. The likelihood ratio stays close to its nominal rate (docs/releases.md has the
     figures). Both sides need `total` > 0.
     """
     n_t, n_c = treatment.total, control.total

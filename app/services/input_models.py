@@ -10,9 +10,19 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
+from app.services.read_models import ScheduleAction
 from app.streaming.ack_registry import INSTANCE_ID
 from flagstaff.keys import KEY_PATTERN
 from flagstaff.limits import MAX_VARIATIONS
@@ -22,6 +32,7 @@ MAX_METRIC_COUNT = 10**12
 64-bit column that a bucket adding millions of reports cannot overflow it."""
 MAX_METRIC_SUM = 1e18
 """The magnitude of one `sum` of a metrics report, so that no bucket's sum can overflow to infinity."""
+MAX_WEBHOOK_URL_LENGTH = 2000
 
 
 def _no_nul(value: str) -> str:
@@ -132,7 +143,7 @@ class MetricsReportIn(BaseModel):
 class ScheduleIn(Strict):
     flag: Text = Field(min_length=1, max_length=200, description="the flag's key")
     at: Rfc3339 = Field(description="when: an RFC 3339 time with a zone, e.g. 2026-12-01T09:00:00Z")
-    action: Literal["patch", "on", "off", "kill"] = Field(
+    action: ScheduleAction = Field(
         description="patch (with `changes`), or one of the switches on, off and kill"
     )
     changes: dict[str, Any] | None = Field(
@@ -155,9 +166,15 @@ class ScheduleIn(Strict):
 # `dwell_seconds` before the next step (or, after the last, before the plan completes).
 class RolloutStepIn(Strict):
     percent: float = Field(
-        gt=0, le=100, allow_inf_nan=False, description="0 < percent <= 100, at most 3 decimals (0.001% steps)"
+        gt=0,
+        le=100,
+        strict=True,
+        allow_inf_nan=False,
+        description="0 < percent <= 100, at most 3 decimals (0.001% steps)",
     )
-    dwell_seconds: float = Field(ge=0, allow_inf_nan=False, description="the least time spent at this step")
+    dwell_seconds: float = Field(
+        ge=0, strict=True, allow_inf_nan=False, description="the least time spent at this step"
+    )
 
 
 # A rollout plan to start: `variation` (the treatment) released to the fallthrough step by step, against
@@ -177,3 +194,55 @@ class RolloutIn(Strict):
         description="source, ratio, min_sample, confidence, failure_event, total_event, on_trip, prometheus",
     )
     reason: Text | None = Field(None, max_length=2000, description="why, for the audit log")
+
+
+# A secret URL that performs one action on one flag when monitoring calls it (docs/api.md, Triggers).
+class TriggerIn(Strict):
+    name: Text = Field(
+        min_length=1, max_length=200, description="what fires it; its changes are audited as `trigger:<name>`"
+    )
+    flag: Text = Field(min_length=1, max_length=200, description="the flag's key")
+    action: Literal["kill", "on", "off"] = Field(description="what a fire does to the flag here")
+    fire_on_resolved: bool = Field(
+        False,
+        description="also perform the action when the alert resolves; by default a resolved notification "
+        "is acknowledged and ignored",
+    )
+
+
+# `flag.kill`, or every action of a kind (`flag.*`), or everything (`*`).
+EventPattern = Annotated[str, StringConstraints(pattern=r"^(\*|[a-z_]{1,32}\.(\*|[a-z_]{1,32}))$")]
+
+
+# A URL that receives a signed event for each audited change of one environment (docs/api.md, Webhooks).
+class WebhookIn(Strict):
+    name: Text = Field(min_length=1, max_length=200)
+    url: Text = Field(min_length=1, max_length=MAX_WEBHOOK_URL_LENGTH, description="http:// or https://")
+    events: list[EventPattern] | None = Field(
+        None,
+        min_length=1,
+        max_length=50,
+        description="audit actions to send (`flag.kill`, `flag.*`, `schedule.*`, ...); null sends every one",
+    )
+    secret: Text | None = Field(
+        None,
+        min_length=16,
+        max_length=128,
+        description="the key that signs each delivery; left out, one is generated (and shown once)",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        if any(character.isspace() or ord(character) < 32 for character in url):
+            raise ValueError("must not contain spaces or control characters")
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL with a host")
+        if parts.username is not None or parts.password is not None:
+            raise ValueError("must not hold credentials (readers see the URL); check the signature instead")
+        try:
+            parts.port  # noqa: B018 - reading it checks it
+        except ValueError:
+            raise ValueError("has an invalid port") from None
+        return url

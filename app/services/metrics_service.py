@@ -12,10 +12,12 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, Literal
 
 from prometheus_client import CollectorRegistry, Counter
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
 from app.auth import api_keys
 from app.services import lookups
@@ -44,8 +46,11 @@ log = logging.getLogger(__name__)
 
 SINGLE_VARIATION_WINDOW = timedelta(hours=24)
 """The stale report lists a flag that served only one variation over this window."""
-_PRUNE_BATCH = 10_000
-"""Rows deleted per transaction when pruning: each statement stays short whatever has piled up."""
+_BATCH = 10_000
+"""Rows deleted or merged per transaction: each statement stays short whatever has piled up."""
+
+HOUR, DAY = 3600, 86_400
+"""The widths (seconds) older buckets are merged into."""
 
 Clock = Callable[[], datetime]
 StaleReason = Literal["not_evaluated", "never_evaluated", "single_variation"]
@@ -56,6 +61,8 @@ class MetricLimits:
     max_cells: int
     bucket_seconds: int
     retention: timedelta
+    tiers: tuple[tuple[timedelta, int], ...] = ()
+    """(age, width in seconds): buckets older than the age are merged into buckets of that width."""
 
     @classmethod
     def of(cls, settings: Settings) -> MetricLimits:
@@ -63,6 +70,10 @@ class MetricLimits:
             max_cells=settings.max_metric_cells,
             bucket_seconds=settings.metrics_bucket_seconds,
             retention=timedelta(days=settings.metrics_retention_days),
+            tiers=(
+                (timedelta(hours=settings.metrics_hourly_after_hours), HOUR),
+                (timedelta(days=settings.metrics_daily_after_days), DAY),
+            ),
         )
 
 
@@ -154,6 +165,7 @@ class MetricsService:
         return cells
 
     def bucket_of(self, moment: datetime) -> datetime:
+        """The start of the bucket `moment` falls in: whole multiples of the bucket width since the epoch."""
         return metric_repository.bucket_start(moment, self.limits.bucket_seconds)
 
     # -- reads ------
@@ -249,19 +261,42 @@ class MetricsService:
     def prune(self) -> int:
         """Deletes buckets older than the retention period, a batch per transaction; returns rows deleted."""
         before = self._clock() - self.limits.retention
-        deleted = 0
-        while True:
-            with self._database.transaction() as session:
-                batch = metric_repository.prune(session, before=before, limit=_PRUNE_BATCH)
-            deleted += batch
-            if batch < _PRUNE_BATCH:
-                break
+        deleted = self._in_batches(partial(metric_repository.prune, before=before, limit=_BATCH))
         if deleted:
             log.info("pruned %d SDK metric buckets older than %s", deleted, before.isoformat())
         return deleted
 
+    def compact(self) -> int:
+        """Merges older buckets into wider ones (per hour, then per day: `MetricLimits.tiers`), so that a long
+        window or the stale-flag report reads a few rows per flag and variation, not one per minute. Counts
+        are kept exactly; only when they happened becomes coarser. Returns rows merged away."""
+        now, merged = self._clock(), 0
+        for age, width in self.limits.tiers:
+            if width <= self.limits.bucket_seconds:
+                continue  # buckets are that wide already
+            batch = partial(metric_repository.compact, width_seconds=width, before=now - age, limit=_BATCH)
+            merged += self._in_batches(batch)
+        if merged:
+            log.info("merged %d SDK metric buckets into wider ones", merged)
+        return merged
+
+    def tidy(self) -> None:
+        """One round of the retention job: prune, then compact what is left."""
+        self.prune()
+        self.compact()
+
     def retention_job(self, interval_seconds: float) -> PeriodicJob:
-        return PeriodicJob("sdk-metrics-retention", interval_seconds, self.prune)
+        return PeriodicJob("sdk-metrics-retention", interval_seconds, self.tidy)
+
+    def _in_batches(self, batch: Callable[[Session], int]) -> int:
+        """Runs `batch` in a transaction of its own until one does less than a full batch; the total done."""
+        done = 0
+        while True:
+            with self._database.transaction() as session:
+                count = batch(session)
+            done += count
+            if count < _BATCH:
+                return done
 
 
 def _default_last(found: Activity) -> tuple[bool, int]:

@@ -25,11 +25,22 @@ class PeriodicJob:
 
 
 async def run_job(job: PeriodicJob) -> None:
-    """Runs `job` every `interval_seconds` (measured from the end of the previous round) until cancelled."""
+    """Runs `job` every `interval_seconds` (measured from the end of the previous round) until cancelled.
+
+    Cancelled during a round, it waits for the round to end on its thread before it ends itself: whoever
+    stopped it may then close the database the round was using."""
     failing = False
     while True:
+        round_done = asyncio.ensure_future(asyncio.to_thread(job.run))
         try:
-            await asyncio.to_thread(job.run)
+            await asyncio.shield(round_done)
+        except asyncio.CancelledError:
+            await asyncio.wait([round_done])
+            if not round_done.cancelled():
+                round_done.exception()  # taken, so that a last round's failure is not reported as lost
+            raise
+        try:
+            round_done.result()
             if failing:
                 log.info("%s: working again", job.name)
             failing = False
@@ -45,7 +56,7 @@ def start_jobs(jobs: Sequence[PeriodicJob]) -> list[asyncio.Task[None]]:
 
 
 async def stop_jobs(tasks: Sequence[asyncio.Task[None]]) -> None:
+    """Stops every job; returns once none is in the middle of a round."""
     for task in tasks:
         task.cancel()
-    # A round already on its thread finishes there; the tasks themselves end at once.
     await asyncio.gather(*tasks, return_exceptions=True)

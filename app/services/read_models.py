@@ -34,6 +34,26 @@ class PropagationOut(BaseModel):
     note: str | None = Field(None, description="why presence is unknown, for people; null when complete")
 
 
+# One SDK instance receiving an environment's flags (streaming, or polling with an instance id).
+class SdkInstanceOut(BaseModel):
+    key_id: str = Field(description="the SDK key it connects with")
+    key_name: str | None = Field(description="that key's name; null if the key was deleted")
+    instance_id: str = Field(description="the id the instance gave itself")
+    applied_revision: int | None = Field(description="the latest revision it confirmed; null if none yet")
+    confirmed_at: datetime | None = Field(description="when that confirmation arrived")
+    last_seen: datetime | None = Field(description="its stream's latest presence refresh, or its latest poll")
+    stale: bool = Field(description="it has not confirmed the environment's current revision")
+
+
+# The SDK instances connected to one environment, with the same presence caveats as a propagation report.
+class SdkInstancesOut(BaseModel):
+    revision: int = Field(description="the environment's current revision")
+    instances: list[SdkInstanceOut]
+    available: bool = Field(description="false when presence could not be read (Redis down)")
+    presence: Literal["complete", "unknown"]
+    note: str | None
+
+
 class EnvironmentOut(BaseModel):
     key: str
     name: str
@@ -225,19 +245,23 @@ class StaleFlagsOut(BaseModel):
     items: list[StaleFlagOut] = Field(description="in key order")
 
 
+ScheduleAction = Literal["patch", "on", "off", "kill"]
+ScheduleStatus = Literal["pending", "applied", "refused", "failed", "cancelled"]
+
+
 # A change scheduled for one flag in one environment, and, once it ran, how it ended.
 class ScheduleOut(BaseModel):
     id: int
     project: str
     environment: str
     flag: str
-    action: Literal["patch", "on", "off", "kill"]
+    action: ScheduleAction
     changes: dict[str, Any] | None = Field(description="patch only: the targeting fields it writes")
     reason: str | None
     at: datetime = Field(description="when it is due")
     expected_version: int | None = Field(description="the flag version it expects to find")
     apply_if_changed: bool
-    status: Literal["pending", "applied", "refused", "failed", "cancelled"]
+    status: ScheduleStatus
     outcome: str | None = Field(description="how it ended, for people; null while pending")
     applied_version: int | None = Field(description="the flag's version after it was applied")
     created_by: str
@@ -288,3 +312,76 @@ class RolloutOut(BaseModel):
     propagation: PropagationOut | None = Field(
         None, description="only on a single plan: connected SDKs' confirmations of the revision last written"
     )
+
+
+# A monitoring trigger without its secret: `fingerprint` tells which URL it is.
+class TriggerOut(BaseModel):
+    id: int
+    name: str
+    flag: str
+    action: str = Field(description="kill, on or off")
+    fire_on_resolved: bool
+    fingerprint: str = Field(
+        description="the first 8 hex digits of the SHA-256 of the trigger's secret: hash a URL's secret to "
+        "tell which trigger it is"
+    )
+    created_by: str
+    created_at: datetime
+    revoked_at: datetime | None
+    last_fired_at: datetime | None
+    fire_count: int = Field(description="fires that performed the action (or found it done already)")
+
+
+class TriggerCreated(TriggerOut):
+    secret: str = Field(description="the secret part of the URL; shown only in this response")
+    url: str = Field(
+        "",
+        description="POST here to fire, with no other credential: the server's own address as this request "
+        "reached it, then /api/v1/triggers/<secret>",
+    )
+
+
+# What one call of a trigger's URL did.
+class TriggerFired(BaseModel):
+    trigger: str = Field(description="the trigger's name")
+    action: str
+    flag: str
+    changed: bool = Field(description="false when the flag was already in that state, or nothing was done")
+    revision: int | None = Field(description="the environment's revision after the fire; null when ignored")
+    ignored: Literal["resolved"] | None = Field(
+        None, description="`resolved`: the alert resolved and the trigger acts on firing only"
+    )
+
+
+# An outbound webhook without its secret.
+class WebhookOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    url: str
+    events: list[str] | None = Field(description="the audit actions sent (patterns like `flag.*`); null: all")
+    created_by: str
+    created_at: datetime
+    revoked_at: datetime | None = Field(description="when it was deleted; it sends nothing since")
+
+
+class WebhookCreated(WebhookOut):
+    secret: str = Field(description="the key that signs every delivery; shown only in this response")
+
+
+# One event sent, or being retried, to a webhook.
+class WebhookDeliveryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int = Field(description="sent as X-Flagstaff-Delivery")
+    audit_id: int
+    event: str
+    status: str = Field(description="pending, delivered or failed")
+    attempts: int
+    next_attempt_at: datetime | None = Field(description="when a pending delivery is tried next")
+    last_status: int | None = Field(description="the HTTP status of the last answer; null when none came")
+    last_error: str | None
+    created_at: datetime
+    delivered_at: datetime | None
+    payload: dict[str, Any]

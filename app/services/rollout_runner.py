@@ -17,7 +17,7 @@ from app.services.change_transaction import Actor, ChangeTransaction, ChangeWrit
 from app.services.errors import ServiceError, VersionMismatch
 from app.services.flag_config_service import FlagRef
 from app.services.guards import GuardPolicy, Sample
-from app.services.rollout_moves import PlanAt, PlanMoves
+from app.services.rollout_moves import PlanAt, PlanMoves, touch
 from app.storage import rollout_repository
 from app.storage.database import Database
 from app.storage.models import RolloutPlan
@@ -38,8 +38,9 @@ class RolloutRunner:
         writer: ChangeWriter,
         moves: PlanMoves,
         guard_timeout: float,
-        metrics_bucket_seconds: int,
         clock: Clock,
+        *,
+        metrics_bucket_seconds: int = 60,
     ) -> None:
         self.database = database
         self.writer = writer
@@ -115,8 +116,7 @@ class RolloutRunner:
             return
         self.moves.schedule(plan, now)
         if plan.guard is not None:
-            plan.version += 1  # its last check changed
-            plan.updated_at = now
+            touch(plan, now)  # its last check changed
 
     def _samples(
         self, change: ChangeTransaction, plan: RolloutPlan, policy: GuardPolicy

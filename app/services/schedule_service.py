@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, get_args
 
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -23,14 +23,14 @@ from app.services.change_transaction import Actor, ChangeTransaction, ChangeWrit
 from app.services.errors import Conflict, InvalidInput, NotFound, ServiceError, VersionMismatch
 from app.services.flag_config_service import FlagConfigService, FlagRef, FlagWrite
 from app.services.input_models import ScheduleIn
-from app.services.read_models import ScheduleOut
+from app.services.read_models import ScheduleOut, ScheduleStatus
 from app.storage import flag_repository, schedule_repository
 from app.storage.database import Database
 from app.storage.models import Environment, FlagConfig, Project, ScheduledChange, utcnow
 
 log = logging.getLogger(__name__)
 
-STATUSES = ("pending", "applied", "refused", "failed", "cancelled")
+STATUSES: tuple[str, ...] = get_args(ScheduleStatus)
 # Due changes read per query; a round reads again while it finds ones it has not tried.
 _BATCH = 100
 # The database is down or stalled: a run leaves its change pending and the next round tries again.
@@ -120,6 +120,15 @@ class ScheduleService:
             rows = schedule_repository.in_environment(
                 session, found.id, flag=flag, status=status, after=cursor, limit=limit
             )
+            return [_out(row, project, environment) for row in rows]
+
+    def recent(
+        self, project: str, environment: str, *, flag: str | None, limit: int
+    ) -> Sequence[ScheduleOut]:
+        """The changes that ran or were cancelled, the latest due first: what happened lately."""
+        with self.database.transaction() as session:
+            _, found = lookups.environment(session, project, environment)
+            rows = schedule_repository.settled_in_environment(session, found.id, flag=flag, limit=limit)
             return [_out(row, project, environment) for row in rows]
 
     def get(self, project: str, environment: str, schedule_id: int) -> ScheduleOut:

@@ -6,10 +6,10 @@ Rows only: the flag shape is the SDK's; validation, audit and revisions are the 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import String, cast, func, select
 from sqlalchemy.orm import Session
@@ -41,6 +41,16 @@ def list_definitions(
     if after is not None:
         query = query.where(FlagDefinition.key > after)
     return session.scalars(query.order_by(FlagDefinition.key).limit(limit)).all()
+
+
+def definitions_named(session: Session, project_id: int, keys: Collection[str]) -> Sequence[FlagDefinition]:
+    """The live definitions among `keys`, in one query."""
+    query = select(FlagDefinition).where(
+        FlagDefinition.project_id == project_id,
+        FlagDefinition.deleted.is_(False),
+        FlagDefinition.key.in_(list(keys)),
+    )
+    return session.scalars(query.order_by(FlagDefinition.key)).all()
 
 
 def get_config(session: Session, flag_id: int, environment_id: int) -> FlagConfig | None:
@@ -129,6 +139,76 @@ def client_side_keys(session: Session, environment_id: int) -> frozenset[str]:
         )
     )
     return frozenset(rows)
+
+
+def last_changes(
+    session: Session, project_id: int, environment_id: int, keys: Collection[str] | None = None
+) -> dict[str, tuple[str, datetime]]:
+    """Who wrote each flag's current version in the environment, and when: flag key -> (actor, at)."""
+    query = (
+        select(FlagConfigVersion.flag_key, FlagConfigVersion.actor, FlagConfigVersion.created_at)
+        .join(
+            FlagDefinition,
+            (FlagDefinition.project_id == project_id) & (FlagDefinition.key == FlagConfigVersion.flag_key),
+        )
+        .join(
+            FlagConfig,
+            (FlagConfig.flag_id == FlagDefinition.id)
+            & (FlagConfig.environment_id == FlagConfigVersion.environment_id)
+            & (FlagConfig.version == FlagConfigVersion.version),
+        )
+        .where(FlagConfigVersion.environment_id == environment_id)
+    )
+    if keys is not None:
+        query = query.where(FlagConfigVersion.flag_key.in_(list(keys)))
+    return {key: (actor, at) for key, actor, at in session.execute(query)}
+
+
+class FlagGlance(NamedTuple):
+    """What a list of flags shows of each, read as plain columns (no ORM objects): cheap at thousands."""
+
+    key: str
+    name: str
+    kind: str
+    tags: list[Any]
+    variations: list[Any]
+    enabled: bool
+    off_variation: int | None
+    fallthrough: dict[str, Any]
+    rules: list[Any]
+    targets: list[Any]
+    version: int
+
+
+def flags_at_a_glance(
+    session: Session, project_id: int, environment_id: int, keys: Collection[str] | None = None
+) -> list[FlagGlance]:
+    """The live flags of the project (those among `keys`, if given) as in the environment, by key."""
+    query = (
+        select(
+            FlagDefinition.key,
+            FlagDefinition.name,
+            FlagDefinition.kind,
+            FlagDefinition.tags,
+            FlagDefinition.variations,
+            FlagConfig.enabled,
+            FlagConfig.off_variation,
+            FlagConfig.fallthrough,
+            FlagConfig.rules,
+            FlagConfig.targets,
+            FlagConfig.version,
+        )
+        .join(FlagConfig, FlagConfig.flag_id == FlagDefinition.id)
+        .where(
+            FlagDefinition.project_id == project_id,
+            FlagDefinition.deleted.is_(False),
+            FlagConfig.environment_id == environment_id,
+        )
+        .order_by(FlagDefinition.key)
+    )
+    if keys is not None:
+        query = query.where(FlagDefinition.key.in_(list(keys)))
+    return [FlagGlance(*row) for row in session.execute(query)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypeVar, cast
+from typing import TypeVar
 
 from sqlalchemy import (
     BigInteger,
@@ -20,7 +20,9 @@ from sqlalchemy import (
     Table,
     bindparam,
     case,
+    cast,
     delete,
+    extract,
     func,
     literal,
     select,
@@ -41,7 +43,7 @@ UNATTRIBUTED = ""
 _CELL = ["environment_id", "flag_key", "variation", "event", "bucket_start"]
 _COLUMNS = [*_CELL, "count", "value_sum"]
 _Upsert = TypeVar("_Upsert", postgresql.Insert, sqlite.Insert)
-_TABLE = cast(Table, FlagMetricCount.__table__)
+_TABLE: Table = FlagMetricCount.__table__  # type: ignore[assignment]  # declared models map to a Table
 
 
 def bucket_start(moment: datetime, width_seconds: int) -> datetime:
@@ -228,6 +230,45 @@ def evaluation_activity(session: Session, environment_id: int, *, recent_since: 
         Activity(flag_key=str(k), variation=int(v), last_evaluated=last, recent=int(r or 0))
         for k, v, last, r in session.execute(query)
     ]
+
+
+def compact(session: Session, *, width_seconds: int, before: datetime, limit: int) -> int:
+    """Merges up to `limit` rows of buckets that started before `before` into the `width_seconds` bucket each
+    falls in (aligned to the epoch, like every bucket): its counts and sums are added to that bucket's row and
+    the row is deleted. Returns how many rows were merged away; counts are never lost or counted twice.
+
+    Rows are claimed with SKIP LOCKED (PostgreSQL), so replicas compacting at once merge different rows; the
+    rows merged into are aligned ones, which are never claimed, and are written in one order everywhere."""
+    misaligned = cast(extract("epoch", FlagMetricCount.bucket_start), BigInteger) % width_seconds != 0
+    claimed = session.execute(
+        select(
+            FlagMetricCount.id,
+            FlagMetricCount.environment_id,
+            FlagMetricCount.bucket_start,
+            FlagMetricCount.flag_key,
+            FlagMetricCount.variation,
+            FlagMetricCount.event,
+            FlagMetricCount.count,
+            FlagMetricCount.value_sum,
+        )
+        .where(FlagMetricCount.bucket_start < before, misaligned)
+        .order_by(FlagMetricCount.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    if not claimed:
+        return 0
+    merged: dict[tuple[int, datetime], list[Cell]] = {}
+    for _, environment_id, start, flag_key, variation, event, count, value_sum in claimed:
+        seconds = int(start.timestamp()) // width_seconds * width_seconds
+        into = datetime.fromtimestamp(seconds, UTC)
+        merged.setdefault((environment_id, into), []).append(
+            Cell(flag_key, variation, event, count, value_sum)
+        )
+    session.execute(delete(FlagMetricCount).where(FlagMetricCount.id.in_([row[0] for row in claimed])))
+    for (environment_id, into), cells in sorted(merged.items()):
+        add(session, environment_id, into, cells)
+    return len(claimed)
 
 
 def prune(session: Session, *, before: datetime, limit: int) -> int:

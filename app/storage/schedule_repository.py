@@ -84,3 +84,16 @@ def in_environment(
         )
     order = (ScheduledChange.due_at, ScheduledChange.id)
     return session.scalars(statement.order_by(*order).limit(limit)).all()
+
+
+def settled_in_environment(
+    session: Session, environment_id: int, *, flag: str | None, limit: int
+) -> Sequence[ScheduledChange]:
+    """The environment's changes that ran or were cancelled, the latest due first."""
+    statement = select(ScheduledChange).where(
+        ScheduledChange.environment_id == environment_id, ScheduledChange.status != PENDING
+    )
+    if flag is not None:
+        statement = statement.where(ScheduledChange.flag_key == flag)
+    order = (ScheduledChange.due_at.desc(), ScheduledChange.id.desc())
+    return session.scalars(statement.order_by(*order).limit(limit)).all()

@@ -15,7 +15,7 @@ import re
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import redis
@@ -42,6 +42,9 @@ class Presence:
     instance that has not reconnected yet may be missing."""
     origin: str
     """What began the record at `since`, for the report's note ("this server process started")."""
+    seen: dict[str, float] = field(default_factory=dict)
+    """Epoch seconds each present instance was last seen: its stream's latest presence refresh, or its
+    latest recorded poll (a presence TTL before its presence ends)."""
 
 
 class AckRegistry(Protocol):
@@ -108,10 +111,10 @@ class InProcessAckRegistry:
         with self._lock:
             self._prune_locked(environment_id, now)
             acks = self._acks.get(environment_id, {})
-            present = {
-                m: acks.get(m) for m, until in self._until.get(environment_id, {}).items() if until > now
-            }
-        return Presence(present, self._since, "this server process started")
+            until = {m: t for m, t in self._until.get(environment_id, {}).items() if t > now}
+        present = {m: acks.get(m) for m in until}
+        seen = {m: t - self._ttl for m, t in until.items()}
+        return Presence(present, self._since, "this server process started", seen)
 
     def prune(self, environment_ids: Iterable[int], now: float) -> None:
         del environment_ids  # in process every environment is cheap to prune
@@ -226,7 +229,7 @@ class RedisAckRegistry:
         try:
             with self._redis.pipeline(transaction=True) as pipe:
                 self._prune(keys=[presence, acks], args=[now - self._ttl], client=pipe)
-                pipe.zrangebyscore(presence, f"({now}", "+inf")
+                pipe.zrangebyscore(presence, f"({now}", "+inf", withscores=True)
                 pipe.hgetall(acks)
                 self._since(keys=[_SINCE_KEY], args=[now, self._ttl_ms()], client=pipe)
                 _, members, raw_acks, since = pipe.execute()
@@ -237,8 +240,10 @@ class RedisAckRegistry:
         for member, value in raw_acks.items():
             revision, _, at_ms = value.decode().partition(":")
             stored[member.decode()] = Ack(int(revision), int(at_ms) / 1000.0)
-        present = {member.decode(): stored.get(member.decode()) for member in members}
-        return Presence(present, float(since), _ORIGIN)
+        until = {member.decode(): float(score) for member, score in members}
+        present = {member: stored.get(member) for member in until}
+        seen = {member: score - self._ttl for member, score in until.items()}
+        return Presence(present, float(since), _ORIGIN, seen)
 
     def prune(self, environment_ids: Iterable[int], now: float) -> None:
         try:

@@ -1,8 +1,12 @@
-"""The live data source's settings are checked when built: a typo must not become a busy loop or no bound."""
+"""The live data source's settings are checked when built: a typo must not become a busy loop or no bound;
+and each is documented in the SDK's README."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import re
+from pathlib import Path
 
 import pytest
 
@@ -33,6 +37,8 @@ def test_the_defaults_bound_lines_and_events_and_cap_waits() -> None:
         {"max_metric_cells": 0},
         {"max_metric_cells": 10.5},
         {"max_metric_cells": None},
+        {"max_metric_cells_per_request": 0},
+        {"max_metric_cells_per_request": 2.5},
     ],
 )
 def test_a_setting_that_is_not_a_positive_number_is_refused(setting: dict[str, object]) -> None:
@@ -48,3 +54,16 @@ def test_metrics_interval_zero_or_none_turns_metrics_off(interval: float | None)
 def test_metrics_are_sent_every_five_seconds_within_ten_thousand_cells_by_default() -> None:
     options = LiveOptions()
     assert (options.metrics_interval, options.max_metric_cells) == (5.0, 10_000)
+
+
+def test_a_batch_goes_out_in_requests_of_five_thousand_cells_at_most_by_default() -> None:
+    # A server takes 20,000 (FLAGSTAFF_MAX_METRIC_CELLS): a batch of 10,000 two-variation flags and a full
+    # bound of track cells (30,000) goes out in six requests, and none is refused whole.
+    assert LiveOptions().max_metric_cells_per_request == 5_000
+
+
+def test_every_setting_is_in_the_readmes_table() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    rows = [line.split(" | ", 1)[0] for line in readme.splitlines() if line.startswith("| `")]
+    documented = {name for row in rows for name in re.findall(r"`(\w+)`", row)}
+    assert {field.name for field in dataclasses.fields(LiveOptions)} <= documented

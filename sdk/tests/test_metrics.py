@@ -247,7 +247,7 @@ def test_tracked_flags_are_found_in_a_document_read_from_bytes(tmp_path: Path) -
 
 @pytest.mark.parametrize(
     "event",
-    ["$evaluation", "$anything", "", "x" * 201, 42, None, b"bytes", "lone-\ud800"],
+    ["$evaluation", "$anything", "", "x" * 201, 42, None, b"bytes", "lone-\ud800", ["unhashable"]],
 )
 def test_an_invalid_event_name_is_ignored_and_logged_once(
     event: Any, caplog: pytest.LogCaptureFixture
@@ -263,7 +263,7 @@ def test_an_invalid_event_name_is_ignored_and_logged_once(
     assert len([r for r in caplog.records if "ignoring client.track" in r.getMessage()]) == 1
 
 
-@pytest.mark.parametrize("value", [math.nan, math.inf, "3", True, [1]])
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf, "3", True, [1], 10**400])
 def test_a_value_that_is_not_a_finite_number_is_ignored(value: Any) -> None:
     client = Client.from_dict(_snapshot(_flag("checkout")))
 
@@ -291,6 +291,15 @@ def test_cells_beyond_max_metric_cells_are_dropped_and_reported() -> None:
     assert len(tracked) == 5
     assert metrics["dropped"] == 8  # two calls for each of the 4 events that found no room
     assert next(row for row in tracked if row["event"] == "event-0")["count"] == 3
+
+
+def test_track_counts_alike_called_on_the_client_or_through_its_class() -> None:
+    client = Client.from_dict(_snapshot(_flag("checkout", track_events=True, fallthrough={"variation": 1})))
+
+    client.track("purchase", {"key": "a"}, 2.0)
+    Client.track(client, "purchase", {"key": "b"}, 0.5)
+
+    assert _cells(client, "purchase") == {(None, None): [2, 2.5], ("checkout", 1): [2, 2.5]}
 
 
 def test_metrics_interval_zero_counts_no_outcome() -> None:

@@ -370,3 +370,144 @@ def test_a_forked_child_reports_its_own_checks_not_its_parents(
     child_totals, parent_totals = sorted((_totals(b) for b in by_instance.values()), key=lambda t: t.total())
     assert child_totals == _totals_of(3)
     assert parent_totals == _totals_of(15)
+
+
+# -- batches larger than a request ------
+def _untracked_client(server: Any, make_client: Callable[..., Client], options: LiveOptions) -> Client:
+    """A client whose flags track nothing, so that ``track`` counts totals only, whenever the flags arrive:
+    calls made at once all fall in its first batch (due ``metrics_interval`` after it starts)."""
+    server.script(STREAM, server.stream(server.sse("snapshot", server.snapshot(1), 1)))
+    return make_client(server.base_url, options)
+
+
+def _events(prefix: str, count: int) -> Counter[Cell]:
+    return Counter({(None, None, f"{prefix}-{n:02d}"): 1 for n in range(count)})
+
+
+def test_a_batch_beyond_max_metric_cells_per_request_arrives_as_several_reports_that_add_up(
+    server: Any, make_client: Callable[..., Client], fast: LiveOptions, wait_until: WaitUntil
+) -> None:
+    options = _options(fast, 1.0, max_metric_cells=30, max_metric_cells_per_request=8)
+    client = _untracked_client(server, make_client, options)
+    for n in range(40):  # 30 cells kept, 10 counts dropped
+        client.track(f"event-{n:02d}", value=n)
+
+    wait_until(lambda: server.count(METRICS) >= 4, 20, "the batch's four requests")
+
+    reports = _batches(server)
+    assert [len(report["counts"]) for report in reports] == [8, 8, 8, 6]
+    assert [report["dropped"] for report in reports] == [10, 0, 0, 0]  # the batch's, reported once
+    assert len({(report["instance"], report["start"], report["end"]) for report in reports}) == 1
+    assert _totals(reports) == _events("event", 30)
+    assert sum(row["sum"] for report in reports for row in report["counts"]) == sum(range(30))
+
+
+def test_a_report_not_taken_keeps_only_its_own_cells_and_those_not_sent_yet(
+    server: Any, make_client: Callable[..., Client], fast: LiveOptions, wait_until: WaitUntil
+) -> None:
+    server.script(METRICS, server.respond(202, b"{}"), server.respond(503, b"{}"), server.respond(202, b"{}"))
+    client = _untracked_client(server, make_client, _options(fast, 1.0, max_metric_cells_per_request=10))
+    for n in range(35):  # four requests: the second is not taken, the two after it are not sent
+        client.track(f"event-{n:02d}")
+
+    wait_until(lambda: server.count(METRICS) >= 5, 20, "the first batch, then the kept cells")
+
+    reports = _batches(server)
+    first, refused, kept = reports[0], reports[1], reports[2:]
+    assert len(reports) == 5 and refused["start"] == first["start"] and refused["end"] == first["end"]
+    assert _totals([first, *kept]) == _events("event", 35)  # each count once: none lost, none twice
+    assert set(_totals(kept)) == set(_totals([refused])) | set(_events("event", 35)) - set(_totals([first]))
+    assert all(report["start"] == first["start"] and report["end"] > first["end"] for report in kept)
+
+
+def _refusal(server: Any, status: int) -> Any:
+    """The server's answer to a report too large: its body limit's 413, or 422 on ``counts`` for more cells
+    than FLAGSTAFF_MAX_METRIC_CELLS."""
+    if status == 413:
+        return server.respond(413, _error("too_large", "request body exceeds 1048576 bytes", None))
+    return server.respond(422, _error("invalid", "at most 30 counts per report, not 40", "counts"))
+
+
+def _error(code: str, message: str, field: str | None) -> bytes:
+    return json.dumps({"error": {"code": code, "message": message, "field": field}}).encode()
+
+
+@pytest.mark.parametrize("status", [413, 422])
+def test_a_report_refused_as_too_large_goes_again_at_once_in_halves_and_later_ones_stay_small(
+    server: Any,
+    make_client: Callable[..., Client],
+    fast: LiveOptions,
+    wait_until: WaitUntil,
+    caplog: pytest.LogCaptureFixture,
+    status: int,
+) -> None:
+    server.script(METRICS, _refusal(server, status), server.respond(202, b"{}"))
+    with caplog.at_level(logging.WARNING, logger="flagstaff"):
+        client = _untracked_client(server, make_client, _options(fast, 0.5))
+        for n in range(40):
+            client.track(f"first-{n:02d}")
+        wait_until(lambda: server.count(METRICS) >= 3, 20, "the refused report, then its halves")
+        for n in range(30):
+            client.track(f"second-{n:02d}")
+        wait_until(lambda: server.count(METRICS) >= 5, 20, "the next batch")
+
+    reports = _batches(server)
+    assert [len(report["counts"]) for report in reports] == [40, 20, 20, 20, 10]
+    assert _totals(reports[1:]) == _events("first", 40) + _events("second", 30)
+    assert [r.getMessage() for r in caplog.records if "too large" in r.getMessage()] == [
+        "the server refused 40 cells of SDK metrics in one request as too large; sending at most 20 per "
+        "request (logged once)"
+    ]
+
+
+def test_a_server_refusing_a_single_cell_as_too_large_gets_a_request_per_halving_then_one_per_batch(
+    server: Any,
+    make_client: Callable[..., Client],
+    fast: LiveOptions,
+    wait_until: WaitUntil,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    server.script(METRICS, _refusal(server, 413))
+    with caplog.at_level(logging.WARNING, logger="flagstaff"):
+        client = _untracked_client(server, make_client, _options(fast, 0.2))
+        for n in range(16):
+            client.track(f"first-{n:02d}")
+        wait_until(lambda: server.count(METRICS) >= 5, 20, "the report, halved down to one cell")
+        for n in range(3):
+            client.track(f"second-{n:02d}")
+        wait_until(lambda: server.count(METRICS) >= 6, 20, "the next batch")
+        time.sleep(1.0)  # five intervals: nothing is left to send
+
+    assert [len(report["counts"]) for report in _batches(server)] == [16, 8, 4, 2, 1, 1]
+    assert "the server refused one cell of SDK metrics as too large; dropped (logged once)" in [
+        r.getMessage() for r in caplog.records
+    ]
+
+
+def test_at_ten_thousand_flags_with_long_keys_every_report_stays_well_under_a_mebibyte(
+    server: Any, make_client: Callable[..., Client], fast: LiveOptions, wait_until: WaitUntil
+) -> None:
+    keys = [f"{n:05d}-" + "k" * 194 for n in range(10_000)]  # 200 characters, the longest key
+    flags = {key: {**FLAG, "key": key, "fallthrough": {"variation": 0}} for key in keys}
+    for key in keys[1:]:
+        del flags[key]["track_events"]
+    snapshot = {"format": 1, "revision": 1, "flags": flags, "segments": {}}
+    server.script(STREAM, server.stream(server.sse("snapshot", snapshot, 1)))
+    client = make_client(server.base_url, _options(fast, 0.5))  # the default bounds
+    assert client.wait_until_ready(30)
+    events = [f"{n:04d}-" + "e" * 195 for n in range(5_000)]  # 200 characters, the longest name
+
+    for key in keys:
+        client.is_enabled(key)  # variation 0
+        client.variation(key, None, "a string")  # the default: the flag is a boolean one
+    for event in events:  # its total, and its attribution to the tracked flag: 10,000 cells
+        client.track(event, {"key": "a"}, 1.5)
+
+    checks = Counter({(key, variation, "$evaluation"): 1 for key in keys for variation in (0, None)})
+    tracked = Counter(
+        {(flag, variation, e): 1 for e in events for flag, variation in [(None, None), (keys[0], 0)]}
+    )
+    wait_until(lambda: _totals(_batches(server)) == checks + tracked, 60, "every count")
+    bodies = server.bodies_of(METRICS)
+    assert max(len(body) for body in bodies) <= 512 * 1024 < 1 << 20
+    assert max(len(json.loads(body)["counts"]) for body in bodies) <= 5_000

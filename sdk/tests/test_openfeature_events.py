@@ -101,10 +101,15 @@ def test_a_change_of_flags_is_configuration_changed_naming_the_flags(
     assert of_client.get_integer_details("limit", 1).error_code == OfCode.FLAG_NOT_FOUND
 
 
-def test_a_client_without_data_is_an_error_until_its_data_arrives(server: Any, events: Events) -> None:
+def test_a_client_without_data_is_an_error_until_its_data_arrives(
+    server: Any, events: Events, wait_until: Callable[[Callable[[], object], float, str], None]
+) -> None:
     server.script(STREAM, server.respond(503, b"{}"))
     server.script(POLL, server.respond(503, b"{}"))
     client = Client(sdk_key="fs_sdk_test", base_url=server.base_url, options=FAST)
+    # The provider reports the client's last error; on a loaded machine the first answer may take longer than
+    # the provider's ready timeout, so wait for it rather than for the clock.
+    wait_until(lambda: "503" in str(client.status()), 10, "the client to meet the 503")
     api.set_provider(FlagstaffProvider(client, ready_timeout=0.3))
     of_client = api.get_client()
 

@@ -100,6 +100,18 @@ async def test_audit_filters_by_environment_actor_and_time_and_paginates(
     assert len(await _audit(client, project=project, until=newest)) == 4  # `until` is exclusive
 
 
+async def test_audit_filters_by_action(client: httpx.AsyncClient, project: str):
+    await create_flag(client, project, "acted")
+    await client.post(env_flag_url(project, "production", "acted", "on"))
+    await client.post(env_flag_url(project, "production", "acted", "kill"), json={"reason": "errors"})
+
+    kills = await _audit(client, project=project, action="flag.kill")
+    assert [(e["action"], e["reason"]) for e in kills] == [("flag.kill", "errors")]
+    created = await _audit(client, project=project, action="flag.create")
+    assert [e["action"] for e in created] == ["flag.create"]
+    assert await _audit(client, project=project, action="flag.revert") == []
+
+
 async def test_audit_entries_never_contain_key_secrets(client: httpx.AsyncClient, project: str):
     created = await client.post(
         f"/api/v1/projects/{project}/environments/production/sdk-keys", json={"name": "web"}

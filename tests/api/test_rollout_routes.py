@@ -53,6 +53,8 @@ def _steps(*percents: float, dwell: float = 0) -> list[dict[str, float]]:
         ({"steps": []}, "steps"),
         ({"steps": _steps(0)}, "steps[0].percent"),
         ({"steps": _steps(100.5)}, "steps[0].percent"),
+        ({"steps": [{"percent": True, "dwell_seconds": 0}]}, "steps[0].percent"),
+        ({"steps": [{"percent": "5", "dwell_seconds": 0}]}, "steps[0].percent"),
         ({"steps": _steps(1, 1.0005)}, "steps[1].percent"),
         ({"steps": _steps(5, 5)}, "steps[1].percent"),
         ({"steps": _steps(10, 5)}, "steps[1].percent"),

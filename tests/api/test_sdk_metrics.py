@@ -15,10 +15,11 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import select
 
 from app.storage import metric_repository
 from app.storage.metric_repository import Total
-from app.storage.models import utcnow
+from app.storage.models import FlagMetricCount, utcnow
 from tests.api.helpers import create_flag, env_flag_url, error_of, sdk_key
 from tests.api.metrics_helpers import (
     ENV,
@@ -41,6 +42,7 @@ from tests.api.metrics_helpers import now as now
 from tests.conftest import ADMIN_TOKEN
 
 pytestmark = pytest.mark.anyio
+DAY = timedelta(days=1)
 
 
 async def test_counts_add_up_across_batches_and_instances(
@@ -403,17 +405,58 @@ async def test_buckets_past_retention_are_pruned(
     assert service.totals(env, "f", now - timedelta(days=1)) == [Total(1, "$evaluation", 2, 0.0)]
 
 
-async def test_every_process_prunes_on_a_timer(app: FastAPI, project: str, clock: ManualClock) -> None:
+def _bucket_starts(app: FastAPI, environment: int) -> list[datetime]:
+    with app.state.services.database.transaction() as session:
+        rows = session.scalars(
+            select(FlagMetricCount.bucket_start)
+            .where(FlagMetricCount.environment_id == environment)
+            .order_by(FlagMetricCount.bucket_start)
+        )
+        return list(rows)
+
+
+async def test_older_buckets_are_merged_per_hour_then_per_day_and_windows_still_add_up(
+    app: FastAPI, client: httpx.AsyncClient, project: str, now: datetime, clock: ManualClock
+) -> None:
+    await create_flag(client, project, "f")
+    key = await sdk_key(client, project, ENV)
+    day = now.replace(hour=0, minute=0, second=0) - 3 * DAY
+    hour = now.replace(minute=0, second=0) - timedelta(hours=3)
+    # Twice three days ago, twice in one hour three hours ago, and now.
+    moments = [day + timedelta(hours=5, minutes=7), day + timedelta(hours=5, minutes=42)]
+    moments += [hour + timedelta(minutes=10), hour + timedelta(minutes=20), now]
+    for moment in moments:
+        clock.set(moment)
+        await accepted(client, key, evaluation("f", 0, 2), event("f", 0, "purchase", 1, 5.0))
+    week = await flag_metrics(client, project, "f", hours=24 * 7)
+
+    merged = app.state.services.sdk_metrics.compact()
+
+    # Per hour: 05:07 and 05:42 into 05:00, the two of three hours ago into their hour; per day: 05:00 into
+    # 00:00 (each bucket holds two cells).
+    assert merged == 2 * (2 + 2 + 1)
+    assert await flag_metrics(client, project, "f", hours=24 * 7) == week
+    minute = now.replace(second=0)
+    assert _bucket_starts(app, environment_id(app, project)) == [day, day, hour, hour, minute, minute]
+
+
+async def test_every_process_prunes_and_compacts_on_a_timer(app: FastAPI, project: str) -> None:
     services = app.state.services
     job = next(job for job in services.jobs if job.name == "sdk-metrics-retention")
     env = environment_id(app, project)
     old = utcnow() - services.sdk_metrics.limits.retention - timedelta(hours=1)
+    hour = utcnow().replace(minute=0, second=0, microsecond=0) - 5 * timedelta(hours=1)
+    current = services.sdk_metrics.bucket_of(utcnow())
     with services.database.transaction() as session:
         metric_repository.add(session, env, old, [metric_repository.Cell("f", 0, "$evaluation", 1)])
-        metric_repository.add(session, env, utcnow(), [metric_repository.Cell("f", 1, "$evaluation", 1)])
+        for minute in (3, 4):
+            moment = hour + timedelta(minutes=minute)
+            metric_repository.add(session, env, moment, [metric_repository.Cell("f", 1, "$evaluation", 2)])
+        metric_repository.add(session, env, current, [metric_repository.Cell("f", 1, "$evaluation", 1)])
 
     job.run()  # the app's own job, on the real clock
 
     assert job.interval_seconds == services.settings.metrics_prune_interval_seconds
     remaining = services.sdk_metrics.totals(env, "f", old - timedelta(days=1))
-    assert remaining == [Total(1, "$evaluation", 1, 0.0)]
+    assert remaining == [Total(1, "$evaluation", 5, 0.0)]
+    assert _bucket_starts(app, env) == [hour, current]

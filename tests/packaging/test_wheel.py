@@ -1,6 +1,7 @@
 """The server runs from its built wheels, not only from the source tree: `pip install` of the SDK and server
 wheels into a fresh virtualenv, then `flagstaff migrate` and `flagstaff serve` from a directory that holds no
-checkout, find their migrations inside the package and serve a ready server.
+checkout, find their migrations (and the console its templates and static files) inside the package and serve
+a ready server.
 """
 
 from __future__ import annotations
@@ -83,6 +84,12 @@ def test_the_built_wheels_migrate_and_serve_from_any_directory(tmp_path: Path) -
             timeout=5,
         )
         assert flags.status_code == 200, flags.text
+        # The console's templates and static files are package data: served from the installed wheel.
+        sign_in = httpx.get(f"http://127.0.0.1:{port}/console/sign-in", timeout=5)
+        assert sign_in.status_code == 200 and "Admin key" in sign_in.text, sign_in.text
+        for asset in ("console.css", "console.js", "icon.svg"):
+            served = httpx.get(f"http://127.0.0.1:{port}/console/static/{asset}", timeout=5)
+            assert served.status_code == 200 and served.content, asset
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -14,12 +14,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.streaming.admin import ENV, Admin
 from tests.streaming.processes import ServerProcess, wait_until
 
 FLAGS = ["alpha", "beta", "gamma", "delta", "epsilon"]
+# A start takes seconds on an idle machine, and 20 s or more on a loaded one: these tests wait for longer.
+START_SECONDS = 90
+# Each test starts servers two or three times, and waits for changes to fall due.
+pytestmark = pytest.mark.timeout(600)
 
 
 @pytest.fixture
@@ -35,6 +40,19 @@ def servers() -> Iterator[Callable[..., ServerProcess]]:
     yield launch
     for server in started:
         server.kill()
+
+
+def _ready(server: ServerProcess) -> ServerProcess:
+    def answers() -> bool:
+        assert server.process is not None and server.process.poll() is None, "the server exited"
+        return httpx.get(f"{server.base_url}/readyz", timeout=2).status_code == 200
+
+    wait_until(answers, START_SECONDS, f"the server on port {server.port}")
+    return server
+
+
+def _start(server: ServerProcess) -> ServerProcess:
+    return _ready(server.launch())
 
 
 def _iso(moment: datetime) -> str:
@@ -103,13 +121,13 @@ def test_two_replicas_apply_each_of_thirty_changes_exactly_once(
 ) -> None:
     database_url = postgres_databases()
     first, second = servers(database_url), servers(database_url)  # starting (and migrating) together
-    first.wait_ready()
-    second.wait_ready()
+    _ready(first)
+    _ready(second)
     admin = Admin(first.base_url)
     try:
         for flag in FLAGS:
             admin.create_flag(flag, enabled=False)
-        start = datetime.now(UTC) + timedelta(seconds=2)
+        start = datetime.now(UTC) + timedelta(seconds=10)  # time to create all 30 on a loaded machine
         created = []
         for index in range(30):
             admin.use((first, second)[index % 2].base_url)
@@ -149,19 +167,19 @@ def test_changes_due_while_the_server_was_stopped_run_once_when_it_is_back(
         database_url = f"sqlite:///{tmp_path / 'flagstaff.db'}"
     else:
         database_url = request.getfixturevalue("postgres_databases")()
-    server = servers(database_url).wait_ready()
+    server = _ready(servers(database_url))
     admin = Admin(server.base_url)
     try:
         for flag in FLAGS[:2]:
             admin.create_flag(flag, enabled=False)
-        due = datetime.now(UTC) + timedelta(seconds=4)
+        due = datetime.now(UTC) + timedelta(seconds=6)
         created = [_create(admin, FLAGS[index % 2], due, index) for index in range(4)]
         server.terminate()
         stopped_at = datetime.now(UTC)
         assert stopped_at < due  # stopped before any was due
         time.sleep(max(0.0, (due - datetime.now(UTC)).total_seconds()) + 1)
 
-        server.start()
+        _start(server)
         settled = wait_until(lambda: _settled(admin, 4), 20, "the overdue changes to run")
 
         assert {s["status"] for s in settled} == {"applied"}

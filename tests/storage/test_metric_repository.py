@@ -167,6 +167,123 @@ def test_prune_deletes_older_buckets_in_batches(database: Database, environment_
     assert _totals(database, environment_id, "g", since=old) == [Total(0, "e", 2, 0.0)]
 
 
+def _compact(database: Database, width: int, before: datetime, limit: int = 10_000) -> int:
+    with database.transaction() as session:
+        return metric_repository.compact(session, width_seconds=width, before=before, limit=limit)
+
+
+def _buckets(database: Database, environment_id: int) -> list[tuple[datetime, str, int, str, int]]:
+    with database.transaction() as session:
+        rows = session.execute(
+            select(
+                FlagMetricCount.bucket_start,
+                FlagMetricCount.flag_key,
+                FlagMetricCount.variation,
+                FlagMetricCount.event,
+                FlagMetricCount.count,
+            )
+            .where(FlagMetricCount.environment_id == environment_id)
+            .order_by(FlagMetricCount.bucket_start, FlagMetricCount.flag_key, FlagMetricCount.variation)
+        )
+        return [tuple(row) for row in rows]
+
+
+def test_compacting_merges_older_buckets_into_wider_ones_and_keeps_every_count(
+    database: Database, environment_id: int
+) -> None:
+    # Compacting spans every environment: this test's buckets are older than any other test's.
+    hour = datetime(2000, 6, 1, 10, 0, tzinfo=UTC)
+    for minute in (0, 1, 59, 60, 61, 125):
+        _add(
+            database,
+            environment_id,
+            hour + minute * MINUTE,
+            Cell("f", 0, EVALUATION, 1),
+            Cell("f", 1, "error", 2, 0.5),
+        )
+
+    # Buckets before 12:00 only: 12:05 stays as it is.
+    merged = _compact(database, 3600, before=hour + timedelta(hours=2))
+
+    assert (
+        merged == 6
+    )  # 10:01, 10:59, 11:01 of each of the two cells; 10:00 and 11:00 are the rows merged into
+    assert _buckets(database, environment_id) == [
+        (hour, "f", 0, EVALUATION, 3),
+        (hour, "f", 1, "error", 6),
+        (hour + timedelta(hours=1), "f", 0, EVALUATION, 2),
+        (hour + timedelta(hours=1), "f", 1, "error", 4),
+        (hour + 125 * MINUTE, "f", 0, EVALUATION, 1),
+        (hour + 125 * MINUTE, "f", 1, "error", 2),
+    ]
+    assert _totals(database, environment_id, "f", since=hour) == [
+        Total(0, EVALUATION, 6, 0.0),
+        Total(1, "error", 12, 3.0),
+    ]
+    assert _compact(database, 3600, before=hour + timedelta(hours=2)) == 0  # nothing left to merge
+    # A day's compaction merges the hours into the day's first bucket.
+    assert _compact(database, 86_400, before=hour + timedelta(days=1)) == 6
+    day = hour.replace(hour=0)
+    assert _buckets(database, environment_id) == [(day, "f", 0, EVALUATION, 6), (day, "f", 1, "error", 12)]
+    with database.transaction() as session:
+        assert metric_repository.last_evaluated(session, environment_id, "f") == day
+
+
+def test_compacting_goes_a_batch_at_a_time(database: Database, environment_id: int) -> None:
+    hour = datetime(2000, 6, 2, 10, 0, tzinfo=UTC)
+    for minute in range(1, 8):
+        _add(database, environment_id, hour + minute * MINUTE, Cell("f", 0, EVALUATION, minute))
+
+    batches = [_compact(database, 3600, before=hour + timedelta(hours=1), limit=3) for _ in range(4)]
+
+    assert batches == [3, 3, 1, 0]
+    assert _buckets(database, environment_id) == [(hour, "f", 0, EVALUATION, sum(range(1, 8)))]
+
+
+def test_compacting_while_others_compact_and_add_loses_and_doubles_nothing(
+    database: Database, environment_id: int
+) -> None:
+    hour = datetime(2000, 6, 3, 10, 0, tzinfo=UTC)
+    minutes, rounds = 60, 20
+    for minute in range(minutes):
+        _add(
+            database,
+            environment_id,
+            hour + minute * MINUTE,
+            *(Cell(f"f{n}", 0, EVALUATION, 1) for n in range(5)),
+        )
+    start = threading.Barrier(3)
+    failures: list[BaseException] = []
+
+    def compacting() -> None:
+        try:
+            start.wait(timeout=10)
+            while _compact(database, 3600, before=hour + timedelta(hours=1), limit=7):
+                pass
+        except BaseException as error:  # reported by the main thread
+            failures.append(error)
+
+    def adding() -> None:
+        try:
+            start.wait(timeout=10)
+            for _ in range(rounds):  # into the very row the others merge into
+                _add(database, environment_id, hour, *(Cell(f"f{n}", 0, EVALUATION, 10) for n in range(5)))
+        except BaseException as error:
+            failures.append(error)
+
+    threads = [threading.Thread(target=target) for target in (compacting, compacting, adding)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert failures == []
+    assert _compact(database, 3600, before=hour + timedelta(hours=1)) == 0
+    assert _buckets(database, environment_id) == [
+        (hour, f"f{n}", 0, EVALUATION, minutes + rounds * 10) for n in range(5)
+    ]
+
+
 def test_two_connections_adding_to_the_same_cells_at_once_lose_nothing(
     database: Database, environment_id: int
 ) -> None:

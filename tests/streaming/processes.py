@@ -131,7 +131,8 @@ class ServerProcess:
             self.process = subprocess.Popen(command, cwd=REPO, env=self.env, stdout=sink, stderr=sink)
         return self
 
-    def wait_ready(self, timeout: float = 30.0) -> ServerProcess:
+    def wait_ready(self, timeout: float = 90.0) -> ServerProcess:
+        # Generous: on a loaded machine, importing the server alone has taken 15 s.
         wait_until(self._ready, timeout, f"the server on port {self.port}")
         return self
 

@@ -77,6 +77,21 @@ def test_a_present_instance_is_listed_with_its_latest_ack_and_a_late_ack_never_m
     assert _instances(registry, now + 1) == {"key1/a": Ack(5, pytest.approx(now, abs=0.001)), "key1/b": None}
 
 
+def test_each_present_instance_is_listed_with_when_it_was_last_seen(make_registry: Make) -> None:
+    registry = make_registry()
+    now = time.time()
+    registry.mark_connected([(ENV, "key1", "a"), (ENV, "key1", "b")], now + TTL)
+    registry.mark_connected([(ENV, "key1", "b")], now + 2 + TTL)  # b refreshed two seconds later
+
+    found = registry.instances(ENV, now + 3)
+
+    assert found is not None
+    assert found.seen == {
+        "key1/a": pytest.approx(now, abs=0.001),
+        "key1/b": pytest.approx(now + 2, abs=0.001),
+    }
+
+
 def test_an_instance_whose_presence_expired_is_not_listed_and_cannot_acknowledge(make_registry: Make) -> None:
     registry = make_registry()
     now = time.time()

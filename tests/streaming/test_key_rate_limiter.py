@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from app.streaming.key_rate_limiter import KeyRateLimiter
 
 
@@ -41,3 +43,14 @@ def test_a_rate_below_one_per_second_still_allows_one_at_a_time() -> None:
     assert limiter.allow("a") and not limiter.allow("a")
     clock.now += 2
     assert limiter.allow("a")
+
+
+def test_a_larger_burst_is_spent_then_refilled_at_the_rate() -> None:
+    clock = Clock()
+    limiter = KeyRateLimiter(1 / 60, clock, burst=3)  # three a minute
+    assert [limiter.take("a") for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert limiter.take("a") == pytest.approx(60.0)  # a whole token to wait for
+    clock.now += 45
+    assert limiter.take("a") == pytest.approx(15.0)
+    clock.now += 15
+    assert limiter.allow("a") and not limiter.allow("a")

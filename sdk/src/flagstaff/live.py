@@ -22,6 +22,7 @@ from flagstaff.backoff import Backoff
 from flagstaff.cache import SnapshotDocument, read_cache
 from flagstaff.live_options import LiveOptions
 from flagstaff.metrics import Metrics
+from flagstaff.metrics_sender import MetricsSender
 from flagstaff.open_sockets import OpenSockets
 from flagstaff.problems import FormatError
 from flagstaff.reporter import Reporter
@@ -116,11 +117,23 @@ class LiveDataSource:
             cache_interval=self._options.cache_interval,
             document=self._cache_document,
             extensions=self._sockets.extensions,
-            metrics=self._metrics,  # the client's counts, sent every metrics_interval
-            metrics_url=f"{self._base_url}/sdk/v1/metrics",
-            metrics_interval=self._options.metrics_interval,
+            metrics=self._metrics_sender(),
         )
         self._thread = threading.Thread(target=self._run, name="flagstaff-stream", daemon=True)
+
+    def _metrics_sender(self) -> MetricsSender | None:
+        """What sends the client's counts every ``metrics_interval``; none when metrics are off."""
+        interval = self._options.metrics_interval
+        if self._metrics is None or not interval:
+            return None
+        return MetricsSender(
+            url=f"{self._base_url}/sdk/v1/metrics",
+            headers=self._headers,
+            instance_id=self._instance_id,
+            interval=interval,
+            cells_per_request=self._options.max_metric_cells_per_request,
+            metrics=self._metrics,
+        )
 
     # -- DataSource ------
     def start(self, store: FlagStore) -> None:

@@ -31,6 +31,8 @@ class LiveOptions:
     # A batch of flag-check counts and track() outcomes is sent this often; 0 or None: none counted or sent.
     metrics_interval: float | None = 5.0
     max_metric_cells: int = 10_000  # distinct cells a batch holds beyond the current flags' check counts
+    # A batch goes out in requests of at most this many cells (and 512 KiB): a server takes 20,000 and 1 MiB.
+    max_metric_cells_per_request: int = 5_000
 
     def __post_init__(self) -> None:
         for field in fields(self):

@@ -17,7 +17,6 @@ from typing import Any
 import httpx
 
 from flagstaff.cache import remove_leftovers, write_cache
-from flagstaff.metrics import Metrics
 from flagstaff.metrics_sender import MetricsSender
 
 log = logging.getLogger("flagstaff")
@@ -25,7 +24,7 @@ log = logging.getLogger("flagstaff")
 
 class Reporter:
     """Sends ``POST /sdk/v1/acks`` at most once per ``ack_interval`` and only when the revision moved on, and
-    ``metrics``' batches to ``metrics_url`` every ``metrics_interval`` (none when it is 0 or ``None``)."""
+    ``metrics``' batches when they are due (none without it)."""
 
     def __init__(
         self,
@@ -38,9 +37,7 @@ class Reporter:
         cache_interval: float,
         document: Callable[[], dict[str, Any]],
         extensions: dict[str, Any] | None = None,
-        metrics: Metrics | None = None,
-        metrics_url: str = "",
-        metrics_interval: float | None = None,
+        metrics: MetricsSender | None = None,
     ) -> None:
         self._acks_url = acks_url
         self._headers = headers
@@ -50,15 +47,7 @@ class Reporter:
         self._cache_interval = cache_interval
         self._document = document
         self._extensions = extensions or {}
-        self._metrics = None
-        if metrics is not None and metrics_interval:
-            self._metrics = MetricsSender(
-                url=metrics_url,
-                headers=headers,
-                instance_id=instance_id,
-                interval=metrics_interval,
-                metrics=metrics,
-            )
+        self._metrics = metrics
         self._wake = threading.Event()
         self._stopped = threading.Event()
         self._applied = 0
