@@ -1,4 +1,4 @@
-"""A service under load for the canary walk-through in docs/releases-canary.md: it checks a flag for every
+"""A service under load for the canary walk-through in docs/releases.md: it checks a flag for every
 request, reports each request and each failure with `client.track`, and fails more often when the flag is on.
 
     python examples/canary.py --sdk-key "$SDK_KEY" --flag new-checkout \

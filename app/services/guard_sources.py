@@ -1,18 +1,17 @@
 """Where a rollout guard's counts come from, and the outcome of one check of them.
 
 The `sdk` source reads the metrics SDKs reported to this server (`app.storage.metric_repository`) since the
-plan started, from the start of the bucket it started in (buckets are cut by the server's clock, so a plan
-started mid-bucket would otherwise not see its first minute's counts): the treatment is what contexts served
-the released variation reported, the control what contexts served any other variation reported (checks that
-served the caller's default belong to neither). The `prometheus` source is `app.services.prometheus_source`.
-The decision itself is `guards.judge`'s.
+plan started (`counting_from`): the treatment is what contexts served the released variation reported, the
+control what contexts served any other variation reported (checks that served the caller's default belong to
+neither). The `prometheus` source is `app.services.prometheus_source`. The decision itself is
+`guards.judge`'s.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy.orm import Session
@@ -44,22 +43,34 @@ class GuardCheck:
         }
 
 
+def counting_from(
+    started: datetime, bucket_seconds: int, *, attributed_before: bool, other_plan_ended: datetime | None
+) -> datetime:
+    """Where a plan's SDK counts begin. Reports are summed into buckets by the server's clock, so the bucket a
+    plan started in also holds what was reported in it before the start. The plan counts that bucket whole
+    when nothing attributed in it can be another's: the flag attributed no outcomes before the plan
+    (`attributed_before`: its `track_events` was on) and no other plan of the flag ended in that bucket or the
+    one before (its SDKs may still be sending that plan's counts). Otherwise the plan counts from the next
+    bucket on: blind until then, rather than judged on another plan's traffic."""
+    width = timedelta(seconds=bucket_seconds)
+    bucket = metric_repository.bucket_start(started, bucket_seconds)
+    if attributed_before or (other_plan_ended is not None and other_plan_ended >= bucket - width):
+        return bucket + width
+    return bucket
+
+
 def sdk_samples(
     session: Session,
     environment_id: int,
     flag_key: str,
     treatment: int,
     policy: GuardPolicy,
-    started: datetime,
-    bucket_seconds: int,
+    since: datetime,
 ) -> tuple[Sample, Sample]:
     """(treatment, control): `failure_event` counts and `total_event` counts (the flag's evaluations when
-    `total_event` is None) of each side in the buckets from the one holding `started` on. The part of that
-    bucket before `started` counts too: before a plan the flag served the control (and, with `track_events`
-    off, attributed no outcomes), so it adds observations of the control only."""
+    `total_event` is None) of each side in the buckets starting at or after `since`."""
     total_event = policy.total_event or EVALUATION
     counts = {True: [0, 0], False: [0, 0]}  # is treatment -> [failures, total]
-    since = metric_repository.bucket_start(started, bucket_seconds)
     for row in metric_repository.totals(session, environment_id, flag_key, since=since):
         if row.variation == NO_VARIATION:
             continue

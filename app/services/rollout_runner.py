@@ -128,14 +128,16 @@ class RolloutRunner:
             return guard_sources.prometheus_samples(
                 policy, variations, plan.variation, plan.control, self.guard_timeout
             )
-        return guard_sources.sdk_samples(
-            change.session,
-            plan.environment_id,
-            plan.flag_key,
-            plan.variation,
-            policy,
+        since = guard_sources.counting_from(
             plan.started_at,
             self.metrics_bucket_seconds,
+            attributed_before=bool((plan.before or {}).get("track_events")),
+            other_plan_ended=rollout_repository.last_finished(
+                change.session, plan.environment_id, plan.flag_key, other_than=plan.id
+            ),
+        )
+        return guard_sources.sdk_samples(
+            change.session, plan.environment_id, plan.flag_key, plan.variation, policy, since
         )
 
     def _hold(self, plan_id: int, reason: str) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.storage.models import Environment, Project, RolloutPlan
@@ -33,6 +33,19 @@ def active_for_flag(session: Session, environment_id: int, flag_key: str) -> Rol
             RolloutPlan.environment_id == environment_id,
             RolloutPlan.flag_key == flag_key,
             RolloutPlan.status.in_(ACTIVE),
+        )
+    )
+
+
+def last_finished(
+    session: Session, environment_id: int, flag_key: str, *, other_than: int
+) -> datetime | None:
+    """When the latest plan of the flag in the environment other than `other_than` ended; None if none did."""
+    return session.scalar(
+        select(func.max(RolloutPlan.finished_at)).where(
+            RolloutPlan.environment_id == environment_id,
+            RolloutPlan.flag_key == flag_key,
+            RolloutPlan.id != other_than,
         )
     )
 

@@ -1,7 +1,7 @@
-"""`examples/canary.py`, the service of the canary walk-through (docs/releases-canary.md), run as the docs say
-against a real `flagstaff serve` process while a guarded plan serves the new variation to half the traffic:
-it prints what it served and failed each second, and the server receives its metrics, attributed to the
-variation each request was served. Keeps the walk-through true."""
+"""`examples/canary.py`, the service of the canary walk-through ("A canary on your machine" in
+docs/releases.md), run as the docs say against a real `flagstaff serve` process while a guarded plan serves
+the new variation to half the traffic: it prints what it served and failed each second, and the server
+receives its metrics, attributed to the variation each request was served. Keeps the walk-through true."""
 
 from __future__ import annotations
 
@@ -35,19 +35,19 @@ def server(database_url: str) -> Iterator[ServerProcess]:
 
 
 def _half_released(admin: Admin) -> None:
-    """The walk-through's flag: boolean, on, serving false; then a guarded plan serving true to 50 %, held
-    there (an hour's dwell) while the example runs."""
-    definition = {"kind": "boolean", "variations": [False, True]}
+    """The walk-through's flag: boolean, on, serving false (variation 1); then a guarded plan serving true
+    (variation 0) to 50 %, held there (an hour's dwell) while the example runs."""
+    definition = {"kind": "boolean", "variations": [True, False]}
     created = admin.http.put(f"/api/v1/projects/{admin.project}/flags/{FLAG}", json=definition)
     assert created.status_code == 201, created.text
     patched = admin.http.patch(
         f"/api/v1/projects/{admin.project}/environments/{ENV}/flags/{FLAG}",
-        json={"enabled": True, "fallthrough": {"variation": 0}},
+        json={"enabled": True, "fallthrough": {"variation": 1}},
     )
     assert patched.status_code == 200, patched.text
     body = {
         "flag": FLAG,
-        "variation": 1,
+        "variation": 0,
         "steps": [{"percent": 50, "dwell_seconds": 3600}, {"percent": 100, "dwell_seconds": 3600}],
         "guard": {"min_sample": 1_000_000},  # never judges here: the plan holds its first step
     }

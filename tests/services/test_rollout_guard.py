@@ -8,7 +8,7 @@ import pytest
 from fastapi import FastAPI
 
 from app.storage.metric_repository import NO_VARIATION
-from tests.services.rollout_helpers import NEW, OLD, World, world
+from tests.services.rollout_helpers import EDITOR, NEW, OLD, World, world
 
 STEPS = [(10, 60), (50, 60), (100, 60)]
 GUARD = {"source": "sdk", "ratio": 1.5, "min_sample": 200, "failure_event": "error", "total_event": "request"}
@@ -139,4 +139,46 @@ def test_counts_in_the_bucket_the_plan_started_in_are_judged(w: World) -> None:
 
     w.run(10)
 
-    assert w.plan(plan.id).status == "rolled_back"
+    tripped = w.plan(plan.id)
+    assert tripped.status == "rolled_back", tripped.last_check
+    assert tripped.trip is not None and tripped.trip["treatment"]["total"] == 1000
+
+
+def test_a_plan_started_in_the_minute_another_plan_of_the_flag_ended_does_not_judge_its_reports(
+    w: World,
+) -> None:
+    w.clock.advance(10)
+    first = w.start(STEPS, guard=GUARD)
+    _traffic(w, new=(1000, 90), old=(9000, 270))
+    w.run(10)
+    assert w.plan(first.id).status == "rolled_back"
+
+    w.clock.advance(5)  # the same minute, so the same bucket as the first plan's reports
+    second = w.start(STEPS, guard=GUARD)
+    w.run(10)
+
+    held = w.plan(second.id)
+    assert (held.status, held.current_step) == ("running", 0), held.last_check
+    assert held.last_check is not None and held.last_check["figures"]["treatment"]["total"] == 0
+    w.clock.advance(60)  # the next minute: what SDKs report now is the second plan's alone
+    _traffic(w, new=(1000, 30), old=(9000, 270))
+    w.run(10)
+    judged = w.plan(second.id).last_check
+    assert judged is not None
+    assert judged["figures"]["treatment"] == {"failures": 30, "total": 1000, "rate": 0.03}
+
+
+def test_a_flag_that_attributed_outcomes_before_its_plan_is_judged_from_the_next_minute(w: World) -> None:
+    with w.services.writer.begin(EDITOR) as change:
+        w.services.flag_configs.write_in(
+            change, w.ref(), "flag.update", None, "tracked already", lambda _s, _c: {"track_events": True}
+        )
+    w.clock.advance(10)
+    _traffic(w, new=(1000, 90), old=(9000, 270))  # before the plan: "new" served by a rule, say
+
+    plan = w.start(STEPS, guard=GUARD)
+    w.run(10)
+
+    held = w.plan(plan.id)
+    assert (held.status, held.current_step) == ("running", 0), held.last_check
+    assert held.last_check is not None and held.last_check["figures"]["treatment"]["total"] == 0
